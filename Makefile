@@ -1,0 +1,70 @@
+# dune: top-level build.  `make`, `make check`, `make check-vm`, `make install PREFIX=DIR`.
+ARCH	?= $(shell uname -m)
+BUILD	?= build
+PREFIX	?= /usr/local
+CC	?= gcc
+
+CFLAGS	?= -O2 -g
+WARN	:= -Wall -Wextra -Werror
+CPPFLAGS += -Ilib -D_GNU_SOURCE
+ALL_CFLAGS = $(WARN) $(CFLAGS) -fPIC -fno-strict-aliasing
+
+ARCH_DIR := arch/$(ARCH)
+ifeq ($(wildcard $(ARCH_DIR)),)
+$(error unsupported architecture $(ARCH): no $(ARCH_DIR))
+endif
+
+LIB_SRC	:= $(wildcard lib/*.c) $(wildcard $(ARCH_DIR)/*.c) $(wildcard $(ARCH_DIR)/*.S)
+LIB_OBJ	:= $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC))
+TESTS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/t-*.c))
+HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
+TOOLS	:= $(patsubst tools/%.c,$(BUILD)/%,$(wildcard tools/dune-*.c))
+
+all: $(BUILD)/libdune.a $(BUILD)/libdune.so $(TOOLS) $(TESTS) $(HELPERS)
+
+$(BUILD)/obj/%.c.o: %.c $(wildcard lib/*.h) $(wildcard $(ARCH_DIR)/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -c -o $@ $<
+
+$(BUILD)/libdune.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libdune.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libdune.so -o $@ $^
+
+$(BUILD)/tests/%: tests/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
+
+$(BUILD)/tests/%: tests/helpers/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
+
+$(BUILD)/%: tools/%.c lib/dune.h $(BUILD)/libdune.a
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread -lm
+
+check: all
+	tests/run-tests.sh $(BUILD)
+
+check-vm: all
+	tests/vm/check-vm.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 lib/dune.h $(DESTDIR)$(PREFIX)/include/dune.h
+	install -m 644 $(BUILD)/libdune.a $(DESTDIR)$(PREFIX)/lib/libdune.a
+	install -m 755 $(BUILD)/libdune.so $(DESTDIR)$(PREFIX)/lib/libdune.so
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*DUNE_VERSION "\(.*\)"/\1/p' lib/dune.h)|' \
+		lib/libdune.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdune.pc
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all check check-vm install clean
+.SECONDARY:

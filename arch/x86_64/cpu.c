@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: MIT
+/*
+ * x86-64 vCPU set-up: CPUID and XCR0 mirroring the host, the guest kernel
+ * (GDT, IDT, TSS, stubs), control registers, and the probe that tells whether
+ * this KVM switches to CPL0 on a CPL3 `syscall` (hardware) or not (kvm_pvm).
+ */
+#include <asm/prctl.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "dune-internal.h"
+#include "x86.h"
+
+#define XFEATURE_AVX		(1ULL << 2)
+#define XFEATURE_AVX512		(7ULL << 5)
+#define XFEATURE_PKRU		(1ULL << 9)
+#define XFEATURE_XTILEDATA	(1ULL << 18)
+#define XFEATURE_APX		(1ULL << 19)
+/* Components user code can use; losing one of those is not transparent. */
+#define XFEATURE_USER	(XFEATURE_AVX | XFEATURE_AVX512 | XFEATURE_PKRU | \
+			 XFEATURE_XTILEDATA | XFEATURE_APX)
+#define XFEATURE_AMX	(3ULL << 17)
+
+#ifndef ARCH_GET_XCOMP_PERM
+#define ARCH_GET_XCOMP_PERM 0x1022
+#endif
+
+static int hw_semantics = -1;	/* probed once per process */
+
+size_t arch_vm_size(void)
+{
+	return sizeof(struct x86_vm);
+}
+
+size_t arch_vcpu_size(void)
+{
+	return sizeof(struct x86_vcpu);
+}
+
+size_t arch_area_pages(void)
+{
+	return KA_PAGES;
+}
+
+unsigned int arch_guest_phys_bits(struct dune_vm *vm)
+{
+	return x86_vm(vm)->phys_bits;
+}
+
+static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	asm volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+		     : "a"(leaf), "c"(sub));
+}
+
+static uint64_t xgetbv0(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* XCR0 = host XCR0 minus what KVM cannot give, if user code cannot notice. */
+static int choose_xcr0(struct x86_vm *xv, uint64_t kvm_xcr0)
+{
+	uint64_t perm = 0, lost;
+
+	xv->host_xcr0 = xgetbv0();
+	xv->guest_xcr0 = xv->host_xcr0 & kvm_xcr0;
+	lost = xv->host_xcr0 & ~xv->guest_xcr0;
+	if (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &perm))
+		perm = xv->host_xcr0 & ~XFEATURE_XTILEDATA;
+	if (lost & perm & XFEATURE_USER)
+		return dune_fail(-ENOTSUP, "KVM cannot expose this CPU's XSAVE features (XCR0 %#lx, KVM allows %#lx)",
+				 (unsigned long)xv->host_xcr0, (unsigned long)kvm_xcr0);
+	return 0;
+}
+
+/* Host CPUID values in the leaves KVM supports, minus the lost XSAVE features. */
+static void mirror_cpuid_entry(struct x86_vm *xv, struct kvm_cpuid_entry2 *e)
+{
+	uint64_t lost = xv->host_xcr0 & ~xv->guest_xcr0;
+	uint32_t r[4];
+
+	cpuid(e->function, e->index, r);
+	e->eax = r[0];
+	e->ebx = r[1];
+	e->ecx = r[2];
+	e->edx = r[3];
+	if (e->function == 0xd && e->index == 0) {
+		e->eax &= (uint32_t)xv->guest_xcr0;
+		e->edx &= (uint32_t)(xv->guest_xcr0 >> 32);
+	} else if (e->function == 0xd && e->index >= 2 && e->index < 64 &&
+		   (lost >> e->index) & 1) {
+		e->eax = e->ebx = e->ecx = e->edx = 0;
+	} else if (e->function == 7 && e->index == 0 && (lost & XFEATURE_AMX)) {
+		e->edx &= ~((1U << 22) | (1U << 24) | (1U << 25));
+	} else if ((e->function == 0x1d || e->function == 0x1e) && (lost & XFEATURE_AMX)) {
+		e->eax = e->ebx = e->ecx = e->edx = 0;
+	}
+}
+
+static int build_cpuid(struct dune_vm *vm)
+{
+	struct x86_vm *xv = x86_vm(vm);
+	uint64_t kvm_xcr0 = 0;
+	uint32_t kvm7_ecx = 0, kvm7_ebx = 0, r[4];
+	int err;
+
+	xv->cpuid.nent = MAX_CPUID_ENTRIES;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &xv->cpuid))
+		return dune_fail(-errno, "KVM_GET_SUPPORTED_CPUID: %s", dune_strerror(errno));
+	for (unsigned int i = 0; i < xv->cpuid.nent; i++) {
+		struct kvm_cpuid_entry2 *e = &xv->cpuid_entries[i];
+
+		if (e->function == 0xd && e->index == 0)
+			kvm_xcr0 = ((uint64_t)e->edx << 32) | e->eax;
+		if (e->function == 7 && e->index == 0) {
+			kvm7_ebx = e->ebx;
+			kvm7_ecx = e->ecx;
+		}
+	}
+	err = choose_xcr0(xv, kvm_xcr0);
+	if (err)
+		return err;
+	for (unsigned int i = 0; i < xv->cpuid.nent; i++) {
+		struct kvm_cpuid_entry2 *e = &xv->cpuid_entries[i];
+
+		if (e->function >= 0x40000000 && e->function < 0x50000000)
+			continue;	/* KVM's own leaves */
+		mirror_cpuid_entry(xv, e);
+		if (e->function == 0x80000008)
+			xv->phys_bits = e->eax & 0xff;
+	}
+	/* CR4 as the host kernel sets it, where KVM can virtualize the bit */
+	cpuid(7, 0, r);
+	xv->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+	if (r[1] & 1)
+		xv->cr4 |= X86_CR4_FSGSBASE;
+	if ((r[2] >> 4) & (kvm7_ecx >> 3) & 1)
+		xv->cr4 |= X86_CR4_PKE;
+	xv->smep = (r[1] >> 7) & (kvm7_ebx >> 7) & 1;
+	cpuid(1, 0, r);
+	if ((r[2] >> 27) & 1)
+		xv->cr4 |= X86_CR4_OSXSAVE;
+	return 0;
+}
+
+int arch_vm_init(struct dune_vm *vm)
+{
+	struct x86_vm *xv = x86_vm(vm);
+
+	xv->phys_bits = 36;
+	return build_cpuid(vm);
+}
+
+int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} msrs = { .hdr = { .nmsrs = 1 }, .entry = { .index = index, .data = value } };
+
+	return ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) == 1 ? 0 : -EINVAL;
+}
+
+/* The guest's TSC must equal the host's, or the vDSO clock stops in the guest. */
+static int sync_tsc(struct dune_vcpu *vcpu)
+{
+	uint64_t offset = 0;
+	struct kvm_device_attr attr = {
+		.group = KVM_VCPU_TSC_CTRL,
+		.attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (uint64_t)&offset,
+	};
+	uint32_t lo, hi;
+
+	if (!ioctl(vcpu->fd, KVM_HAS_DEVICE_ATTR, &attr) &&
+	    !ioctl(vcpu->fd, KVM_SET_DEVICE_ATTR, &attr))
+		return 0;
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return x86_set_msr(vcpu, MSR_IA32_TSC, ((uint64_t)hi << 32) | lo);
+}
+
+static int set_cpuid_xcr0(struct dune_vcpu *vcpu)
+{
+	struct x86_vm *xv = x86_vm(vcpu->vm);
+	struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = xv->guest_xcr0 } } };
+
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, &xv->cpuid))
+		return dune_fail(-errno, "KVM_SET_CPUID2: %s", dune_strerror(errno));
+	if (ioctl(vcpu->fd, KVM_SET_XCRS, &xcrs))
+		return dune_fail(-errno, "KVM_SET_XCRS(%#lx): %s", (unsigned long)xv->guest_xcr0,
+				 dune_strerror(errno));
+	return 0;
+}
+
+/* x87 control word and MXCSR are callee-saved: carry them into the guest. */
+static int set_fpu_control(struct dune_vcpu *vcpu)
+{
+	struct kvm_fpu fpu;
+	uint16_t fcw;
+	uint32_t mxcsr;
+
+	if (ioctl(vcpu->fd, KVM_GET_FPU, &fpu))
+		return dune_fail(-errno, "KVM_GET_FPU: %s", dune_strerror(errno));
+	asm volatile("fnstcw %0" : "=m"(fcw));
+	asm volatile("stmxcsr %0" : "=m"(mxcsr));
+	fpu.fcw = fcw;
+	fpu.mxcsr = mxcsr;
+	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu))
+		return dune_fail(-errno, "KVM_SET_FPU: %s", dune_strerror(errno));
+	return 0;
+}
+
+static int vector_has_error_code(int v)
+{
+	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
+}
+
+static void write_gdt_tss(uint8_t *ka, int hw)
+{
+	uint64_t *gdt = (uint64_t *)(ka + KA_GDT);
+	uint64_t tss = (uint64_t)ka + KA_TSS;
+	uint64_t limit = TSS_IOMAP + 32;	/* bitmap for ports 0-255, then 0xff */
+
+	gdt[GDT_KERNEL_CS / 8] = 0x00af9b000000ffffULL;
+	gdt[GDT_KERNEL_DS / 8] = 0x00cf93000000ffffULL;
+	gdt[GDT_USER_CS32 / 8] = 0x00cffb000000ffffULL;
+	gdt[GDT_USER_DS / 8] = 0x00cff3000000ffffULL;
+	gdt[GDT_USER_CS / 8] = 0x00affb000000ffffULL;
+	gdt[GDT_TSS / 8] = limit | ((tss & 0xffffff) << 16) | (0x89ULL << 40) |
+			   (((tss >> 24) & 0xff) << 56);
+	gdt[GDT_TSS / 8 + 1] = tss >> 32;
+	*(uint64_t *)(ka + KA_TSS + 4) = (uint64_t)ka + KA_KSTACK_TOP;	/* RSP0 */
+	*(uint64_t *)(ka + KA_TSS + 0x24) = (uint64_t)ka + KA_IST_TOP;	/* IST1 */
+	*(uint16_t *)(ka + KA_TSS + 0x66) = TSS_IOMAP;
+	memset(ka + KA_TSS + TSS_IOMAP, 0xff, 33);
+	/* kvm_pvm runs the LSTAR stub at CPL3: let it (and only it) reach the port */
+	if (!hw)
+		ka[KA_TSS + TSS_IOMAP + DUNE_PORT_SYSCALL / 8] &= ~(0xf << (DUNE_PORT_SYSCALL % 8));
+}
+
+/* IDT: every vector -> a CPL0 stub "out %al, $(port + v); [add $8, %rsp]; iretq". */
+static void write_idt(uint8_t *ka)
+{
+	for (int v = 0; v < NR_VECTORS; v++) {
+		uint8_t *code = ka + KA_EXC + 16 * v;
+		uint64_t *gate = (uint64_t *)(ka + KA_IDT + 16 * v);
+		uint64_t addr = (uint64_t)code, dpl = (v == 3 || v == 4) ? 3 : 0;
+		uint64_t ist = (v == 1 || v == 2 || v == 8 || v == 18) ? 1 : 0;
+		int n = 0;
+
+		code[n++] = 0xe6;
+		code[n++] = DUNE_PORT_EXC + v;
+		if (vector_has_error_code(v)) {
+			memcpy(code + n, "\x48\x83\xc4\x08", 4);
+			n += 4;
+		}
+		memcpy(code + n, "\x48\xcf", 2);
+		gate[0] = (addr & 0xffff) | ((uint64_t)GDT_KERNEL_CS << 16) | (ist << 32) |
+			  ((0x8eULL | (dpl << 5)) << 40) | (((addr >> 16) & 0xffff) << 48);
+		gate[1] = addr >> 32;
+	}
+}
+
+/* LSTAR stub: hardware runs it at CPL0 (return with sysretq), kvm_pvm at CPL3. */
+static void write_syscall_stub(uint8_t *ka, int hw)
+{
+	static const uint8_t stub_hw[] = { 0xe7, DUNE_PORT_SYSCALL, 0x48, 0x0f, 0x07 };
+	static const uint8_t stub_pvm[] = { 0xe7, DUNE_PORT_SYSCALL, 0xff, 0xe1 };
+
+	if (hw)
+		memcpy(ka + KA_SYSCALL, stub_hw, sizeof(stub_hw));
+	else
+		memcpy(ka + KA_SYSCALL, stub_pvm, sizeof(stub_pvm));
+}
+
+static struct kvm_segment segment(uint16_t sel, uint8_t type, uint8_t dpl, int code64)
+{
+	return (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
+		.present = 1, .dpl = dpl, .db = !code64, .s = 1, .l = code64, .g = 1,
+	};
+}
+
+static void fill_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
+{
+	struct x86_vm *xv = x86_vm(vcpu->vm);
+	uint8_t *ka = x86_vcpu(vcpu)->ka;
+	unsigned long fs_base = 0, gs_base = 0;
+
+	syscall(SYS_arch_prctl, ARCH_GET_FS, &fs_base);
+	syscall(SYS_arch_prctl, ARCH_GET_GS, &gs_base);
+	s->cs = segment(GDT_USER_CS, 11, 3, 1);
+	s->ss = segment(GDT_USER_DS, 3, 3, 0);
+	s->ds = s->es = s->fs = s->gs = s->ss;
+	s->ds.selector = s->es.selector = s->fs.selector = s->gs.selector = 0;
+	s->fs.base = fs_base;
+	s->gs.base = gs_base;
+	s->tr = (struct kvm_segment){ .base = (uint64_t)ka + KA_TSS, .limit = TSS_IOMAP + 32,
+				      .selector = GDT_TSS, .type = 11, .present = 1 };
+	s->ldt = (struct kvm_segment){ .unusable = 1 };
+	s->gdt.base = (uint64_t)ka + KA_GDT;
+	s->gdt.limit = GDT_ENTRIES * 8 - 1;
+	s->idt.base = (uint64_t)ka + KA_IDT;
+	s->idt.limit = NR_VECTORS * 16 - 1;
+	s->cr0 = 0x80050033;	/* PG AM WP NE ET MP PE */
+	s->cr3 = xv->pml4_gpa;
+	s->cr4 = xv->cr4;
+	s->efer = 0xd01;	/* SCE LME LMA NXE */
+}
+
+/* Some CR4 bits the host has may still be refused: drop PKE, then FSGSBASE. */
+static int set_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
+{
+	static const uint64_t optional[] = { X86_CR4_PKE, X86_CR4_FSGSBASE, 0 };
+
+	for (int i = 0;; i++) {
+		if (!ioctl(vcpu->fd, KVM_SET_SREGS, s))
+			return 0;
+		if (errno != EINVAL || !optional[i])
+			return dune_fail(-errno, "KVM_SET_SREGS(cr3 %#lx, cr4 %#lx): %s",
+					 (unsigned long)s->cr3, (unsigned long)s->cr4, dune_strerror(errno));
+		s->cr4 &= ~optional[i];
+		x86_vm(vcpu->vm)->cr4 = s->cr4;
+	}
+}
+
+static int map_guest_kernel(struct dune_vm *vm, uint8_t *ka, int hw)
+{
+	int err = 0;
+
+	for (uintptr_t off = 0; off < KA_PAGES * 4096UL && !err; off += 4096)
+		err = x86_map_supervisor(vm, (uintptr_t)ka + off,
+					 off == KA_PROBE || (off == KA_SYSCALL && !hw));
+	return err;
+}
+
+static int set_syscall_msrs(struct dune_vcpu *vcpu, uint8_t *ka, int hw)
+{
+	if (x86_set_msr(vcpu, MSR_STAR, ((uint64_t)GDT_USER_CS32 << 48) |
+			((uint64_t)GDT_KERNEL_CS << 32)) ||
+	    x86_set_msr(vcpu, MSR_LSTAR, (uint64_t)ka + KA_SYSCALL) ||
+	    x86_set_msr(vcpu, MSR_SFMASK, hw ? SFMASK_HW : 0))
+		return dune_fail(-EINVAL, "KVM_SET_MSRS refused the syscall MSRs");
+	return 0;
+}
+
+int arch_vcpu_init(struct dune_vcpu *vcpu)
+{
+	struct dune_vm *vm = vcpu->vm;
+	struct x86_vcpu *xc = x86_vcpu(vcpu);
+	struct kvm_sregs sregs;
+	int err;
+
+	xc->ka = vm->area + DUNE_AREA_GUEST;
+	err = set_cpuid_xcr0(vcpu);
+	if (!err)
+		err = set_fpu_control(vcpu);
+	if (!err && sync_tsc(vcpu))
+		err = dune_fail(-EINVAL, "cannot set the guest TSC");
+	if (err)
+		return err;
+	write_idt(xc->ka);
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))
+		return dune_fail(-errno, "KVM_GET_SREGS: %s", dune_strerror(errno));
+	write_gdt_tss(xc->ka, 0);
+	err = map_guest_kernel(vm, xc->ka, 0);
+	if (err)
+		return dune_fail(err, "cannot map the guest kernel: %s", dune_strerror(err));
+	fill_sregs(vcpu, &sregs);
+	err = set_sregs(vcpu, &sregs);
+	if (err)
+		return err;
+	if (hw_semantics < 0)
+		hw_semantics = x86_probe_hw_semantics(vcpu, &sregs);
+	if (hw_semantics < 0)
+		return hw_semantics;
+	write_gdt_tss(xc->ka, hw_semantics);
+	write_syscall_stub(xc->ka, hw_semantics);
+	err = map_guest_kernel(vm, xc->ka, hw_semantics);
+	if (err)
+		return dune_fail(err, "cannot map the guest kernel: %s", dune_strerror(err));
+	if (hw_semantics && x86_vm(vm)->smep)
+		sregs.cr4 |= X86_CR4_SMEP;
+	err = set_sregs(vcpu, &sregs);	/* also flushes the guest TLB */
+	return err ? err : set_syscall_msrs(vcpu, xc->ka, hw_semantics);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* x86-64 entry into the guest, native resume, and raw system calls. */
+
+	.text
+
+/*
+ * int x86_enter(struct x86_entry_ctx *ctx, struct dune_vcpu *vcpu, void *top)
+ * Save what the caller expects preserved, then run dune_host_loop(vcpu) on
+ * the host stack.  The guest resumes at our return address with RAX = 0.
+ */
+	.globl	x86_enter
+	.type	x86_enter, @function
+x86_enter:
+	mov	%rbx, 0(%rdi)
+	mov	%rbp, 8(%rdi)
+	mov	%r12, 16(%rdi)
+	mov	%r13, 24(%rdi)
+	mov	%r14, 32(%rdi)
+	mov	%r15, 40(%rdi)
+	lea	8(%rsp), %rax
+	mov	%rax, 48(%rdi)
+	mov	(%rsp), %rax
+	mov	%rax, 56(%rdi)
+	mov	%rdx, %rsp
+	mov	%rsi, %rdi
+	call	dune_host_loop@PLT
+	ud2
+	.size	x86_enter, .-x86_enter
+
+/*
+ * void x86_resume_native(struct x86_native_frame *f)
+ * Load the guest's FPU state and registers and continue there natively; a
+ * user-mode iretq restores RIP, RSP and RFLAGS at once without touching the
+ * target stack (its red zone stays intact).
+ */
+	.globl	x86_resume_native
+	.type	x86_resume_native, @function
+x86_resume_native:
+	mov	%rdi, %rbx
+	mov	168(%rbx), %rdi
+	test	%rdi, %rdi
+	jz	1f
+	mov	160(%rbx), %eax
+	mov	164(%rbx), %edx
+	xrstor64 (%rdi)
+1:	pushq	152(%rbx)	/* ss */
+	pushq	144(%rbx)	/* rsp */
+	pushq	136(%rbx)	/* rflags */
+	pushq	128(%rbx)	/* cs */
+	pushq	120(%rbx)	/* rip */
+	mov	0(%rbx), %rax
+	mov	16(%rbx), %rcx
+	mov	24(%rbx), %rdx
+	mov	32(%rbx), %rsi
+	mov	40(%rbx), %rdi
+	mov	48(%rbx), %rbp
+	mov	56(%rbx), %r8
+	mov	64(%rbx), %r9
+	mov	72(%rbx), %r10
+	mov	80(%rbx), %r11
+	mov	88(%rbx), %r12
+	mov	96(%rbx), %r13
+	mov	104(%rbx), %r14
+	mov	112(%rbx), %r15
+	mov	8(%rbx), %rbx
+	iretq
+	.size	x86_resume_native, .-x86_resume_native
+
+/* long arch_raw_syscall(long nr, long a0, ..., long a5): -errno on failure */
+	.globl	arch_raw_syscall
+	.type	arch_raw_syscall, @function
+arch_raw_syscall:
+	mov	%rdi, %rax
+	mov	%rsi, %rdi
+	mov	%rdx, %rsi
+	mov	%rcx, %rdx
+	mov	%r8, %r10
+	mov	%r9, %r8
+	mov	8(%rsp), %r9
+	syscall
+	ret
+	.size	arch_raw_syscall, .-arch_raw_syscall
+
+	.section .note.GNU-stack, "", @progbits

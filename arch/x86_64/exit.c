@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+/*
+ * x86-64 host-loop side: start the guest, decode exits, return syscall
+ * results, and continue natively when the VM cannot go on.  Runs on the host
+ * stack: raw syscalls only.
+ */
+#include <asm/prctl.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "dune-internal.h"
+#include "x86.h"
+
+#define RFLAGS_IF	(1ULL << 9)
+#define RFLAGS_FIXED	(1ULL << 1)
+
+int arch_enter(struct dune_vcpu *vcpu, void *host_stack_top)
+{
+	return x86_enter(&x86_vcpu(vcpu)->ctx, vcpu, host_stack_top);
+}
+
+/* First KVM_RUN: the caller's saved registers, dune_enter() returning 0. */
+void arch_vcpu_start(struct dune_vcpu *vcpu)
+{
+	struct x86_entry_ctx *ctx = &x86_vcpu(vcpu)->ctx;
+	struct kvm_regs *r = &vcpu->run->s.regs.regs;
+
+	memset(r, 0, sizeof(*r));
+	r->rbx = ctx->rbx;
+	r->rbp = ctx->rbp;
+	r->r12 = ctx->r12;
+	r->r13 = ctx->r13;
+	r->r14 = ctx->r14;
+	r->r15 = ctx->r15;
+	r->rsp = ctx->rsp;
+	r->rip = ctx->rip;
+	r->rflags = RFLAGS_IF | RFLAGS_FIXED;
+	vcpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	vcpu->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+}
+
+/*
+ * A guest TLB flush without an extra ioctl: change CR3 (its PWT bit) through
+ * the synced sregs, which makes KVM reset the guest MMU context.
+ */
+void arch_flush_tlb(struct dune_vcpu *vcpu)
+{
+	struct kvm_sregs *s = &vcpu->run->s.regs.sregs;
+
+	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, s))
+		return;
+	s->cr3 ^= PTE_PWT;
+	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+}
+
+void arch_prepare_run(struct dune_vcpu *vcpu)
+{
+	if (vcpu->flush_pending) {
+		arch_flush_tlb(vcpu);
+		vcpu->flush_pending = 0;
+	}
+}
+
+static void decode_syscall(struct kvm_regs *r, struct dune_syscall *sys)
+{
+	sys->nr = r->rax;
+	sys->args[0] = r->rdi;
+	sys->args[1] = r->rsi;
+	sys->args[2] = r->rdx;
+	sys->args[3] = r->r10;
+	sys->args[4] = r->r8;
+	sys->args[5] = r->r9;
+}
+
+void arch_syscall_return(struct dune_vcpu *vcpu, long ret)
+{
+	vcpu->run->s.regs.regs.rax = ret;
+	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+
+/* What Linux delivers for an exception at CPL3 (arch/x86/kernel/traps.c). */
+static void exception_signal(int vector, struct dune_fault *f)
+{
+	static const struct { uint8_t signo; int8_t code; } map[NR_VECTORS] = {
+		[0] = { SIGFPE, FPE_INTDIV },	[1] = { SIGTRAP, TRAP_BRKPT },
+		[3] = { SIGTRAP, SI_KERNEL },	[4] = { SIGSEGV, SI_KERNEL },
+		[5] = { SIGSEGV, SI_KERNEL },	[6] = { SIGILL, ILL_ILLOPN },
+		[11] = { SIGBUS, SI_KERNEL },	[12] = { SIGBUS, SI_KERNEL },
+		[13] = { SIGSEGV, SI_KERNEL },	[14] = { SIGSEGV, SEGV_MAPERR },
+		[16] = { SIGFPE, FPE_FLTINV },	[17] = { SIGBUS, BUS_ADRALN },
+		[19] = { SIGFPE, FPE_FLTINV },
+	};
+
+	f->signo = map[vector].signo ? map[vector].signo : SIGSEGV;
+	f->code = map[vector].signo ? map[vector].code : SI_KERNEL;
+	f->addr = (vector == 0 || vector == 6 || vector == 16 || vector == 19) ? f->pc : 0;
+}
+
+static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exit *e)
+{
+	struct kvm_regs *r = &vcpu->run->s.regs.regs;
+	uint64_t *frame = (uint64_t *)r->rsp;	/* [error code,] rip cs rflags rsp ss */
+	uint64_t error = 0;
+	struct kvm_sregs s;
+
+	if (vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21)
+		error = *frame++;
+	memset(&e->fault, 0, sizeof(e->fault));
+	e->event = DUNE_EV_FAULT;
+	e->fault.pc = frame[0];
+	exception_signal(vector, &e->fault);
+	if ((frame[1] & 3) != 3) {	/* the guest kernel itself faulted */
+		e->event = DUNE_EV_FATAL;
+		e->why = "exception in the guest kernel";
+		return;
+	}
+	if (vector != 14)
+		return;
+	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, &s)) {
+		e->event = DUNE_EV_FATAL;
+		e->why = "KVM_GET_SREGS failed";
+		return;
+	}
+	e->fault.is_page_fault = 1;
+	e->fault.addr = s.cr2;
+	e->fault.not_present = !(error & 1);
+	e->fault.write = !!(error & 2);
+	e->fault.exec = !!(error & 16);
+}
+
+void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
+{
+	struct kvm_run *run = vcpu->run;
+
+	x86_vcpu(vcpu)->last_syscall = 0;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		if (run->io.direction != KVM_EXIT_IO_OUT)
+			break;
+		if (run->io.port == DUNE_PORT_SYSCALL) {
+			e->event = DUNE_EV_SYSCALL;
+			x86_vcpu(vcpu)->last_syscall = 1;
+			decode_syscall(&run->s.regs.regs, &e->sys);
+			return;
+		}
+		if (run->io.port >= DUNE_PORT_EXC && run->io.port < DUNE_PORT_EXC + NR_VECTORS) {
+			decode_exception(vcpu, run->io.port - DUNE_PORT_EXC, e);
+			return;
+		}
+		break;
+	case KVM_EXIT_INTR:
+		e->event = DUNE_EV_INTR;
+		return;
+	case KVM_EXIT_MMIO:
+		e->event = DUNE_EV_MMIO;
+		e->mmio_gpa = run->mmio.phys_addr;
+		return;
+	case KVM_EXIT_SHUTDOWN:
+		e->event = DUNE_EV_FATAL;
+		e->why = "triple fault";
+		return;
+	case KVM_EXIT_INTERNAL_ERROR:
+		e->event = DUNE_EV_FATAL;
+		e->why = "KVM internal error";
+		return;
+	}
+	e->event = DUNE_EV_FATAL;
+	e->why = "unexpected exit";
+}
+
+/* arch_prctl(ARCH_SET_FS/GS) must also move the vCPU's segment base. */
+int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *ret)
+{
+	struct kvm_sregs *s = &vcpu->run->s.regs.sregs;
+
+	if (sys->nr != SYS_arch_prctl ||
+	    (sys->args[0] != ARCH_SET_FS && sys->args[0] != ARCH_SET_GS))
+		return 0;
+	*ret = sys2(SYS_arch_prctl, sys->args[0], sys->args[1]);
+	if (*ret || sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, s))
+		return 1;
+	if (sys->args[0] == ARCH_SET_FS)
+		s->fs.base = sys->args[1];
+	else
+		s->gs.base = sys->args[1];
+	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	return 1;
+}
+
+/* The guest's registers as native code must see them after this exit. */
+void arch_capture_native(struct dune_vcpu *vcpu)
+{
+	struct x86_vcpu *xc = x86_vcpu(vcpu);
+	struct kvm_regs *r = &vcpu->run->s.regs.regs;
+	struct x86_native_frame *f = &xc->native;
+	uint16_t cs, ss;
+
+	asm("mov %%cs, %0; mov %%ss, %1" : "=r"(cs), "=r"(ss));
+	*f = (struct x86_native_frame){
+		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx,
+		.rsi = r->rsi, .rdi = r->rdi, .rbp = r->rbp, .r8 = r->r8,
+		.r9 = r->r9, .r10 = r->r10, .r11 = r->r11, .r12 = r->r12,
+		.r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
+		.rip = r->rip, .cs = cs, .rflags = r->rflags, .rsp = r->rsp, .ss = ss,
+		.xcr0 = x86_vm(vcpu->vm)->guest_xcr0, .xsave = NULL,
+	};
+	if (xc->last_syscall) {		/* resume after the `syscall` */
+		f->rip = r->rcx;
+		f->rflags = r->r11;
+	}
+	if (!sys3(SYS_ioctl, vcpu->fd, KVM_GET_XSAVE, &xc->xsave))
+		f->xsave = (uint8_t *)xc->xsave.region;
+}
+
+void arch_native_set(struct dune_vcpu *vcpu, long ret, uintptr_t sp)
+{
+	struct x86_native_frame *f = &x86_vcpu(vcpu)->native;
+
+	f->rax = ret;
+	if (sp)
+		f->rsp = sp;
+}
+
+void arch_resume_native(struct dune_vcpu *vcpu)
+{
+	x86_resume_native(&x86_vcpu(vcpu)->native);
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to arch/x86_64. */
+#ifndef DUNE_X86_H
+#define DUNE_X86_H
+
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "guest-abi.h"
+
+/* GDT selectors, as Linux uses them (user CS/SS must match the host's). */
+#define GDT_KERNEL_CS	0x10
+#define GDT_KERNEL_DS	0x18
+#define GDT_USER_CS32	0x23
+#define GDT_USER_DS	0x2b
+#define GDT_USER_CS	0x33
+#define GDT_TSS		0x40
+#define GDT_ENTRIES	10
+
+/* Guest-kernel pages at the start of the dune area's guest part. */
+#define KA_GDT		0x0000
+#define KA_IDT		0x1000
+#define KA_TSS		0x2000	/* TSS, then its I/O bitmap */
+#define KA_EXC		0x3000	/* CPL0 exception stubs, 16 bytes per vector */
+#define KA_SYSCALL	0x4000	/* LSTAR stub: U=0 (hardware) or U=1 (kvm_pvm) */
+#define KA_PROBE	0x5000	/* probe code (U=1) */
+#define KA_KSTACK_TOP	0xa000	/* TSS.RSP0: four pages below */
+#define KA_IST_TOP	0xc000	/* IST1 for NMI, #DB, #DF, #MC: two pages below */
+#define KA_PAGES	12
+
+#define TSS_IOMAP	0x68
+#define NR_VECTORS	32
+
+#define PTE_P		(1ULL << 0)
+#define PTE_W		(1ULL << 1)
+#define PTE_U		(1ULL << 2)
+#define PTE_PWT		(1ULL << 3)
+#define PTE_NX		(1ULL << 63)
+#define PTE_ADDR	0x000ffffffffff000ULL
+
+#define X86_CR4_PAE		(1ULL << 5)
+#define X86_CR4_OSFXSR		(1ULL << 9)
+#define X86_CR4_OSXMMEXCPT	(1ULL << 10)
+#define X86_CR4_FSGSBASE	(1ULL << 16)
+#define X86_CR4_OSXSAVE		(1ULL << 18)
+#define X86_CR4_SMEP		(1ULL << 20)
+#define X86_CR4_PKE		(1ULL << 22)
+
+#define MSR_IA32_TSC	0x10
+#define MSR_STAR	0xc0000081
+#define MSR_LSTAR	0xc0000082
+#define MSR_SFMASK	0xc0000084
+/* TF IF DF IOPL NT AC, like Linux; sysretq restores RFLAGS from R11 */
+#define SFMASK_HW	0x47700ULL
+
+#define MAX_CPUID_ENTRIES 256
+
+struct x86_vm {
+	uint64_t host_xcr0, guest_xcr0;
+	uint64_t cr4;
+	unsigned int phys_bits;
+	int smep;			/* host and KVM have SMEP */
+	uint64_t pml4_gpa;
+	uint64_t *pml4;
+	struct kvm_cpuid2 cpuid;
+	struct kvm_cpuid_entry2 cpuid_entries[MAX_CPUID_ENTRIES];
+};
+
+/* What dune_enter()'s caller must find again inside the guest. */
+struct x86_entry_ctx {
+	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+};
+
+/* Register state for continuing natively; entry.S knows these offsets. */
+struct x86_native_frame {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, cs, rflags, rsp, ss;
+	uint64_t xcr0;
+	uint8_t *xsave;
+};
+
+struct x86_vcpu {
+	struct x86_entry_ctx ctx;
+	uint8_t *ka;			/* guest-kernel pages */
+	int last_syscall;		/* the last exit was a system call */
+	struct x86_native_frame native;
+	struct kvm_xsave xsave __attribute__((aligned(64)));
+};
+
+static inline struct x86_vm *x86_vm(struct dune_vm *vm)
+{
+	return vm->arch;
+}
+
+static inline struct x86_vcpu *x86_vcpu(struct dune_vcpu *vcpu)
+{
+	return vcpu->arch;
+}
+
+int x86_enter(struct x86_entry_ctx *ctx, struct dune_vcpu *vcpu, void *host_stack_top);
+void x86_resume_native(struct x86_native_frame *frame) __attribute__((noreturn));
+int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs);
+int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value);
+int x86_map_supervisor(struct dune_vm *vm, uintptr_t va, int user);
+
+_Static_assert(__builtin_offsetof(struct x86_native_frame, xsave) == 168, "entry.S offsets");
+
+#endif

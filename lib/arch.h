@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The interface every ISA backend (arch/<isa>/) implements.  lib/ knows the
+ * guest only through these functions and the ISA-neutral types below; all
+ * register layouts, page-table formats, exit decoding and guest entry code
+ * live behind it.
+ */
+#ifndef DUNE_ARCH_H
+#define DUNE_ARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct dune_vm;
+struct dune_vcpu;
+
+/* A guest system call as the syscall ABI of the ISA passes it. */
+struct dune_syscall {
+	long nr;
+	long args[6];
+};
+
+enum dune_event {
+	DUNE_EV_SYSCALL,	/* sys filled */
+	DUNE_EV_FAULT,		/* fault filled */
+	DUNE_EV_INTR,		/* KVM_RUN interrupted; nothing to do */
+	DUNE_EV_MMIO,		/* guest touched a guest-physical hole */
+	DUNE_EV_FATAL,		/* VM unusable: why says what happened */
+};
+
+/* A guest exception, already translated to what Linux would deliver. */
+struct dune_fault {
+	int signo;		/* SIGSEGV, SIGILL, ... */
+	int code;		/* si_code */
+	uintptr_t addr;		/* si_addr */
+	uintptr_t pc;
+	/* page faults only: */
+	int is_page_fault;
+	int not_present;	/* no translation (vs. a protection fault) */
+	int write, exec;
+};
+
+struct dune_exit {
+	enum dune_event event;
+	struct dune_syscall sys;
+	struct dune_fault fault;
+	uint64_t mmio_gpa;
+	const char *why;
+};
+
+/* VM and vCPU set-up (run natively, before entering; may use libc). */
+size_t arch_vm_size(void);		/* size of the arch part of a VM */
+size_t arch_vcpu_size(void);
+size_t arch_area_pages(void);		/* guest-kernel pages at the start of the dune area */
+int arch_vm_init(struct dune_vm *vm);
+int arch_vcpu_init(struct dune_vcpu *vcpu);
+unsigned int arch_guest_phys_bits(struct dune_vm *vm);
+
+/* Guest page tables; prot is PROT_READ|PROT_WRITE|PROT_EXEC. */
+int arch_map(struct dune_vm *vm, uintptr_t va, uint64_t gpa, size_t len, int prot);
+int arch_unmap(struct dune_vm *vm, uintptr_t va, size_t len);
+void arch_flush_tlb(struct dune_vcpu *vcpu);
+
+/*
+ * Switch to the host stack and run dune_host_loop(vcpu) there; the guest
+ * starts at the caller's return address with 0 as return value.
+ */
+int arch_enter(struct dune_vcpu *vcpu, void *host_stack_top);
+void arch_vcpu_start(struct dune_vcpu *vcpu);
+
+/* Host loop (run on the host stack: raw syscalls only, see util.c). */
+void arch_prepare_run(struct dune_vcpu *vcpu);
+void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *exit);
+void arch_syscall_return(struct dune_vcpu *vcpu, long ret);
+int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *ret);
+
+/*
+ * Leaving the VM: capture the guest's registers (and FPU state) as native
+ * code must see them, optionally change the return value and stack pointer
+ * (a forked child), then continue natively there.
+ */
+void arch_capture_native(struct dune_vcpu *vcpu);
+void arch_native_set(struct dune_vcpu *vcpu, long ret, uintptr_t sp);
+void arch_resume_native(struct dune_vcpu *vcpu) __attribute__((noreturn));
+
+/* A system call that never touches errno or TLS. */
+long arch_raw_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+
+#endif /* DUNE_ARCH_H */

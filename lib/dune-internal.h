@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals shared by the files of lib/ (ISA-neutral). */
+#ifndef DUNE_INTERNAL_H
+#define DUNE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/kvm.h>
+
+#include "dune.h"
+#include "arch.h"
+
+#define DUNE_PAGE_SIZE		4096UL
+#define DUNE_SZ_2M		(2UL << 20)
+#define DUNE_ALIGN_DOWN(x, a)	((x) & ~((uintptr_t)(a) - 1))
+#define DUNE_ALIGN_UP(x, a)	DUNE_ALIGN_DOWN((x) + (a) - 1, (a))
+
+/*
+ * The dune area: one reservation holding everything dune itself needs, never
+ * mapped for the guest's CPL3 code.  Its tail (guest-kernel pages and the
+ * page-table pool) is one memslot, so a page-table GPA is area_gpa + offset.
+ */
+#define DUNE_AREA_SIZE		(256UL << 20)
+#define DUNE_AREA_VM		0UL		/* struct dune_vm */
+#define DUNE_AREA_VM_SIZE	(1UL << 20)
+#define DUNE_AREA_STACK		DUNE_AREA_VM_SIZE	/* host-loop stack */
+#define DUNE_AREA_STACK_SIZE	(1UL << 20)
+#define DUNE_AREA_GUEST		(DUNE_AREA_STACK + DUNE_AREA_STACK_SIZE)
+
+#define DUNE_MAX_SLOTS		8192
+#define DUNE_MAX_OWN		4
+#define DUNE_MAPS_BUF		(64UL << 10)
+
+/* Mappings up to this size get guest PTEs at once; larger ones on first touch. */
+#define DUNE_EAGER_MAP		(64UL << 20)
+/* A fault in a large mapping maps this much around the address... */
+#define DUNE_FAULT_WINDOW	(64UL << 20)
+/* ...and registers a memslot of at most this much around it. */
+#define DUNE_SLOT_WINDOW	(1UL << 30)
+
+struct dune_slot {
+	uintptr_t hva;
+	size_t size;
+	uint64_t gpa;
+};
+
+struct dune_range {
+	uintptr_t start, end;
+};
+
+/* One line of /proc/self/maps. */
+struct dune_vma {
+	uintptr_t start, end;
+	int prot;
+	int is_stack;
+};
+
+struct dune_vcpu {
+	struct dune_vm *vm;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	int flush_pending;
+	void *arch;
+};
+
+struct dune_vm {
+	int kvm_fd;			/* /dev/kvm, during set-up only */
+	int vm_fd;
+	uint8_t *area;			/* the dune area (see above) */
+	uint64_t area_gpa;
+	size_t pt_next;			/* bump pointer of the page-table pool */
+	void *pt_free;			/* recycled page-table pages */
+	uint64_t gpa_next, gpa_limit;
+	uintptr_t brk;
+	int debug;			/* DUNE_DEBUG set: log faults */
+	struct dune_vcpu vcpu;
+	struct dune_range own[DUNE_MAX_OWN];
+	int nr_own;
+	int nr_slots;
+	struct dune_slot slots[DUNE_MAX_SLOTS];	/* sorted by hva */
+	struct dune_stats stats;
+	void *arch;
+	char maps_buf[DUNE_MAPS_BUF];
+};
+
+/* util.c: what the host loop may use instead of libc (no errno, no TLS). */
+#define sys0(n)			arch_raw_syscall(n, 0, 0, 0, 0, 0, 0)
+#define sys1(n, a)		arch_raw_syscall(n, (long)(a), 0, 0, 0, 0, 0)
+#define sys2(n, a, b)		arch_raw_syscall(n, (long)(a), (long)(b), 0, 0, 0, 0)
+#define sys3(n, a, b, c)	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sys4(n, a, b, c, d)	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
+void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *dune_strerror(int err);
+int dune_reopen_high(int fd);
+
+/* vm.c */
+int dune_vm_create(struct dune_vm **vmp);
+void dune_vm_destroy(struct dune_vm *vm);
+int dune_is_own_fd(struct dune_vm *vm, long fd);
+int dune_move_own_fd(struct dune_vm *vm, long fd);
+
+/* mem.c */
+int dune_mem_init(struct dune_vm *vm);
+void *dune_pt_alloc(struct dune_vm *vm, uint64_t *gpa);
+void *dune_pt_hva(struct dune_vm *vm, uint64_t gpa);
+int dune_mem_map(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot);
+void dune_mem_unmap(struct dune_vm *vm, uintptr_t start, uintptr_t end);
+int dune_mem_fix_fault(struct dune_vm *vm, struct dune_fault *f);
+int dune_mem_hva_of_gpa(struct dune_vm *vm, uint64_t gpa, uintptr_t *hva);
+int dune_overlaps_own(struct dune_vm *vm, uintptr_t start, uintptr_t end);
+int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);
+
+/* syscall.c */
+long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+
+/* api.c */
+void dune_copy_stats(struct dune_stats *stats, size_t size);
+
+/* hostloop.c */
+void dune_host_loop(struct dune_vcpu *vcpu) __attribute__((noreturn));
+void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f);
+
+extern struct dune_vm *dune_current_vm;
+
+#endif /* DUNE_INTERNAL_H */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dune: run the calling process inside a KVM virtual machine.
+ *
+ * After dune_enter() returns 0 the caller keeps running the same code on the
+ * same stack, memory, TLS and file descriptors, but inside a VM at guest
+ * CPL3; every system call leaves the VM and is executed by the host on the
+ * caller's behalf.  All functions are async-signal-safe and never touch errno.
+ */
+#ifndef DUNE_H
+#define DUNE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DUNE_VERSION "0.1.0"
+
+/*
+ * The reserved system call number through which code inside the VM reaches
+ * the library.  Linux does not use it: natively it fails with ENOSYS.
+ */
+#define DUNE_SYSCALL_NR 0x10d0e
+
+/* Operations of DUNE_SYSCALL_NR (first argument). */
+enum dune_op {
+	DUNE_OP_IS_INSIDE = 1,	/* returns 1 */
+	DUNE_OP_ESCAPE = 2,	/* leave the VM (not implemented yet: -ENOSYS) */
+	DUNE_OP_GET_STATS = 3,	/* (op, struct dune_stats *, size) */
+};
+
+/* Enter the VM.  Returns 0 inside the VM, or -errno (still native). */
+int dune_enter(void);
+
+/* 1 if the calling thread runs inside dune, 0 otherwise. */
+int dune_is_inside(void);
+
+/* Leave the VM and continue natively.  Not implemented yet: -ENOSYS. */
+int dune_escape(void);
+
+/* One line saying why the last failing dune call failed ("" if none). */
+const char *dune_last_error(void);
+
+/* Exit kinds counted in dune_stats.exits[]. */
+enum dune_exit_kind {
+	DUNE_EXIT_SYSCALL,	/* forwarded system call */
+	DUNE_EXIT_FAULT,	/* guest exception (page fault, #UD, ...) */
+	DUNE_EXIT_INTR,		/* KVM_RUN interrupted by a host signal */
+	DUNE_EXIT_MMIO,		/* access to a guest-physical hole */
+	DUNE_EXIT_OTHER,
+	DUNE_EXIT_KINDS
+};
+
+struct dune_stats {
+	uint32_t size;			/* in: sizeof(struct dune_stats) */
+	uint32_t reserved;
+	uint64_t exits[DUNE_EXIT_KINDS];
+	uint64_t syscalls;		/* system calls forwarded to the host */
+	uint64_t faults_fixed;		/* guest faults resolved by mapping memory */
+	uint64_t faults_signalled;	/* guest faults turned into signals */
+	uint64_t memslots;		/* KVM memory slots in use */
+	uint64_t pt_pages;		/* guest page-table pages in use */
+	uint64_t tlb_flushes;		/* guest TLB flushes requested */
+};
+
+/*
+ * Copy the calling process's counters into *stats (up to stats->size bytes).
+ * Returns 0, or -EINVAL if stats->size is too small for the first fields.
+ */
+int dune_get_stats(struct dune_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DUNE_H */

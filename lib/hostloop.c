@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The host loop: runs the vCPU on the guest's own thread (on the host stack)
+ * and services its exits.  Raw syscalls only, see util.c.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "dune-internal.h"
+
+struct dune_vm *dune_current_vm;
+
+/* The VM cannot go on: say why, and let the program continue natively. */
+static void __attribute__((noreturn)) leave_vm(struct dune_vcpu *vcpu, const char *why, long err)
+{
+	dune_log("%s (%s); continuing natively outside the VM", why, dune_strerror(err));
+	arch_capture_native(vcpu);
+	arch_resume_native(vcpu);
+}
+
+/* The kernel's struct sigaction (not glibc's). */
+struct kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+/*
+ * A guest fault Linux would turn into a signal.  Until signals are delivered
+ * inside the guest, it ends the process the way an unhandled fault does: the
+ * default action, even if the signal is blocked or ignored (as force_sig).
+ */
+void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f)
+{
+	struct kernel_sigaction dfl = { .handler = SIG_DFL };
+	uint64_t mask = 1ULL << (f->signo - 1);
+	siginfo_t info;
+
+	vcpu->vm->stats.faults_signalled++;
+	if (vcpu->vm->debug)
+		dune_log("guest fault: signal %d code %d addr %p pc %p", f->signo, f->code,
+			 (void *)f->addr, (void *)f->pc);
+	memset(&info, 0, sizeof(info));
+	info.si_signo = f->signo;
+	info.si_code = f->code;
+	info.si_addr = (void *)f->addr;
+	sys4(SYS_rt_sigaction, f->signo, &dfl, NULL, sizeof(mask));
+	sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, sizeof(mask));
+	sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), f->signo, &info);
+	leave_vm(vcpu, "fault signal was not fatal", -EINTR);
+}
+
+static void handle_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
+{
+	if (f->is_page_fault && dune_mem_fix_fault(vcpu->vm, f)) {
+		vcpu->vm->stats.faults_fixed++;
+		return;
+	}
+	dune_deliver_fault(vcpu, f);
+}
+
+/*
+ * KVM could not back a guest access (KVM_EXIT_MEMORY_FAULT): a page the host
+ * maps but cannot provide, e.g. past the end of a mapped file: SIGBUS.
+ */
+static void handle_memory_fault(struct dune_vcpu *vcpu)
+{
+#ifdef KVM_EXIT_MEMORY_FAULT
+	struct kvm_run *run = vcpu->run;
+	struct dune_fault f = { .signo = SIGBUS, .code = BUS_ADRERR };
+	uintptr_t hva;
+
+	if (run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
+	    !dune_mem_hva_of_gpa(vcpu->vm, run->memory_fault.gpa, &hva)) {
+		f.addr = hva;
+		dune_deliver_fault(vcpu, &f);
+	}
+#endif
+	leave_vm(vcpu, "KVM_RUN could not access guest memory", -EFAULT);
+}
+
+static void handle_run_error(struct dune_vcpu *vcpu, long err)
+{
+	if (err == -EINTR || err == -EAGAIN) {
+		vcpu->vm->stats.exits[DUNE_EXIT_INTR]++;
+		return;
+	}
+	if (err == -EFAULT)
+		handle_memory_fault(vcpu);
+	leave_vm(vcpu, "KVM_RUN failed", err);
+}
+
+static void handle_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
+{
+	struct dune_stats *stats = &vcpu->vm->stats;
+
+	switch (e->event) {
+	case DUNE_EV_SYSCALL:
+		stats->exits[DUNE_EXIT_SYSCALL]++;
+		arch_syscall_return(vcpu, dune_syscall(vcpu, &e->sys));
+		return;
+	case DUNE_EV_FAULT:
+		stats->exits[DUNE_EXIT_FAULT]++;
+		handle_fault(vcpu, &e->fault);
+		return;
+	case DUNE_EV_INTR:
+		stats->exits[DUNE_EXIT_INTR]++;
+		return;
+	case DUNE_EV_MMIO:
+		stats->exits[DUNE_EXIT_MMIO]++;
+		leave_vm(vcpu, "guest access to unbacked guest-physical memory", -EFAULT);
+	case DUNE_EV_FATAL:
+		stats->exits[DUNE_EXIT_OTHER]++;
+		leave_vm(vcpu, e->why, -EIO);
+	}
+}
+
+void dune_host_loop(struct dune_vcpu *vcpu)
+{
+	struct dune_exit e;
+
+	arch_vcpu_start(vcpu);
+	for (;;) {
+		long r;
+
+		arch_prepare_run(vcpu);
+		r = sys3(SYS_ioctl, vcpu->fd, KVM_RUN, 0);
+		if (r < 0) {
+			handle_run_error(vcpu, r);
+			continue;
+		}
+		arch_decode_exit(vcpu, &e);
+		handle_exit(vcpu, &e);
+	}
+}

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Memory mirroring.  The guest sees the process's own address space (guest
+ * virtual == host virtual).  Memslots give each host range a compact guest-
+ * physical range (hardware often has only 39-46 physical address bits), and
+ * the guest page tables map each virtual page to it with the host's
+ * permissions.  Small mappings are mirrored as soon as they are made, large
+ * ones window by window when the guest first touches them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "dune-internal.h"
+
+#define GPA_BASE	(1ULL << 32)	/* below: left free, like a PC's low memory */
+#define STACK_GUARD_GAP	(256UL * DUNE_PAGE_SIZE)	/* Linux's stack_guard_gap */
+
+/* ---- page-table pool (inside the dune area's memslot) ---------------- */
+
+void *dune_pt_alloc(struct dune_vm *vm, uint64_t *gpa)
+{
+	uint8_t *page = vm->pt_free;
+
+	if (page) {
+		vm->pt_free = *(void **)page;
+	} else {
+		if (vm->pt_next + DUNE_PAGE_SIZE > DUNE_AREA_SIZE)
+			return NULL;
+		page = vm->area + vm->pt_next;
+		vm->pt_next += DUNE_PAGE_SIZE;
+	}
+	memset(page, 0, DUNE_PAGE_SIZE);
+	vm->stats.pt_pages++;
+	*gpa = vm->area_gpa + (page - vm->area);
+	return page;
+}
+
+void *dune_pt_hva(struct dune_vm *vm, uint64_t gpa)
+{
+	return vm->area + (gpa - vm->area_gpa);
+}
+
+/* ---- memslots ----------------------------------------------------------- */
+
+/* Index of the first slot ending above hva (nr_slots if none). */
+static int slot_search(struct dune_vm *vm, uintptr_t hva)
+{
+	int lo = 0, hi = vm->nr_slots;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (vm->slots[mid].hva + vm->slots[mid].size <= hva)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int add_slot(struct dune_vm *vm, uintptr_t hva, size_t size)
+{
+	uint64_t gpa = DUNE_ALIGN_UP(vm->gpa_next, DUNE_SZ_2M) + (hva & (DUNE_SZ_2M - 1));
+	struct kvm_userspace_memory_region region = {
+		.slot = vm->nr_slots,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = hva,
+	};
+	int at = slot_search(vm, hva);
+	long err;
+
+	if (vm->nr_slots == DUNE_MAX_SLOTS)
+		return -ENOSPC;
+	if (gpa + size > vm->gpa_limit)
+		return -ENOSPC;
+	err = sys3(SYS_ioctl, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+	if (err)
+		return (int)err;
+	memmove(&vm->slots[at + 1], &vm->slots[at], (vm->nr_slots - at) * sizeof(vm->slots[0]));
+	vm->slots[at] = (struct dune_slot){ .hva = hva, .size = size, .gpa = gpa };
+	vm->nr_slots++;
+	vm->stats.memslots = vm->nr_slots;
+	vm->gpa_next = gpa + size;
+	return 0;
+}
+
+/* Give every page of [start, end) a memslot, in 2 MiB-aligned windows. */
+static int cover_with_slots(struct dune_vm *vm, uintptr_t start, uintptr_t end)
+{
+	uintptr_t at = DUNE_ALIGN_DOWN(start, DUNE_SZ_2M);
+
+	end = DUNE_ALIGN_UP(end, DUNE_SZ_2M);
+	while (at < end) {
+		int i = slot_search(vm, at);
+		uintptr_t gap_end = end;
+		int err;
+
+		if (i < vm->nr_slots && vm->slots[i].hva <= at) {
+			at = vm->slots[i].hva + vm->slots[i].size;
+			continue;
+		}
+		if (i < vm->nr_slots && vm->slots[i].hva < gap_end)
+			gap_end = vm->slots[i].hva;
+		err = add_slot(vm, at, gap_end - at);
+		if (err)
+			return err;
+		at = gap_end;
+	}
+	return 0;
+}
+
+int dune_mem_hva_of_gpa(struct dune_vm *vm, uint64_t gpa, uintptr_t *hva)
+{
+	for (int i = 0; i < vm->nr_slots; i++) {
+		struct dune_slot *s = &vm->slots[i];
+
+		if (gpa >= s->gpa && gpa < s->gpa + s->size) {
+			*hva = s->hva + (gpa - s->gpa);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* ---- guest page tables -------------------------------------------------- */
+
+static void note_change(struct dune_vm *vm, int changed)
+{
+	if (changed > 0) {
+		vm->vcpu.flush_pending = 1;
+		vm->stats.tlb_flushes++;
+	}
+}
+
+/* Map [start, end), already covered by slots, slot by slot. */
+static int map_covered(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot)
+{
+	while (start < end) {
+		struct dune_slot *s = &vm->slots[slot_search(vm, start)];
+		uintptr_t piece_end = s->hva + s->size < end ? s->hva + s->size : end;
+		int r = arch_map(vm, start, s->gpa + (start - s->hva), piece_end - start, prot);
+
+		if (r < 0)
+			return r;
+		note_change(vm, r);
+		start = piece_end;
+	}
+	return 0;
+}
+
+static int map_now(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot)
+{
+	int err = cover_with_slots(vm, start, end);
+
+	return err ? err : map_covered(vm, start, end, prot);
+}
+
+static void unmap_now(struct dune_vm *vm, uintptr_t start, uintptr_t end)
+{
+	note_change(vm, arch_unmap(vm, start, end - start));
+}
+
+int dune_overlaps_own(struct dune_vm *vm, uintptr_t start, uintptr_t end)
+{
+	for (int i = 0; i < vm->nr_own; i++)
+		if (start < vm->own[i].end && vm->own[i].start < end)
+			return 1;
+	return 0;
+}
+
+/* Call fn on the parts of [start, end) that are not dune's own memory. */
+static int for_each_guest_piece(struct dune_vm *vm, uintptr_t start, uintptr_t end,
+				int (*fn)(struct dune_vm *, uintptr_t, uintptr_t, int), int prot)
+{
+	for (int i = 0; i < vm->nr_own; i++) {
+		struct dune_range *o = &vm->own[i];
+		int err = 0;
+
+		if (start >= o->end || o->start >= end)
+			continue;
+		if (start < o->start)
+			err = for_each_guest_piece(vm, start, o->start, fn, prot);
+		if (!err && o->end < end)
+			err = for_each_guest_piece(vm, o->end, end, fn, prot);
+		return err;
+	}
+	return start < end ? fn(vm, start, end, prot) : 0;
+}
+
+static int mirror_piece(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot)
+{
+	if (!prot || end - start > DUNE_EAGER_MAP) {
+		unmap_now(vm, start, end);	/* (re)mapped on first touch */
+		return 0;
+	}
+	return map_now(vm, start, end, prot);
+}
+
+static int unmap_piece(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot)
+{
+	(void)prot;
+	unmap_now(vm, start, end);
+	return 0;
+}
+
+/* The host mapped [start, end) with prot: mirror it (now or on first touch). */
+int dune_mem_map(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot)
+{
+	start = DUNE_ALIGN_DOWN(start, DUNE_PAGE_SIZE);
+	end = DUNE_ALIGN_UP(end, DUNE_PAGE_SIZE);
+	return for_each_guest_piece(vm, start, end, mirror_piece, prot);
+}
+
+void dune_mem_unmap(struct dune_vm *vm, uintptr_t start, uintptr_t end)
+{
+	start = DUNE_ALIGN_DOWN(start, DUNE_PAGE_SIZE);
+	end = DUNE_ALIGN_UP(end, DUNE_PAGE_SIZE);
+	for_each_guest_piece(vm, start, end, unmap_piece, 0);
+}
+
+/* ---- /proc/self/maps, read with raw syscalls into a preallocated buffer ---- */
+
+static uintptr_t parse_hex(const char **p)
+{
+	uintptr_t v = 0;
+
+	for (;; (*p)++) {
+		char c = **p;
+
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (c - 'a' + 10);
+		else
+			return v;
+	}
+}
+
+static void parse_maps_line(const char *line, struct dune_vma *vma)
+{
+	const char *p = line;
+
+	vma->start = parse_hex(&p);
+	p++;
+	vma->end = parse_hex(&p);
+	p++;
+	vma->prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) |
+		    (p[2] == 'x' ? PROT_EXEC : 0);
+	vma->is_stack = strstr(p, "[stack]") != NULL;
+}
+
+/* Call fn for each mapping until it returns nonzero; returns that value. */
+static int maps_for_each(struct dune_vm *vm, int (*fn)(struct dune_vm *, const struct dune_vma *, void *),
+			 void *arg)
+{
+	long fd = sys4(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	size_t have = 0;
+	int ret = 0;
+
+	if (fd < 0)
+		return (int)fd;
+	for (;;) {
+		long n = sys3(SYS_read, fd, vm->maps_buf + have, sizeof(vm->maps_buf) - 1 - have);
+		char *line = vm->maps_buf, *nl;
+
+		if (n <= 0)
+			break;
+		have += n;
+		vm->maps_buf[have] = '\0';
+		while (!ret && (nl = strchr(line, '\n'))) {
+			struct dune_vma vma;
+
+			*nl = '\0';
+			parse_maps_line(line, &vma);
+			ret = fn(vm, &vma, arg);
+			line = nl + 1;
+		}
+		if (ret)
+			break;
+		have -= line - vm->maps_buf;
+		memmove(vm->maps_buf, line, have);
+	}
+	sys1(SYS_close, fd);
+	return ret;
+}
+
+struct vma_query {
+	uintptr_t addr;
+	struct dune_vma *found;		/* the mapping holding addr */
+	struct dune_vma below;		/* the last one below addr */
+	struct dune_vma above;		/* the first one above addr */
+};
+
+static int match_vma(struct dune_vm *vm, const struct dune_vma *vma, void *arg)
+{
+	struct vma_query *q = arg;
+
+	(void)vm;
+	if (vma->end <= q->addr) {
+		q->below = *vma;
+		return 0;
+	}
+	if (vma->start <= q->addr)
+		*q->found = *vma;
+	else
+		q->above = *vma;
+	return 1;
+}
+
+static int find_vma(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma,
+		    struct vma_query *q)
+{
+	*q = (struct vma_query){ .addr = addr, .found = vma };
+	vma->end = 0;
+	maps_for_each(vm, match_vma, q);
+	return vma->end ? 0 : -ENOENT;
+}
+
+int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma)
+{
+	struct vma_query q;
+
+	return find_vma(vm, addr, vma, &q);
+}
+
+/* ---- faults --------------------------------------------------------------- */
+
+/*
+ * The guest cannot grow the main stack (the kernel does that only for faults
+ * of the thread itself); touch the page from the host where the kernel would
+ * grow the stack natively: below [stack], within RLIMIT_STACK, above the gap.
+ */
+static int grow_stack(struct dune_vm *vm, uintptr_t addr, struct vma_query *q, struct dune_vma *vma)
+{
+	struct rlimit lim;
+
+	if (!q->above.is_stack || addr + STACK_GUARD_GAP < q->above.start)
+		return -ENOENT;
+	if (sys2(SYS_getrlimit, RLIMIT_STACK, &lim) || (lim.rlim_cur != RLIM_INFINITY &&
+	    q->above.end - DUNE_ALIGN_DOWN(addr, DUNE_PAGE_SIZE) > lim.rlim_cur))
+		return -ENOENT;
+	if (q->below.end && addr < q->below.end + STACK_GUARD_GAP)
+		return -ENOENT;
+	*(volatile char *)addr;
+	return find_vma(vm, addr, vma, q);
+}
+
+static int access_allowed(const struct dune_vma *vma, const struct dune_fault *f)
+{
+	if (f->write && !(vma->prot & PROT_WRITE))
+		return 0;
+	if (f->exec && !(vma->prot & PROT_EXEC))
+		return 0;
+	return vma->prot != 0;
+}
+
+/*
+ * A guest page fault: map what the host has there and retry (returns 1), or
+ * leave a signal description in f (returns 0).  A fault that repeats at the
+ * same page means the host itself refuses the access.
+ */
+int dune_mem_fix_fault(struct dune_vm *vm, struct dune_fault *f)
+{
+	static uintptr_t last_page;
+	static int repeats;
+	uintptr_t page = DUNE_ALIGN_DOWN(f->addr, DUNE_PAGE_SIZE);
+	struct dune_vma vma;
+	struct vma_query q;
+	uintptr_t start, end;
+
+	f->code = SEGV_MAPERR;
+	if (dune_overlaps_own(vm, page, page + DUNE_PAGE_SIZE))
+		return 0;
+	if (find_vma(vm, f->addr, &vma, &q) && grow_stack(vm, f->addr, &q, &vma))
+		return 0;
+	f->code = SEGV_ACCERR;
+	if (!access_allowed(&vma, f))
+		return 0;
+	repeats = page == last_page ? repeats + 1 : 0;
+	last_page = page;
+	if (repeats > 2)
+		return 0;
+	start = vma.start;
+	end = vma.end;
+	if (end - start > DUNE_EAGER_MAP) {
+		uintptr_t wstart = DUNE_ALIGN_DOWN(f->addr, DUNE_FAULT_WINDOW);
+
+		start = start > wstart ? start : wstart;
+		end = end < wstart + DUNE_FAULT_WINDOW ? end : wstart + DUNE_FAULT_WINDOW;
+	}
+	return for_each_guest_piece(vm, start, end, map_now, vma.prot) == 0;
+}
+
+/* ---- start-up ----------------------------------------------------------- */
+
+static int mirror_vma(struct dune_vm *vm, const struct dune_vma *vma, void *arg)
+{
+	(void)arg;
+	dune_mem_map(vm, vma->start, vma->end, vma->prot);
+	return 0;
+}
+
+int dune_mem_init(struct dune_vm *vm)
+{
+	int err;
+
+	vm->gpa_next = GPA_BASE;
+	vm->gpa_limit = 1ULL << arch_guest_phys_bits(vm);
+	err = add_slot(vm, (uintptr_t)vm->area, DUNE_AREA_SIZE);
+	if (err)
+		return dune_fail(err, "memslot for the dune area: %s (guest physical address bits: %u)",
+				 dune_strerror(err), arch_guest_phys_bits(vm));
+	vm->area_gpa = vm->slots[0].gpa;
+	vm->pt_next = DUNE_AREA_GUEST + arch_area_pages() * DUNE_PAGE_SIZE;
+	vm->brk = sys1(SYS_brk, 0);
+	err = maps_for_each(vm, mirror_vma, NULL);
+	if (err < 0)
+		return dune_fail(err, "cannot read /proc/self/maps: %s", dune_strerror(err));
+	return 0;
+}

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Guest system calls.  Almost all are re-issued unchanged by the host loop
+ * (same thread, same memory, same fds).  The ones below need care: they change
+ * the address space dune mirrors, touch dune's own fds or memory, or create
+ * processes.  Runs on the host stack: raw syscalls only.
+ */
+#include <errno.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <sys/syscall.h>
+
+#include "dune-internal.h"
+
+#define IS_ERR_VALUE(x)	((unsigned long)(x) >= (unsigned long)-4095)
+
+static long forward(const struct dune_syscall *sys)
+{
+	const long *a = sys->args;
+
+	return arch_raw_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+static long dune_op(const struct dune_syscall *sys)
+{
+	switch (sys->args[0]) {
+	case DUNE_OP_IS_INSIDE:
+		return 1;
+	case DUNE_OP_ESCAPE:
+		return -ENOSYS;
+	case DUNE_OP_GET_STATS:
+		dune_copy_stats((struct dune_stats *)sys->args[1], sys->args[2]);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* ---- the mmap family: keep the guest page tables in step ------------------ */
+
+static long do_mmap(struct dune_vm *vm, const struct dune_syscall *sys)
+{
+	uintptr_t addr = sys->args[0];
+	size_t len = sys->args[1];
+	long ret;
+
+	/* natively dune's memory would not be there; it cannot move, so refuse */
+	if ((sys->args[3] & MAP_FIXED) && dune_overlaps_own(vm, addr, addr + len))
+		return -ENOMEM;
+	ret = forward(sys);
+	if (!IS_ERR_VALUE(ret))
+		dune_mem_map(vm, ret, ret + len, sys->args[2]);
+	return ret;
+}
+
+static long do_munmap(struct dune_vm *vm, const struct dune_syscall *sys)
+{
+	uintptr_t addr = sys->args[0], end = addr + sys->args[1];
+	long ret;
+
+	if (!dune_overlaps_own(vm, addr, end)) {
+		ret = forward(sys);
+		if (!ret)
+			dune_mem_unmap(vm, addr, end);
+		return ret;
+	}
+	/* natively there is nothing at dune's addresses: unmap around them */
+	for (int i = 0; i < vm->nr_own; i++) {
+		struct dune_range *o = &vm->own[i];
+
+		if (addr < o->start && o->start < end) {
+			ret = sys2(SYS_munmap, addr, o->start - addr);
+			if (ret)
+				return ret;
+			dune_mem_unmap(vm, addr, o->start);
+		}
+		if (o->start <= addr && addr < o->end)
+			addr = o->end < end ? o->end : end;
+	}
+	if (addr < end && !dune_overlaps_own(vm, addr, end)) {
+		ret = sys2(SYS_munmap, addr, end - addr);
+		if (ret)
+			return ret;
+		dune_mem_unmap(vm, addr, end);
+	}
+	return 0;
+}
+
+static long do_mprotect(struct dune_vm *vm, const struct dune_syscall *sys)
+{
+	uintptr_t addr = sys->args[0], end = addr + sys->args[1];
+	long ret;
+
+	if (dune_overlaps_own(vm, addr, end))
+		return -ENOMEM;		/* natively a hole */
+	ret = forward(sys);
+	if (!ret)
+		dune_mem_map(vm, addr, end, sys->args[2] & (PROT_READ | PROT_WRITE | PROT_EXEC));
+	else
+		dune_mem_unmap(vm, addr, end);	/* maybe partly applied: refault */
+	return ret;
+}
+
+static long do_mremap(struct dune_vm *vm, const struct dune_syscall *sys)
+{
+	uintptr_t old = sys->args[0];
+	size_t old_len = sys->args[1], new_len = sys->args[2];
+	long ret;
+
+	if (dune_overlaps_own(vm, old, old + old_len))
+		return -EFAULT;
+	if ((sys->args[3] & MREMAP_FIXED) &&
+	    dune_overlaps_own(vm, sys->args[4], sys->args[4] + new_len))
+		return -ENOMEM;
+	ret = forward(sys);
+	if (IS_ERR_VALUE(ret))
+		return ret;
+	if (!(sys->args[3] & MREMAP_DONTUNMAP))
+		dune_mem_unmap(vm, old, old + old_len);
+	dune_mem_unmap(vm, ret, ret + new_len);		/* mapped on first touch */
+	return ret;
+}
+
+static long do_brk(struct dune_vm *vm, const struct dune_syscall *sys)
+{
+	uintptr_t old = vm->brk;
+	long ret = forward(sys);
+
+	if ((uintptr_t)ret > old)
+		dune_mem_map(vm, old, ret, PROT_READ | PROT_WRITE);
+	else if ((uintptr_t)ret < old)
+		dune_mem_unmap(vm, DUNE_ALIGN_UP((uintptr_t)ret, DUNE_PAGE_SIZE), old);
+	vm->brk = ret;
+	return ret;
+}
+
+static long do_shmat(struct dune_vm *vm, const struct dune_syscall *sys)
+{
+	int prot = sys->args[2] & SHM_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE;
+	struct shmid_ds ds;
+	long ret = forward(sys);
+
+	if (IS_ERR_VALUE(ret))
+		return ret;
+	if (sys->args[2] & SHM_EXEC)
+		prot |= PROT_EXEC;
+	if (!sys3(SYS_shmctl, sys->args[0], IPC_STAT, &ds))
+		dune_mem_map(vm, ret, ret + ds.shm_segsz, prot);
+	return ret;
+}
+
+static long do_shmdt(struct dune_vm *vm, const struct dune_syscall *sys)
+{
+	struct dune_vma vma;
+	int found = !dune_maps_find(vm, sys->args[0], &vma);
+	long ret = forward(sys);
+
+	if (!ret && found)
+		dune_mem_unmap(vm, vma.start, vma.end);
+	return ret;
+}
+
+/* ---- dune's own fds do not exist for the program ---------------------------- */
+
+static long do_dup2(struct dune_vm *vm, const struct dune_syscall *sys)
+{
+	long err;
+
+	if (dune_is_own_fd(vm, sys->args[0]))
+		return -EBADF;
+	if (dune_is_own_fd(vm, sys->args[1])) {
+		err = dune_move_own_fd(vm, sys->args[1]);
+		if (err)
+			return -EMFILE;
+	}
+	return forward(sys);
+}
+
+static long do_close_range(struct dune_vm *vm, const struct dune_syscall *sys)
+{
+	unsigned long first = sys->args[0], last = sys->args[1], flags = sys->args[2];
+	unsigned long own[2] = { vm->vm_fd, vm->vcpu.fd };
+	long ret;
+
+	if (own[0] > own[1]) {
+		own[0] = vm->vcpu.fd;
+		own[1] = vm->vm_fd;
+	}
+	for (int i = 0; i < 2 && first <= last; i++) {
+		if (own[i] < first || own[i] > last)
+			continue;
+		if (own[i] > first) {
+			ret = sys3(SYS_close_range, first, own[i] - 1, flags);
+			if (ret)
+				return ret;
+		}
+		first = own[i] + 1;
+	}
+	if (first > last || first == 0)
+		return 0;
+	return sys3(SYS_close_range, first, last, flags);
+}
+
+/* ---- processes ---------------------------------------------------------------- */
+
+/*
+ * Until children get VMs of their own, a child continues natively, right
+ * after its fork/clone.  Threads (CLONE_VM without CLONE_VFORK) are refused.
+ * A vfork child gets a copy of the memory: it may only exec or _exit anyway.
+ */
+static long clone_native_child(struct dune_vcpu *vcpu, unsigned long flags,
+			       uintptr_t stack, long ptid, long ctid, long tls)
+{
+	long ret;
+
+	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
+		return -EAGAIN;
+	flags &= ~(unsigned long)CLONE_VM;
+	arch_capture_native(vcpu);
+	ret = arch_raw_syscall(SYS_clone, flags, 0, ptid, ctid, tls, 0);
+	if (ret)
+		return ret;
+	sys1(SYS_close, vcpu->fd);
+	sys1(SYS_close, vcpu->vm->vm_fd);
+	arch_native_set(vcpu, 0, stack);
+	arch_resume_native(vcpu);
+}
+
+static long do_clone3(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	struct clone_args args;
+
+	if ((size_t)sys->args[1] < CLONE_ARGS_SIZE_VER0)
+		return -EINVAL;
+	memset(&args, 0, sizeof(args));
+	memcpy(&args, (void *)sys->args[0], CLONE_ARGS_SIZE_VER0);
+	if (args.flags & (CLONE_PIDFD | CLONE_NEWTIME | CLONE_INTO_CGROUP))
+		return -EAGAIN;
+	return clone_native_child(vcpu, args.flags | args.exit_signal,
+				  args.stack ? args.stack + args.stack_size : 0,
+				  args.parent_tid, args.child_tid, args.tls);
+}
+
+long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	struct dune_vm *vm = vcpu->vm;
+	const long *a = sys->args;
+	long ret;
+
+	vm->stats.syscalls++;
+	if (arch_syscall(vcpu, sys, &ret))
+		return ret;
+	switch (sys->nr) {
+	case DUNE_SYSCALL_NR:
+		return dune_op(sys);
+	case SYS_mmap:
+		return do_mmap(vm, sys);
+	case SYS_munmap:
+		return do_munmap(vm, sys);
+	case SYS_mprotect:
+		return do_mprotect(vm, sys);
+	case SYS_mremap:
+		return do_mremap(vm, sys);
+	case SYS_brk:
+		return do_brk(vm, sys);
+	case SYS_shmat:
+		return do_shmat(vm, sys);
+	case SYS_shmdt:
+		return do_shmdt(vm, sys);
+	case SYS_close:
+	case SYS_fcntl:
+	case SYS_ioctl:
+		return dune_is_own_fd(vm, a[0]) ? -EBADF : forward(sys);
+#ifdef SYS_dup2
+	case SYS_dup2:
+#endif
+	case SYS_dup3:
+		return do_dup2(vm, sys);
+	case SYS_close_range:
+		return do_close_range(vm, sys);
+	case SYS_clone:
+		/* x86-64 order: flags, stack, parent_tid, child_tid, tls */
+		return clone_native_child(vcpu, a[0], a[1], a[2], a[3], a[4]);
+	case SYS_clone3:
+		return do_clone3(vcpu, sys);
+#ifdef SYS_fork
+	case SYS_fork:
+		return clone_native_child(vcpu, SIGCHLD, 0, 0, 0, 0);
+	case SYS_vfork:
+		return clone_native_child(vcpu, CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+#endif
+	default:
+		return forward(sys);
+	}
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Helpers safe on the host loop: it runs on the guest's own thread, maybe while
+ * the guest holds the malloc or stdio locks, and shares errno and TLS with it,
+ * so nothing here calls malloc, stdio or anything that sets errno.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "dune-internal.h"
+
+static char last_error[256];
+
+static size_t put_str(char *buf, size_t size, size_t at, const char *s)
+{
+	for (; *s; s++, at++)
+		if (at + 1 < size)
+			buf[at] = *s;
+	return at;
+}
+
+static size_t put_num(char *buf, size_t size, size_t at, unsigned long v,
+		      unsigned int base, int negative)
+{
+	char digits[24];
+	int n = 0;
+
+	do {
+		digits[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	if (negative)
+		digits[n++] = '-';
+	while (n)
+		if (at++ + 1 < size)
+			buf[at - 1] = digits[--n];
+	return at;
+}
+
+/* A printf subset: %s %d %u %x %p %c with optional l; returns the length. */
+int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	size_t at = 0;
+
+	for (; *fmt; fmt++) {
+		int is_long = 0;
+		long sv;
+
+		if (*fmt != '%') {
+			if (at++ + 1 < size)
+				buf[at - 1] = *fmt;
+			continue;
+		}
+		while (*++fmt == 'l')
+			is_long = 1;
+		switch (*fmt) {
+		case 's':
+			at = put_str(buf, size, at, va_arg(ap, const char *));
+			break;
+		case 'c':
+			if (at++ + 1 < size)
+				buf[at - 1] = (char)va_arg(ap, int);
+			break;
+		case 'd':
+			sv = is_long ? va_arg(ap, long) : va_arg(ap, int);
+			at = put_num(buf, size, at, sv < 0 ? -(unsigned long)sv : (unsigned long)sv, 10, sv < 0);
+			break;
+		case 'u':
+			at = put_num(buf, size, at, is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned int), 10, 0);
+			break;
+		case 'x':
+			at = put_num(buf, size, at, is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned int), 16, 0);
+			break;
+		case 'p':
+			at = put_str(buf, size, at, "0x");
+			at = put_num(buf, size, at, (unsigned long)va_arg(ap, void *), 16, 0);
+			break;
+		default:
+			at = put_str(buf, size, at, "%?");
+			break;
+		}
+	}
+	if (size)
+		buf[at < size ? at : size - 1] = '\0';
+	return (int)at;
+}
+
+void dune_log(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	memcpy(buf, "dune: ", 6);
+	va_start(ap, fmt);
+	n = 6 + dune_vfmt(buf + 6, sizeof(buf) - 7, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	sys3(SYS_write, 2, buf, n);
+}
+
+/* Record why a dune call failed (for dune_last_error()) and return err. */
+int dune_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dune_vfmt(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *dune_last_error(void)
+{
+	return last_error;
+}
+
+const char *dune_strerror(int err)
+{
+	const char *s = strerrordesc_np(err < 0 ? -err : err);
+
+	return s ? s : "Unknown error";
+}
+
+/*
+ * Move a dune fd out of the program's way: close-on-exec and near the top of
+ * RLIMIT_NOFILE, so the program's next open() returns what it would natively.
+ */
+int dune_reopen_high(int fd)
+{
+	struct rlimit lim;
+	long base = 64, nfd;
+
+	if (sys2(SYS_getrlimit, RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur > 128)
+		base = (long)(lim.rlim_cur > 65536 ? 65536 : lim.rlim_cur) - 64;
+	nfd = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
+	if (nfd < 0)
+		return (int)nfd;
+	sys1(SYS_close, fd);
+	return (int)nfd;
+}
