@@ -82,6 +82,9 @@ int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *r
 void arch_capture_native(struct dune_vcpu *vcpu);
 void arch_native_set(struct dune_vcpu *vcpu, long ret, uintptr_t sp);
 void arch_resume_native(struct dune_vcpu *vcpu) __attribute__((noreturn));
+/* clone(2) whose child continues natively from the captured state at once. */
+long arch_clone_native(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
+		       long ptid, long ctid, long tls);
 
 /* A system call that never touches errno or TLS. */
 long arch_raw_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
-#include <linux/kvm.h>
+#include "kvm-compat.h"
 
 #include "dune.h"
 #include "arch.h"
@@ -75,7 +75,7 @@ struct dune_vm {
 	void *pt_free;			/* recycled page-table pages */
 	uint64_t gpa_next, gpa_limit;
 	uintptr_t brk;
-	int debug;			/* DUNE_DEBUG set: log faults */
+	int debug;			/* DUNE_DEBUG: 1 logs faults, 2 every exit */
 	struct dune_vcpu vcpu;
 	struct dune_range own[DUNE_MAX_OWN];
 	int nr_own;

@@ -29,6 +29,7 @@ enum dune_op {
 	DUNE_OP_IS_INSIDE = 1,	/* returns 1 */
 	DUNE_OP_ESCAPE = 2,	/* leave the VM (not implemented yet: -ENOSYS) */
 	DUNE_OP_GET_STATS = 3,	/* (op, struct dune_stats *, size) */
+	DUNE_OP_NOP = 4,	/* returns 0: the bare guest -> host loop round trip */
 };
 
 /* Enter the VM.  Returns 0 inside the VM, or -errno (still native). */

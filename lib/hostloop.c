@@ -28,10 +28,25 @@ struct kernel_sigaction {
 	uint64_t mask;
 };
 
+/* Does the program catch this signal (handler installed, not blocked)? */
+static int program_catches(int signo)
+{
+	struct kernel_sigaction act;
+	uint64_t blocked;
+
+	if (sys4(SYS_rt_sigaction, signo, NULL, &act, sizeof(blocked)) ||
+	    sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, sizeof(blocked)))
+		return 0;
+	return act.handler != SIG_DFL && act.handler != SIG_IGN &&
+	       !(blocked & (1ULL << (signo - 1)));
+}
+
 /*
  * A guest fault Linux would turn into a signal.  Until signals are delivered
- * inside the guest, it ends the process the way an unhandled fault does: the
- * default action, even if the signal is blocked or ignored (as force_sig).
+ * inside the guest: if the program catches it, the faulting instruction runs
+ * again natively, outside the VM, so its handler sees exactly what Linux gives;
+ * otherwise the process ends as an unhandled fault ends it: the default
+ * action, even if the signal is blocked or ignored (as force_sig does).
  */
 void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f)
 {
@@ -43,6 +58,12 @@ void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f)
 	if (vcpu->vm->debug)
 		dune_log("guest fault: signal %d code %d addr %p pc %p", f->signo, f->code,
 			 (void *)f->addr, (void *)f->pc);
+	if (program_catches(f->signo)) {
+		if (vcpu->vm->debug)
+			dune_log("the program handles signal %d: leaving the VM", f->signo);
+		arch_capture_native(vcpu);
+		arch_resume_native(vcpu);
+	}
 	memset(&info, 0, sizeof(info));
 	info.si_signo = f->signo;
 	info.si_code = f->code;
@@ -68,18 +89,20 @@ static void handle_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
  */
 static void handle_memory_fault(struct dune_vcpu *vcpu)
 {
-#ifdef KVM_EXIT_MEMORY_FAULT
 	struct kvm_run *run = vcpu->run;
 	struct dune_fault f = { .signo = SIGBUS, .code = BUS_ADRERR };
 	uintptr_t hva;
 
 	if (run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
-	    !dune_mem_hva_of_gpa(vcpu->vm, run->memory_fault.gpa, &hva)) {
+	    !dune_mem_hva_of_gpa(vcpu->vm, dune_memory_fault(run)->gpa, &hva)) {
 		f.addr = hva;
 		dune_deliver_fault(vcpu, &f);
 	}
-#endif
-	leave_vm(vcpu, "KVM_RUN could not access guest memory", -EFAULT);
+	/* without the address, the native retry raises what Linux would */
+	if (vcpu->vm->debug)
+		dune_log("KVM_RUN could not access guest memory: retrying natively");
+	arch_capture_native(vcpu);
+	arch_resume_native(vcpu);
 }
 
 static void handle_run_error(struct dune_vcpu *vcpu, long err)
@@ -118,6 +141,19 @@ static void handle_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 	}
 }
 
+static void trace_exit(const struct dune_exit *e)
+{
+	if (e->event == DUNE_EV_SYSCALL)
+		dune_log("exit: syscall %ld (%lx, %lx, %lx)", e->sys.nr, e->sys.args[0],
+			 e->sys.args[1], e->sys.args[2]);
+	else if (e->event == DUNE_EV_FAULT)
+		dune_log("exit: fault signal %d addr %p pc %p%s%s", e->fault.signo,
+			 (void *)e->fault.addr, (void *)e->fault.pc,
+			 e->fault.not_present ? " not-present" : "", e->fault.write ? " write" : "");
+	else
+		dune_log("exit: event %d", e->event);
+}
+
 void dune_host_loop(struct dune_vcpu *vcpu)
 {
 	struct dune_exit e;
@@ -133,6 +169,8 @@ void dune_host_loop(struct dune_vcpu *vcpu)
 			continue;
 		}
 		arch_decode_exit(vcpu, &e);
+		if (vcpu->vm->debug > 1)
+			trace_exit(&e);
 		handle_exit(vcpu, &e);
 	}
 }

@@ -91,15 +91,18 @@ static int add_slot(struct dune_vm *vm, uintptr_t hva, size_t size)
 	return 0;
 }
 
-/* Give every page of [start, end) a memslot, in 2 MiB-aligned windows. */
+/*
+ * Give every page of [start, end) a memslot, in 2 MiB-aligned windows where
+ * the kernel accepts them (not past the top of the user address space).
+ */
 static int cover_with_slots(struct dune_vm *vm, uintptr_t start, uintptr_t end)
 {
 	uintptr_t at = DUNE_ALIGN_DOWN(start, DUNE_SZ_2M);
+	uintptr_t window_end = DUNE_ALIGN_UP(end, DUNE_SZ_2M);
 
-	end = DUNE_ALIGN_UP(end, DUNE_SZ_2M);
-	while (at < end) {
+	while (at < window_end) {
 		int i = slot_search(vm, at);
-		uintptr_t gap_end = end;
+		uintptr_t gap_end = window_end;
 		int err;
 
 		if (i < vm->nr_slots && vm->slots[i].hva <= at) {
@@ -109,6 +112,12 @@ static int cover_with_slots(struct dune_vm *vm, uintptr_t start, uintptr_t end)
 		if (i < vm->nr_slots && vm->slots[i].hva < gap_end)
 			gap_end = vm->slots[i].hva;
 		err = add_slot(vm, at, gap_end - at);
+		if (err == -EINVAL && (at < start || gap_end > end)) {
+			at = at > start ? at : start;
+			gap_end = gap_end < end ? gap_end : end;
+			window_end = end;
+			err = at < gap_end ? add_slot(vm, at, gap_end - at) : 0;
+		}
 		if (err)
 			return err;
 		at = gap_end;

@@ -31,6 +31,8 @@ static long dune_op(const struct dune_syscall *sys)
 	switch (sys->args[0]) {
 	case DUNE_OP_IS_INSIDE:
 		return 1;
+	case DUNE_OP_NOP:
+		return 0;
 	case DUNE_OP_ESCAPE:
 		return -ENOSYS;
 	case DUNE_OP_GET_STATS:
@@ -211,7 +213,8 @@ static long do_close_range(struct dune_vm *vm, const struct dune_syscall *sys)
 /*
  * Until children get VMs of their own, a child continues natively, right
  * after its fork/clone.  Threads (CLONE_VM without CLONE_VFORK) are refused.
- * A vfork child gets a copy of the memory: it may only exec or _exit anyway.
+ * A vfork child shares our memory while we wait, as natively, so it must
+ * not come back through the host loop's stack: arch_clone_native().
  */
 static long clone_native_child(struct dune_vcpu *vcpu, unsigned long flags,
 			       uintptr_t stack, long ptid, long ctid, long tls)
@@ -220,14 +223,15 @@ static long clone_native_child(struct dune_vcpu *vcpu, unsigned long flags,
 
 	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
 		return -EAGAIN;
-	flags &= ~(unsigned long)CLONE_VM;
 	arch_capture_native(vcpu);
+	arch_native_set(vcpu, 0, stack);
+	if (flags & CLONE_VM)
+		return arch_clone_native(vcpu, flags, stack, ptid, ctid, tls);
 	ret = arch_raw_syscall(SYS_clone, flags, 0, ptid, ctid, tls, 0);
 	if (ret)
 		return ret;
 	sys1(SYS_close, vcpu->fd);
 	sys1(SYS_close, vcpu->vm->vm_fd);
-	arch_native_set(vcpu, 0, stack);
 	arch_resume_native(vcpu);
 }
 
@@ -292,7 +296,7 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	case SYS_fork:
 		return clone_native_child(vcpu, SIGCHLD, 0, 0, 0, 0);
 	case SYS_vfork:
-		return clone_native_child(vcpu, CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+		return clone_native_child(vcpu, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
 #endif
 	default:
 		return forward(sys);

@@ -52,13 +52,9 @@ static int create_vm_fd(int kvm)
 /* Ask for the GPA of a guest access KVM could not back (SIGBUS cases). */
 static void enable_memory_fault_info(int vm_fd)
 {
-#ifdef KVM_CAP_MEMORY_FAULT_INFO
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_MEMORY_FAULT_INFO };
 
 	ioctl(vm_fd, KVM_ENABLE_CAP, &cap);
-#else
-	(void)vm_fd;
-#endif
 }
 
 static int create_vcpu(struct dune_vm *vm, int kvm)
@@ -143,7 +139,7 @@ int dune_vm_create(struct dune_vm **vmp)
 	vm->own[vm->nr_own++] = (struct dune_range){ (uintptr_t)area,
 						     (uintptr_t)area + DUNE_AREA_SIZE };
 	vm->stats.size = sizeof(vm->stats);
-	vm->debug = getenv("DUNE_DEBUG") != NULL;
+	vm->debug = getenv("DUNE_DEBUG") ? atoi(getenv("DUNE_DEBUG")) : 0;
 	kvm = open_kvm();
 	if (kvm < 0) {
 		err = kvm;

@@ -107,15 +107,16 @@ static void mirror_cpuid_entry(struct x86_vm *xv, struct kvm_cpuid_entry2 *e)
 static int build_cpuid(struct dune_vm *vm)
 {
 	struct x86_vm *xv = x86_vm(vm);
+	struct kvm_cpuid2 *table = x86_cpuid(xv);
 	uint64_t kvm_xcr0 = 0;
 	uint32_t kvm7_ecx = 0, kvm7_ebx = 0, r[4];
 	int err;
 
-	xv->cpuid.nent = MAX_CPUID_ENTRIES;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &xv->cpuid))
+	table->nent = MAX_CPUID_ENTRIES;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, table))
 		return dune_fail(-errno, "KVM_GET_SUPPORTED_CPUID: %s", dune_strerror(errno));
-	for (unsigned int i = 0; i < xv->cpuid.nent; i++) {
-		struct kvm_cpuid_entry2 *e = &xv->cpuid_entries[i];
+	for (unsigned int i = 0; i < table->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &table->entries[i];
 
 		if (e->function == 0xd && e->index == 0)
 			kvm_xcr0 = ((uint64_t)e->edx << 32) | e->eax;
@@ -127,8 +128,8 @@ static int build_cpuid(struct dune_vm *vm)
 	err = choose_xcr0(xv, kvm_xcr0);
 	if (err)
 		return err;
-	for (unsigned int i = 0; i < xv->cpuid.nent; i++) {
-		struct kvm_cpuid_entry2 *e = &xv->cpuid_entries[i];
+	for (unsigned int i = 0; i < table->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &table->entries[i];
 
 		if (e->function >= 0x40000000 && e->function < 0x50000000)
 			continue;	/* KVM's own leaves */
@@ -160,12 +161,13 @@ int arch_vm_init(struct dune_vm *vm)
 
 int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} msrs = { .hdr = { .nmsrs = 1 }, .entry = { .index = index, .data = value } };
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
+	struct kvm_msrs *msrs = (struct kvm_msrs *)buf;
 
-	return ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) == 1 ? 0 : -EINVAL;
+	msrs->nmsrs = 1;
+	msrs->entries[0].index = index;
+	msrs->entries[0].data = value;
+	return ioctl(vcpu->fd, KVM_SET_MSRS, msrs) == 1 ? 0 : -EINVAL;
 }
 
 /* The guest's TSC must equal the host's, or the vDSO clock stops in the guest. */
@@ -191,7 +193,7 @@ static int set_cpuid_xcr0(struct dune_vcpu *vcpu)
 	struct x86_vm *xv = x86_vm(vcpu->vm);
 	struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = xv->guest_xcr0 } } };
 
-	if (ioctl(vcpu->fd, KVM_SET_CPUID2, &xv->cpuid))
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, x86_cpuid(xv)))
 		return dune_fail(-errno, "KVM_SET_CPUID2: %s", dune_strerror(errno));
 	if (ioctl(vcpu->fd, KVM_SET_XCRS, &xcrs))
 		return dune_fail(-errno, "KVM_SET_XCRS(%#lx): %s", (unsigned long)xv->guest_xcr0,
@@ -199,21 +201,27 @@ static int set_cpuid_xcr0(struct dune_vcpu *vcpu)
 	return 0;
 }
 
-/* x87 control word and MXCSR are callee-saved: carry them into the guest. */
+/*
+ * The x87 control word and MXCSR are callee-saved: carry them into the guest.
+ * (Through the XSAVE image: the kernel takes FCW only with XSTATE_BV bit 0 (x87)
+ * set, and MXCSR only with bit 1 (SSE) set.)
+ */
 static int set_fpu_control(struct dune_vcpu *vcpu)
 {
-	struct kvm_fpu fpu;
+	struct kvm_xsave *xsave = &x86_vcpu(vcpu)->xsave;
+	uint8_t *image = (uint8_t *)xsave->region;
 	uint16_t fcw;
 	uint32_t mxcsr;
 
-	if (ioctl(vcpu->fd, KVM_GET_FPU, &fpu))
-		return dune_fail(-errno, "KVM_GET_FPU: %s", dune_strerror(errno));
+	if (ioctl(vcpu->fd, KVM_GET_XSAVE, xsave))
+		return dune_fail(-errno, "KVM_GET_XSAVE: %s", dune_strerror(errno));
 	asm volatile("fnstcw %0" : "=m"(fcw));
 	asm volatile("stmxcsr %0" : "=m"(mxcsr));
-	fpu.fcw = fcw;
-	fpu.mxcsr = mxcsr;
-	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu))
-		return dune_fail(-errno, "KVM_SET_FPU: %s", dune_strerror(errno));
+	memcpy(image + 0, &fcw, sizeof(fcw));
+	memcpy(image + 24, &mxcsr, sizeof(mxcsr));
+	image[512] |= 3;	/* XSTATE_BV: x87, SSE */
+	if (ioctl(vcpu->fd, KVM_SET_XSAVE, xsave))
+		return dune_fail(-errno, "KVM_SET_XSAVE: %s", dune_strerror(errno));
 	return 0;
 }
 

@@ -66,6 +66,27 @@ x86_resume_native:
 	iretq
 	.size	x86_resume_native, .-x86_resume_native
 
+/*
+ * long x86_clone_native(flags, stack, ptid, ctid, tls, struct x86_native_frame *child)
+ * clone(2); the child goes straight to x86_resume_native(child) without
+ * returning through the host loop's frames (with CLONE_VM they are shared).
+ */
+	.globl	x86_clone_native
+	.type	x86_clone_native, @function
+x86_clone_native:
+	push	%rbx
+	mov	%r9, %rbx
+	mov	%rcx, %r10
+	mov	$56, %eax	/* SYS_clone */
+	syscall
+	test	%rax, %rax
+	jnz	1f
+	mov	%rbx, %rdi
+	jmp	x86_resume_native
+1:	pop	%rbx
+	ret
+	.size	x86_clone_native, .-x86_clone_native
+
 /* long arch_raw_syscall(long nr, long a0, ..., long a5): -errno on failure */
 	.globl	arch_raw_syscall
 	.type	arch_raw_syscall, @function

@@ -57,6 +57,8 @@ void arch_flush_tlb(struct dune_vcpu *vcpu)
 
 void arch_prepare_run(struct dune_vcpu *vcpu)
 {
+	x86_vcpu(vcpu)->last_syscall = 0;
+	x86_vcpu(vcpu)->exc_frame = NULL;
 	if (vcpu->flush_pending) {
 		arch_flush_tlb(vcpu);
 		vcpu->flush_pending = 0;
@@ -107,6 +109,7 @@ static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exi
 
 	if (vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21)
 		error = *frame++;
+	x86_vcpu(vcpu)->exc_frame = frame;
 	memset(&e->fault, 0, sizeof(e->fault));
 	e->event = DUNE_EV_FAULT;
 	e->fault.pc = frame[0];
@@ -134,7 +137,6 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 {
 	struct kvm_run *run = vcpu->run;
 
-	x86_vcpu(vcpu)->last_syscall = 0;
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		if (run->io.direction != KVM_EXIT_IO_OUT)
@@ -193,10 +195,13 @@ int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *r
 void arch_capture_native(struct dune_vcpu *vcpu)
 {
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
-	struct kvm_regs *r = &vcpu->run->s.regs.regs;
+	struct kvm_regs regs, *r = &regs;
 	struct x86_native_frame *f = &xc->native;
 	uint16_t cs, ss;
 
+	/* after a failed KVM_RUN the synced copy is stale: ask KVM */
+	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_REGS, &regs))
+		regs = vcpu->run->s.regs.regs;
 	asm("mov %%cs, %0; mov %%ss, %1" : "=r"(cs), "=r"(ss));
 	*f = (struct x86_native_frame){
 		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx,
@@ -209,6 +214,12 @@ void arch_capture_native(struct dune_vcpu *vcpu)
 	if (xc->last_syscall) {		/* resume after the `syscall` */
 		f->rip = r->rcx;
 		f->rflags = r->r11;
+	} else if (xc->exc_frame) {	/* resume at the faulting instruction */
+		f->rip = xc->exc_frame[0];
+		f->rflags = xc->exc_frame[2];
+		f->rsp = xc->exc_frame[3];
+		if (*(uint8_t *)(f->rip - 1) == 0xcc)	/* int3 traps after itself */
+			f->rip--;
 	}
 	if (!sys3(SYS_ioctl, vcpu->fd, KVM_GET_XSAVE, &xc->xsave))
 		f->xsave = (uint8_t *)xc->xsave.region;
@@ -221,6 +232,13 @@ void arch_native_set(struct dune_vcpu *vcpu, long ret, uintptr_t sp)
 	f->rax = ret;
 	if (sp)
 		f->rsp = sp;
+}
+
+/* A child sharing our memory (vfork): it must not return into the host loop. */
+long arch_clone_native(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
+		       long ptid, long ctid, long tls)
+{
+	return x86_clone_native(flags, stack, ptid, ctid, tls, &x86_vcpu(vcpu)->native);
 }
 
 void arch_resume_native(struct dune_vcpu *vcpu)

@@ -62,8 +62,9 @@ struct x86_vm {
 	int smep;			/* host and KVM have SMEP */
 	uint64_t pml4_gpa;
 	uint64_t *pml4;
-	struct kvm_cpuid2 cpuid;
-	struct kvm_cpuid_entry2 cpuid_entries[MAX_CPUID_ENTRIES];
+	/* struct kvm_cpuid2 and its entries (see x86_cpuid()) */
+	uint8_t cpuid_buf[sizeof(struct kvm_cpuid2) +
+			  MAX_CPUID_ENTRIES * sizeof(struct kvm_cpuid_entry2)] __attribute__((aligned(8)));
 };
 
 /* What dune_enter()'s caller must find again inside the guest. */
@@ -84,6 +85,7 @@ struct x86_vcpu {
 	struct x86_entry_ctx ctx;
 	uint8_t *ka;			/* guest-kernel pages */
 	int last_syscall;		/* the last exit was a system call */
+	uint64_t *exc_frame;		/* the last exit was an exception: its frame */
 	struct x86_native_frame native;
 	struct kvm_xsave xsave __attribute__((aligned(64)));
 };
@@ -93,6 +95,11 @@ static inline struct x86_vm *x86_vm(struct dune_vm *vm)
 	return vm->arch;
 }
 
+static inline struct kvm_cpuid2 *x86_cpuid(struct x86_vm *xv)
+{
+	return (struct kvm_cpuid2 *)xv->cpuid_buf;
+}
+
 static inline struct x86_vcpu *x86_vcpu(struct dune_vcpu *vcpu)
 {
 	return vcpu->arch;
@@ -100,6 +107,8 @@ static inline struct x86_vcpu *x86_vcpu(struct dune_vcpu *vcpu)
 
 int x86_enter(struct x86_entry_ctx *ctx, struct dune_vcpu *vcpu, void *host_stack_top);
 void x86_resume_native(struct x86_native_frame *frame) __attribute__((noreturn));
+long x86_clone_native(unsigned long flags, uintptr_t stack, long ptid, long ctid, long tls,
+		      struct x86_native_frame *child);
 int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs);
 int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value);
 int x86_map_supervisor(struct dune_vm *vm, uintptr_t va, int user);
