@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dune-bench: costs of running inside dune, measured in one run against
+ * native execution and against the bare exit round trip of this host's KVM.
+ * Every figure is the median of several batches (the machines are noisy).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dune.h"
+
+#define BATCHES 7
+
+static int iterations = 1000;
+
+static double now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median over BATCHES of the mean cost of one call of fn, in ns. */
+static double measure(void (*fn)(int n), int n)
+{
+	double t[BATCHES];
+
+	for (int b = 0; b < BATCHES; b++) {
+		double start = now_ns();
+
+		fn(n);
+		t[b] = (now_ns() - start) / n;
+	}
+	qsort(t, BATCHES, sizeof(t[0]), cmp_double);
+	return t[BATCHES / 2];
+}
+
+static void getpid_loop(int n)
+{
+	for (int i = 0; i < n; i++)
+		syscall(SYS_getpid);
+}
+
+static void nop_loop(int n)
+{
+	for (int i = 0; i < n; i++)
+		syscall(DUNE_SYSCALL_NR, DUNE_OP_NOP);
+}
+
+#ifdef __x86_64__
+/* The bare exit: the guest's own `out` to the syscall port, no `syscall` trap. */
+static void out_loop(int n)
+{
+	for (int i = 0; i < n; i++) {
+		long rax = DUNE_SYSCALL_NR;
+
+		asm volatile("out %%eax, $0x20" : "+a"(rax) : "D"((long)DUNE_OP_NOP) : "memory");
+	}
+}
+#endif
+
+static int pipe_fds[2];
+
+static void pipe_loop(int n)
+{
+	char c = 'x';
+
+	for (int i = 0; i < n; i++)
+		if (write(pipe_fds[1], &c, 1) != 1 || read(pipe_fds[0], &c, 1) != 1)
+			abort();
+}
+
+/* First touch of fresh anonymous pages, per page. */
+static double first_touch_ns(int pages)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	double best = 1e30;
+
+	for (int b = 0; b < 3; b++) {
+		volatile char *p = mmap(NULL, pages * page, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		double start, t;
+
+		if (p == MAP_FAILED)
+			return -1;
+		start = now_ns();
+		for (int i = 0; i < pages; i++)
+			p[(long)i * page] = 1;
+		t = (now_ns() - start) / pages;
+		best = t < best ? t : best;
+		munmap((void *)p, pages * page);
+	}
+	return best;
+}
+
+/* Can this guest reach the host loop with a bare `out`?  Try in a child. */
+static int bare_exit_available(void)
+{
+#ifdef __x86_64__
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (dune_enter())
+			_exit(1);
+		out_loop(1);
+		_exit(0);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+#else
+	return 0;
+#endif
+}
+
+/* Enter latency: first dune_enter() of a fresh process, median of children. */
+static double enter_ns(void)
+{
+	double t[5];
+
+	for (int i = 0; i < 5; i++) {
+		int fds[2], status;
+		pid_t pid;
+
+		if (pipe(fds))
+			return -1;
+		pid = fork();
+		if (pid == 0) {
+			double start = now_ns(), d;
+
+			d = dune_enter() ? -1 : now_ns() - start;
+			_exit(write(fds[1], &d, sizeof(d)) != sizeof(d));
+		}
+		close(fds[1]);
+		if (read(fds[0], &t[i], sizeof(t[i])) != sizeof(t[i]))
+			t[i] = -1;
+		close(fds[0]);
+		waitpid(pid, &status, 0);
+	}
+	qsort(t, 5, sizeof(t[0]), cmp_double);
+	return t[2];
+}
+
+static void row(const char *name, double ns, const char *note)
+{
+	printf("%-36s %12.1f ns  %s\n", name, ns, note);
+}
+
+static void ratio(const char *name, double value, const char *target)
+{
+	printf("%-36s %12.3f x   %s\n", name, value, target);
+}
+
+int main(int argc, char **argv)
+{
+	double native_getpid, native_pipe, native_touch, enter, floor_out = -1;
+	double nop, fwd_getpid, fwd_pipe, touch;
+	int bare, err;
+
+	if (argc > 1)
+		iterations = atoi(argv[1]) > 0 ? atoi(argv[1]) : iterations;
+	if (pipe(pipe_fds)) {
+		perror("dune-bench: pipe");
+		return 1;
+	}
+	native_getpid = measure(getpid_loop, iterations * 100);
+	native_pipe = measure(pipe_loop, iterations * 10);
+	native_touch = first_touch_ns(4096);
+	enter = enter_ns();
+	bare = bare_exit_available();
+	err = dune_enter();
+	if (err) {
+		fprintf(stderr, "dune-bench: dune_enter: %s\n", dune_last_error());
+		return 1;
+	}
+	if (bare)
+		floor_out = measure(out_loop, iterations);
+	nop = measure(nop_loop, iterations);
+	fwd_getpid = measure(getpid_loop, iterations);
+	fwd_pipe = measure(pipe_loop, iterations / 2);
+	touch = first_touch_ns(4096);
+
+	printf("dune-bench %s: %d iterations per batch, median of %d batches\n",
+	       DUNE_VERSION, iterations, BATCHES);
+	row("native getpid", native_getpid, "");
+	if (bare)
+		row("bare KVM exit round trip (floor)", floor_out, "guest `out` -> host loop -> guest");
+	else
+		printf("%-36s %12s     %s\n", "bare KVM exit round trip (floor)", "n/a",
+		       "guest cannot `out` at CPL3 here; the syscall path below is the floor");
+	row("syscall round trip, no work", nop, "guest `syscall` -> host loop -> guest");
+	row("forwarded getpid", fwd_getpid, "");
+	row("native 1-byte pipe write+read", native_pipe, "");
+	row("forwarded 1-byte pipe write+read", fwd_pipe, "");
+	row("native first-touch page fault", native_touch, "per 4 KiB page");
+	row("first-touch page fault inside", touch, "per 4 KiB page");
+	row("enter latency (first dune_enter)", enter, "");
+	if (!bare)
+		floor_out = nop;
+	ratio("forwarded getpid / native", fwd_getpid / native_getpid, "");
+	ratio("forwarded getpid / floor", fwd_getpid / floor_out, "");
+	ratio("forwarded getpid / (floor + native)", fwd_getpid / (floor_out + native_getpid),
+	      "target <= 1.10");
+	ratio("forwarded getpid / (no-work syscall + native)", fwd_getpid / (nop + native_getpid),
+	      "host-loop overhead");
+	ratio("pipe write+read / native", fwd_pipe / native_pipe, "");
+	ratio("pipe write+read / (2 floor + native)", fwd_pipe / (2 * floor_out + native_pipe), "");
+	ratio("first-touch fault / native", touch / native_touch, "");
+	ratio("first-touch fault / floor", touch / floor_out, "");
+	return 0;
+}
