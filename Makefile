@@ -1,4 +1,5 @@
-# dune: top-level build.  `make`, `make check`, `make check-vm`, `make install PREFIX=DIR`.
+# dune: top-level build.  `make`, `make check`, `make check-vm`, `make lint`,
+# `make install PREFIX=DIR`.
 ARCH	?= $(shell uname -m)
 BUILD	?= build
 PREFIX	?= /usr/local
@@ -7,7 +8,7 @@ CC	?= gcc
 CFLAGS	?= -O2 -g
 WARN	:= -Wall -Wextra -Werror
 CPPFLAGS += -Ilib -D_GNU_SOURCE
-ALL_CFLAGS = $(WARN) $(CFLAGS) -fPIC -fno-strict-aliasing
+ALL_CFLAGS = $(WARN) $(CFLAGS) -fPIC -fno-strict-aliasing -fvisibility=hidden
 
 ARCH_DIR := arch/$(ARCH)
 ifeq ($(wildcard $(ARCH_DIR)),)
@@ -54,6 +55,13 @@ check: all
 check-vm: all
 	tests/vm/check-vm.sh $(BUILD)
 
+# Warnings are errors with both compilers; cppcheck must be silent.
+lint:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=clang all
+	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
+		--suppress=missingIncludeSystem -D__x86_64__ -Ilib -I$(ARCH_DIR) \
+		lib $(ARCH_DIR) tools tests
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 lib/dune.h $(DESTDIR)$(PREFIX)/include/dune.h
@@ -66,5 +74,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-vm install clean
+.PHONY: all check check-vm lint install clean
 .SECONDARY:

@@ -16,6 +16,9 @@
 extern "C" {
 #endif
 
+/* libdune.so exports these names only */
+#pragma GCC visibility push(default)
+
 #define DUNE_VERSION "0.1.0"
 
 /*
@@ -71,6 +74,8 @@ struct dune_stats {
  * Returns 0, or -EINVAL if stats->size is too small for the first fields.
  */
 int dune_get_stats(struct dune_stats *stats);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

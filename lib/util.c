@@ -40,13 +40,13 @@ static size_t put_num(char *buf, size_t size, size_t at, unsigned long v,
 	return at;
 }
 
-/* A printf subset: %s %d %u %x %p %c with optional l; returns the length. */
+/* A printf subset: %s %d %u %x %p %c, flag #, modifier l; returns the length. */
 int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	size_t at = 0;
 
 	for (; *fmt; fmt++) {
-		int is_long = 0;
+		int is_long = 0, alt = 0;
 		long sv;
 
 		if (*fmt != '%') {
@@ -54,8 +54,8 @@ int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 				buf[at - 1] = *fmt;
 			continue;
 		}
-		while (*++fmt == 'l')
-			is_long = 1;
+		for (fmt++; *fmt == '#' || *fmt == 'l'; fmt++)
+			*fmt == '#' ? (alt = 1) : (is_long = 1);
 		switch (*fmt) {
 		case 's':
 			at = put_str(buf, size, at, va_arg(ap, const char *));
@@ -72,6 +72,8 @@ int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 			at = put_num(buf, size, at, is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned int), 10, 0);
 			break;
 		case 'x':
+			if (alt)
+				at = put_str(buf, size, at, "0x");
 			at = put_num(buf, size, at, is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned int), 16, 0);
 			break;
 		case 'p':

@@ -9,6 +9,7 @@
  * the host stack.  The guest resumes at our return address with RAX = 0.
  */
 	.globl	x86_enter
+	.hidden	x86_enter
 	.type	x86_enter, @function
 x86_enter:
 	mov	%rbx, 0(%rdi)
@@ -23,7 +24,7 @@ x86_enter:
 	mov	%rax, 56(%rdi)
 	mov	%rdx, %rsp
 	mov	%rsi, %rdi
-	call	dune_host_loop@PLT
+	call	dune_host_loop
 	ud2
 	.size	x86_enter, .-x86_enter
 
@@ -34,6 +35,7 @@ x86_enter:
  * target stack (its red zone stays intact).
  */
 	.globl	x86_resume_native
+	.hidden	x86_resume_native
 	.type	x86_resume_native, @function
 x86_resume_native:
 	mov	%rdi, %rbx
@@ -72,6 +74,7 @@ x86_resume_native:
  * returning through the host loop's frames (with CLONE_VM they are shared).
  */
 	.globl	x86_clone_native
+	.hidden	x86_clone_native
 	.type	x86_clone_native, @function
 x86_clone_native:
 	push	%rbx
@@ -89,6 +92,7 @@ x86_clone_native:
 
 /* long arch_raw_syscall(long nr, long a0, ..., long a5): -errno on failure */
 	.globl	arch_raw_syscall
+	.hidden	arch_raw_syscall
 	.type	arch_raw_syscall, @function
 arch_raw_syscall:
 	mov	%rdi, %rax
