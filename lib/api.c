@@ -18,7 +18,7 @@ int dune_enter(void)
 		return err;
 	dune_current_vm = vm;
 	dune_fail(0, "%s", "");
-	return arch_enter(&vm->vcpu, vm->area + DUNE_AREA_STACK + DUNE_AREA_STACK_SIZE);
+	return arch_enter(vm->vcpus[0], vm->vcpus[0]->stack_top);
 }
 
 int dune_is_inside(void)
@@ -37,6 +37,14 @@ void dune_copy_stats(struct dune_stats *stats, size_t size)
 	memset((char *)stats + 8, 0, size - 8);
 	if (dune_current_vm)
 		memcpy((char *)stats + 8, (char *)&dune_current_vm->stats + 8, size - 8);
+}
+
+/* The host loop's side of DUNE_OP_GET_STATS (a bad pointer gets -EFAULT). */
+long dune_copy_stats_to_guest(struct dune_vm *vm, uintptr_t dst, size_t size)
+{
+	if (size < offsetof(struct dune_stats, syscalls) || size > sizeof(vm->stats))
+		return -EINVAL;
+	return dune_write_guest(dst + 8, (char *)&vm->stats + 8, size - 8);
 }
 
 /* Inside, dune's memory is not mapped for the guest: ask the host loop. */

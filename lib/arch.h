@@ -62,7 +62,7 @@ int arch_unmap(struct dune_vm *vm, uintptr_t va, size_t len);
 void arch_flush_tlb(struct dune_vcpu *vcpu);
 
 /*
- * Switch to the host stack and run dune_host_loop(vcpu) there; the guest
+ * Switch to the host stack and run dune_host_start(vcpu) there; the guest
  * starts at the caller's return address with 0 as return value.
  */
 int arch_enter(struct dune_vcpu *vcpu, void *host_stack_top);
@@ -82,9 +82,16 @@ int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *r
 void arch_capture_native(struct dune_vcpu *vcpu);
 void arch_native_set(struct dune_vcpu *vcpu, long ret, uintptr_t sp);
 void arch_resume_native(struct dune_vcpu *vcpu) __attribute__((noreturn));
-/* clone(2) whose child continues natively from the captured state at once. */
-long arch_clone_native(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
-		       long ptid, long ctid, long tls);
+
+/* Processes and threads: copy a vCPU's state at a syscall exit into another. */
+int arch_vcpu_save(struct dune_vcpu *vcpu);
+int arch_vcpu_restore(struct dune_vcpu *vcpu, struct dune_vcpu *from, uintptr_t stack,
+		      int settls, unsigned long tls);
+/* clone(2) whose child host thread runs dune_thread_main(child) on child's stack. */
+long arch_clone_thread(struct dune_vcpu *child, unsigned long flags, long ptid, long ctid,
+		       long tls);
+/* Release *busy (if not NULL) and end the calling thread. */
+void arch_exit_thread(int *busy, long status) __attribute__((noreturn));
 
 /* A system call that never touches errno or TLS. */
 long arch_raw_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);

@@ -22,7 +22,7 @@
  * mapped for the guest's CPL3 code.  Its tail (guest-kernel pages and the
  * page-table pool) is one memslot, so a page-table GPA is area_gpa + offset.
  */
-#define DUNE_AREA_SIZE		(256UL << 20)
+#define DUNE_AREA_SIZE		(512UL << 20)
 #define DUNE_AREA_VM		0UL		/* struct dune_vm */
 #define DUNE_AREA_VM_SIZE	(1UL << 20)
 #define DUNE_AREA_STACK		DUNE_AREA_VM_SIZE	/* host-loop stack */
@@ -30,6 +30,8 @@
 #define DUNE_AREA_GUEST		(DUNE_AREA_STACK + DUNE_AREA_STACK_SIZE)
 
 #define DUNE_MAX_SLOTS		8192
+#define DUNE_MAX_VCPUS		256	/* threads inside at once (KVM may allow fewer) */
+#define DUNE_THREAD_STACK	(256UL << 10)	/* host-loop stack of other threads */
 #define DUNE_MAX_OWN		4
 #define DUNE_MAPS_BUF		(64UL << 10)
 
@@ -44,6 +46,7 @@ struct dune_slot {
 	uintptr_t hva;
 	size_t size;
 	uint64_t gpa;
+	uint32_t id;
 };
 
 struct dune_range {
@@ -59,16 +62,25 @@ struct dune_vma {
 
 struct dune_vcpu {
 	struct dune_vm *vm;
-	int fd;
+	int id;
+	int fd;				/* -1: no KVM vCPU yet (or not in this VM) */
 	struct kvm_run *run;
-	size_t run_size;
 	int flush_pending;
+	int busy;			/* a thread runs on it */
+	int vfork_child;		/* released by the parent when vfork returns */
+	uint8_t *stack_top;		/* its host-loop stack */
 	void *arch;
 };
 
 struct dune_vm {
 	int kvm_fd;			/* /dev/kvm, during set-up only */
 	int vm_fd;
+	int lock;			/* memory map, page tables, vCPU pool */
+	char kvm_path[128];
+	size_t run_size;
+	int max_vcpus;
+	int nr_vcpus;
+	struct dune_vcpu *vcpus[DUNE_MAX_VCPUS];
 	uint8_t *area;			/* the dune area (see above) */
 	uint64_t area_gpa;
 	size_t pt_next;			/* bump pointer of the page-table pool */
@@ -76,7 +88,6 @@ struct dune_vm {
 	uint64_t gpa_next, gpa_limit;
 	uintptr_t brk;
 	int debug;			/* DUNE_DEBUG: 1 logs faults, 2 every exit */
-	struct dune_vcpu vcpu;
 	struct dune_range own[DUNE_MAX_OWN];
 	int nr_own;
 	int nr_slots;
@@ -97,15 +108,26 @@ void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *dune_strerror(int err);
 int dune_reopen_high(int fd);
+long dune_ioctl(int fd, unsigned long request, void *arg);
+void dune_lock(int *lock);
+int dune_read_guest(void *dst, uintptr_t src, size_t len);
+int dune_write_guest(uintptr_t dst, const void *src, size_t len);
+void dune_unlock(int *lock);
 
 /* vm.c */
 int dune_vm_create(struct dune_vm **vmp);
 void dune_vm_destroy(struct dune_vm *vm);
+int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep);
+struct dune_vcpu *dune_vcpu_get(struct dune_vm *vm);
+void dune_vcpu_put(struct dune_vcpu *vcpu);
 int dune_is_own_fd(struct dune_vm *vm, long fd);
+int dune_own_fds(struct dune_vm *vm, int *fds);
 int dune_move_own_fd(struct dune_vm *vm, long fd);
 
 /* mem.c */
 int dune_mem_init(struct dune_vm *vm);
+void *dune_area_alloc(struct dune_vm *vm, size_t pages);
+int dune_mem_replay_slots(struct dune_vm *vm);
 void *dune_pt_alloc(struct dune_vm *vm, uint64_t *gpa);
 void *dune_pt_hva(struct dune_vm *vm, uint64_t gpa);
 int dune_mem_map(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot);
@@ -120,8 +142,17 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 
 /* api.c */
 void dune_copy_stats(struct dune_stats *stats, size_t size);
+long dune_copy_stats_to_guest(struct dune_vm *vm, uintptr_t dst, size_t size);
+
+/* process.c */
+long dune_clone(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
+		long ptid, long ctid, long tls);
+long dune_clone3(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+void dune_exit_thread(struct dune_vcpu *vcpu, long status) __attribute__((noreturn));
+void dune_thread_main(struct dune_vcpu *vcpu) __attribute__((noreturn));
 
 /* hostloop.c */
+void dune_host_start(struct dune_vcpu *vcpu) __attribute__((noreturn));
 void dune_host_loop(struct dune_vcpu *vcpu) __attribute__((noreturn));
 void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f);
 

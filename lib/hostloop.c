@@ -141,24 +141,30 @@ static void handle_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 	}
 }
 
-static void trace_exit(const struct dune_exit *e)
+static void trace_exit(const struct dune_vcpu *vcpu, const struct dune_exit *e)
 {
 	if (e->event == DUNE_EV_SYSCALL)
-		dune_log("exit: syscall %ld (%lx, %lx, %lx)", e->sys.nr, e->sys.args[0],
-			 e->sys.args[1], e->sys.args[2]);
+		dune_log("vcpu %d: syscall %ld (%lx, %lx, %lx)", vcpu->id, e->sys.nr,
+			 e->sys.args[0], e->sys.args[1], e->sys.args[2]);
 	else if (e->event == DUNE_EV_FAULT)
-		dune_log("exit: fault signal %d addr %p pc %p%s%s", e->fault.signo,
+		dune_log("vcpu %d: fault signal %d addr %p pc %p%s%s", vcpu->id, e->fault.signo,
 			 (void *)e->fault.addr, (void *)e->fault.pc,
 			 e->fault.not_present ? " not-present" : "", e->fault.write ? " write" : "");
 	else
-		dune_log("exit: event %d", e->event);
+		dune_log("vcpu %d: event %d", vcpu->id, e->event);
+}
+
+/* dune_enter() switched to the host stack: the guest begins at its caller. */
+void dune_host_start(struct dune_vcpu *vcpu)
+{
+	arch_vcpu_start(vcpu);
+	dune_host_loop(vcpu);
 }
 
 void dune_host_loop(struct dune_vcpu *vcpu)
 {
 	struct dune_exit e;
 
-	arch_vcpu_start(vcpu);
 	for (;;) {
 		long r;
 
@@ -170,7 +176,7 @@ void dune_host_loop(struct dune_vcpu *vcpu)
 		}
 		arch_decode_exit(vcpu, &e);
 		if (vcpu->vm->debug > 1)
-			trace_exit(&e);
+			trace_exit(vcpu, &e);
 		handle_exit(vcpu, &e);
 	}
 }

@@ -21,20 +21,28 @@
 #define GPA_BASE	(1ULL << 32)	/* below: left free, like a PC's low memory */
 #define STACK_GUARD_GAP	(256UL * DUNE_PAGE_SIZE)	/* Linux's stack_guard_gap */
 
-/* ---- page-table pool (inside the dune area's memslot) ---------------- */
+/* ---- the dune area's pool: page tables, vCPUs (vm->lock held) ----------- */
+
+void *dune_area_alloc(struct dune_vm *vm, size_t pages)
+{
+	uint8_t *p = vm->area + vm->pt_next;
+
+	if (vm->pt_next + pages * DUNE_PAGE_SIZE > DUNE_AREA_SIZE)
+		return NULL;
+	vm->pt_next += pages * DUNE_PAGE_SIZE;
+	return p;
+}
 
 void *dune_pt_alloc(struct dune_vm *vm, uint64_t *gpa)
 {
 	uint8_t *page = vm->pt_free;
 
-	if (page) {
+	if (page)
 		vm->pt_free = *(void **)page;
-	} else {
-		if (vm->pt_next + DUNE_PAGE_SIZE > DUNE_AREA_SIZE)
-			return NULL;
-		page = vm->area + vm->pt_next;
-		vm->pt_next += DUNE_PAGE_SIZE;
-	}
+	else
+		page = dune_area_alloc(vm, 1);
+	if (!page)
+		return NULL;
 	memset(page, 0, DUNE_PAGE_SIZE);
 	vm->stats.pt_pages++;
 	*gpa = vm->area_gpa + (page - vm->area);
@@ -64,30 +72,51 @@ static int slot_search(struct dune_vm *vm, uintptr_t hva)
 	return lo;
 }
 
+static long register_slot(struct dune_vm *vm, const struct dune_slot *s)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = s->id,
+		.guest_phys_addr = s->gpa,
+		.memory_size = s->size,
+		.userspace_addr = s->hva,
+	};
+
+	return dune_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+}
+
 static int add_slot(struct dune_vm *vm, uintptr_t hva, size_t size)
 {
-	uint64_t gpa = DUNE_ALIGN_UP(vm->gpa_next, DUNE_SZ_2M) + (hva & (DUNE_SZ_2M - 1));
-	struct kvm_userspace_memory_region region = {
-		.slot = vm->nr_slots,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = hva,
+	struct dune_slot slot = {
+		.hva = hva,
+		.size = size,
+		.gpa = DUNE_ALIGN_UP(vm->gpa_next, DUNE_SZ_2M) + (hva & (DUNE_SZ_2M - 1)),
+		.id = vm->nr_slots,
 	};
 	int at = slot_search(vm, hva);
 	long err;
 
-	if (vm->nr_slots == DUNE_MAX_SLOTS)
+	if (vm->nr_slots == DUNE_MAX_SLOTS || slot.gpa + size > vm->gpa_limit)
 		return -ENOSPC;
-	if (gpa + size > vm->gpa_limit)
-		return -ENOSPC;
-	err = sys3(SYS_ioctl, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+	err = register_slot(vm, &slot);
 	if (err)
 		return (int)err;
 	memmove(&vm->slots[at + 1], &vm->slots[at], (vm->nr_slots - at) * sizeof(vm->slots[0]));
-	vm->slots[at] = (struct dune_slot){ .hva = hva, .size = size, .gpa = gpa };
+	vm->slots[at] = slot;
 	vm->nr_slots++;
 	vm->stats.memslots = vm->nr_slots;
-	vm->gpa_next = gpa + size;
+	vm->gpa_next = slot.gpa + size;
+	return 0;
+}
+
+/* A fork child's new VM: the same slots at the same guest-physical addresses. */
+int dune_mem_replay_slots(struct dune_vm *vm)
+{
+	for (int i = 0; i < vm->nr_slots; i++) {
+		long err = register_slot(vm, &vm->slots[i]);
+
+		if (err)
+			return dune_fail(err, "memslot replay: %s", dune_strerror(err));
+	}
 	return 0;
 }
 
@@ -140,12 +169,14 @@ int dune_mem_hva_of_gpa(struct dune_vm *vm, uint64_t gpa, uintptr_t *hva)
 
 /* ---- guest page tables -------------------------------------------------- */
 
+/* A present PTE changed: every vCPU must drop its cached translations. */
 static void note_change(struct dune_vm *vm, int changed)
 {
-	if (changed > 0) {
-		vm->vcpu.flush_pending = 1;
-		vm->stats.tlb_flushes++;
-	}
+	if (changed <= 0)
+		return;
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i]->flush_pending = 1;
+	vm->stats.tlb_flushes++;
 }
 
 /* Map [start, end), already covered by slots, slot by slot. */
@@ -222,16 +253,23 @@ static int unmap_piece(struct dune_vm *vm, uintptr_t start, uintptr_t end, int p
 /* The host mapped [start, end) with prot: mirror it (now or on first touch). */
 int dune_mem_map(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot)
 {
+	int err;
+
 	start = DUNE_ALIGN_DOWN(start, DUNE_PAGE_SIZE);
 	end = DUNE_ALIGN_UP(end, DUNE_PAGE_SIZE);
-	return for_each_guest_piece(vm, start, end, mirror_piece, prot);
+	dune_lock(&vm->lock);
+	err = for_each_guest_piece(vm, start, end, mirror_piece, prot);
+	dune_unlock(&vm->lock);
+	return err;
 }
 
 void dune_mem_unmap(struct dune_vm *vm, uintptr_t start, uintptr_t end)
 {
 	start = DUNE_ALIGN_DOWN(start, DUNE_PAGE_SIZE);
 	end = DUNE_ALIGN_UP(end, DUNE_PAGE_SIZE);
+	dune_lock(&vm->lock);
 	for_each_guest_piece(vm, start, end, unmap_piece, 0);
+	dune_unlock(&vm->lock);
 }
 
 /* ---- /proc/self/maps, read with raw syscalls into a preallocated buffer ---- */
@@ -375,7 +413,7 @@ static int access_allowed(const struct dune_vma *vma, const struct dune_fault *f
  * leave a signal description in f (returns 0).  A fault that repeats at the
  * same page means the host itself refuses the access.
  */
-int dune_mem_fix_fault(struct dune_vm *vm, struct dune_fault *f)
+static int fix_fault(struct dune_vm *vm, struct dune_fault *f)
 {
 	static uintptr_t last_page;
 	static int repeats;
@@ -407,6 +445,16 @@ int dune_mem_fix_fault(struct dune_vm *vm, struct dune_fault *f)
 	return for_each_guest_piece(vm, start, end, map_now, vma.prot) == 0;
 }
 
+int dune_mem_fix_fault(struct dune_vm *vm, struct dune_fault *f)
+{
+	int fixed;
+
+	dune_lock(&vm->lock);
+	fixed = fix_fault(vm, f);
+	dune_unlock(&vm->lock);
+	return fixed;
+}
+
 /* ---- start-up ----------------------------------------------------------- */
 
 static int mirror_vma(struct dune_vm *vm, const struct dune_vma *vma, void *arg)
@@ -428,6 +476,7 @@ int dune_mem_init(struct dune_vm *vm)
 				 dune_strerror(err), arch_guest_phys_bits(vm));
 	vm->area_gpa = vm->slots[0].gpa;
 	vm->pt_next = DUNE_AREA_GUEST + arch_area_pages() * DUNE_PAGE_SIZE;
+	vm->stats.memslots = vm->nr_slots;
 	vm->brk = sys1(SYS_brk, 0);
 	err = maps_for_each(vm, mirror_vma, NULL);
 	if (err < 0)

@@ -26,7 +26,7 @@ static long forward(const struct dune_syscall *sys)
 	return arch_raw_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-static long dune_op(const struct dune_syscall *sys)
+static long dune_op(struct dune_vm *vm, const struct dune_syscall *sys)
 {
 	switch (sys->args[0]) {
 	case DUNE_OP_IS_INSIDE:
@@ -36,8 +36,7 @@ static long dune_op(const struct dune_syscall *sys)
 	case DUNE_OP_ESCAPE:
 		return -ENOSYS;
 	case DUNE_OP_GET_STATS:
-		dune_copy_stats((struct dune_stats *)sys->args[1], sys->args[2]);
-		return 0;
+		return dune_copy_stats_to_guest(vm, sys->args[1], sys->args[2]);
 	default:
 		return -EINVAL;
 	}
@@ -183,71 +182,24 @@ static long do_dup2(struct dune_vm *vm, const struct dune_syscall *sys)
 	return forward(sys);
 }
 
+/* close_range(2) around dune's fds, which are not there for the program. */
 static long do_close_range(struct dune_vm *vm, const struct dune_syscall *sys)
 {
 	unsigned long first = sys->args[0], last = sys->args[1], flags = sys->args[2];
-	unsigned long own[2] = { vm->vm_fd, vm->vcpu.fd };
+	int own[DUNE_MAX_VCPUS + 1], n = dune_own_fds(vm, own);
 	long ret;
 
-	if (own[0] > own[1]) {
-		own[0] = vm->vcpu.fd;
-		own[1] = vm->vm_fd;
-	}
-	for (int i = 0; i < 2 && first <= last; i++) {
-		if (own[i] < first || own[i] > last)
+	for (int i = 0; i < n && first <= last; i++) {
+		if ((unsigned long)own[i] < first || (unsigned long)own[i] > last)
 			continue;
-		if (own[i] > first) {
+		if ((unsigned long)own[i] > first) {
 			ret = sys3(SYS_close_range, first, own[i] - 1, flags);
 			if (ret)
 				return ret;
 		}
 		first = own[i] + 1;
 	}
-	if (first > last || first == 0)
-		return 0;
-	return sys3(SYS_close_range, first, last, flags);
-}
-
-/* ---- processes ---------------------------------------------------------------- */
-
-/*
- * Until children get VMs of their own, a child continues natively, right
- * after its fork/clone.  Threads (CLONE_VM without CLONE_VFORK) are refused.
- * A vfork child shares our memory while we wait, as natively, so it must
- * not come back through the host loop's stack: arch_clone_native().
- */
-static long clone_native_child(struct dune_vcpu *vcpu, unsigned long flags,
-			       uintptr_t stack, long ptid, long ctid, long tls)
-{
-	long ret;
-
-	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
-		return -EAGAIN;
-	arch_capture_native(vcpu);
-	arch_native_set(vcpu, 0, stack);
-	if (flags & CLONE_VM)
-		return arch_clone_native(vcpu, flags, stack, ptid, ctid, tls);
-	ret = arch_raw_syscall(SYS_clone, flags, 0, ptid, ctid, tls, 0);
-	if (ret)
-		return ret;
-	sys1(SYS_close, vcpu->fd);
-	sys1(SYS_close, vcpu->vm->vm_fd);
-	arch_resume_native(vcpu);
-}
-
-static long do_clone3(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
-{
-	struct clone_args args;
-
-	if ((size_t)sys->args[1] < CLONE_ARGS_SIZE_VER0)
-		return -EINVAL;
-	memset(&args, 0, sizeof(args));
-	memcpy(&args, (void *)sys->args[0], CLONE_ARGS_SIZE_VER0);
-	if (args.flags & (CLONE_PIDFD | CLONE_NEWTIME | CLONE_INTO_CGROUP))
-		return -EAGAIN;
-	return clone_native_child(vcpu, args.flags | args.exit_signal,
-				  args.stack ? args.stack + args.stack_size : 0,
-				  args.parent_tid, args.child_tid, args.tls);
+	return first <= last ? sys3(SYS_close_range, first, last, flags) : 0;
 }
 
 long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -261,7 +213,7 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		return ret;
 	switch (sys->nr) {
 	case DUNE_SYSCALL_NR:
-		return dune_op(sys);
+		return dune_op(vm, sys);
 	case SYS_mmap:
 		return do_mmap(vm, sys);
 	case SYS_munmap:
@@ -289,15 +241,17 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		return do_close_range(vm, sys);
 	case SYS_clone:
 		/* x86-64 order: flags, stack, parent_tid, child_tid, tls */
-		return clone_native_child(vcpu, a[0], a[1], a[2], a[3], a[4]);
+		return dune_clone(vcpu, a[0], a[1], a[2], a[3], a[4]);
 	case SYS_clone3:
-		return do_clone3(vcpu, sys);
+		return dune_clone3(vcpu, sys);
 #ifdef SYS_fork
 	case SYS_fork:
-		return clone_native_child(vcpu, SIGCHLD, 0, 0, 0, 0);
+		return dune_clone(vcpu, SIGCHLD, 0, 0, 0, 0);
 	case SYS_vfork:
-		return clone_native_child(vcpu, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+		return dune_clone(vcpu, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
 #endif
+	case SYS_exit:
+		dune_exit_thread(vcpu, a[0]);
 	default:
 		return forward(sys);
 	}

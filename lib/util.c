@@ -6,9 +6,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #include "dune-internal.h"
 
@@ -145,4 +147,45 @@ int dune_reopen_high(int fd)
 		return (int)nfd;
 	sys1(SYS_close, fd);
 	return (int)nfd;
+}
+
+/* ioctl without errno: -errno on failure. */
+long dune_ioctl(int fd, unsigned long request, void *arg)
+{
+	return sys3(SYS_ioctl, fd, request, arg);
+}
+
+/*
+ * A lock for what threads of one VM share (memory map, vCPU pool): a futex,
+ * since the host loop may not use pthread (the guest may hold its locks).
+ */
+void dune_lock(int *lock)
+{
+	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
+		sys4(SYS_futex, lock, FUTEX_WAIT_PRIVATE, 1, NULL);
+}
+
+void dune_unlock(int *lock)
+{
+	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+	sys3(SYS_futex, lock, FUTEX_WAKE_PRIVATE, 1);
+}
+
+/* Copy from a guest pointer: -EFAULT instead of a crash if it is bad. */
+int dune_read_guest(void *dst, uintptr_t src, size_t len)
+{
+	struct iovec local = { dst, len }, remote = { (void *)src, len };
+	long n = arch_raw_syscall(SYS_process_vm_readv, sys0(SYS_getpid), (long)&local, 1,
+				  (long)&remote, 1, 0);
+
+	return n == (long)len ? 0 : -EFAULT;
+}
+
+int dune_write_guest(uintptr_t dst, const void *src, size_t len)
+{
+	struct iovec local = { (void *)src, len }, remote = { (void *)dst, len };
+	long n = arch_raw_syscall(SYS_process_vm_writev, sys0(SYS_getpid), (long)&local, 1,
+				  (long)&remote, 1, 0);
+
+	return n == (long)len ? 0 : -EFAULT;
 }

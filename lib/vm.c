@@ -1,191 +1,305 @@
 // SPDX-License-Identifier: MIT
-/* VM and vCPU lifecycle: /dev/kvm, the dune area, fds kept out of the way. */
+/*
+ * VM and vCPU lifecycle: /dev/kvm, the dune area, the vCPU pool, and a fork
+ * child's own VM.  Raw syscalls only: a fork child runs this on the host loop
+ * (its guest may hold libc locks, and errno is the guest's).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 
 #include "dune-internal.h"
 
-static const char *kvm_device(void)
+static long raw_mmap(void *addr, size_t len, int prot, int flags, int fd)
 {
-	const char *path = getenv("DUNE_KVM_DEVICE");
-
-	return path && *path ? path : "/dev/kvm";
+	return arch_raw_syscall(SYS_mmap, (long)addr, len, prot, flags, fd, 0);
 }
 
-static int open_kvm(void)
+static int open_kvm(const char *path)
 {
-	const char *path = kvm_device();
-	int fd = open(path, O_RDWR | O_CLOEXEC);
+	long fd = sys4(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC, 0);
 
 	if (fd < 0)
-		return dune_fail(-errno, "%s: %s", path, dune_strerror(errno));
-	if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
-		close(fd);
-		return dune_fail(-ENOTSUP, "%s: unsupported KVM API version", path);
-	}
-	if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) <= 0) {
-		close(fd);
-		return dune_fail(-ENOTSUP, "%s: KVM lacks KVM_CAP_SYNC_REGS", path);
+		return dune_fail(fd, "%s: %s", path, dune_strerror(fd));
+	if (dune_ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION ||
+	    dune_ioctl(fd, KVM_CHECK_EXTENSION, (void *)KVM_CAP_SYNC_REGS) <= 0) {
+		sys1(SYS_close, fd);
+		return dune_fail(-ENOTSUP, "%s: not a KVM with KVM_CAP_SYNC_REGS", path);
 	}
 	return fd;
 }
 
 /* KVM_CREATE_VM can be interrupted by a signal; it is safe to retry. */
-static int create_vm_fd(int kvm)
-{
-	int fd;
-
-	do
-		fd = ioctl(kvm, KVM_CREATE_VM, 0);
-	while (fd < 0 && errno == EINTR);
-	if (fd < 0)
-		return dune_fail(-errno, "KVM_CREATE_VM: %s", dune_strerror(errno));
-	return fd;
-}
-
-/* Ask for the GPA of a guest access KVM could not back (SIGBUS cases). */
-static void enable_memory_fault_info(int vm_fd)
+static int create_vm_fd(struct dune_vm *vm)
 {
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_MEMORY_FAULT_INFO };
+	long fd, max;
 
-	ioctl(vm_fd, KVM_ENABLE_CAP, &cap);
+	do
+		fd = dune_ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	while (fd == -EINTR);
+	if (fd < 0)
+		return dune_fail(fd, "KVM_CREATE_VM: %s", dune_strerror(fd));
+	vm->vm_fd = dune_reopen_high(fd);
+	if (vm->vm_fd < 0) {
+		sys1(SYS_close, fd);
+		return dune_fail(vm->vm_fd, "cannot move the VM fd: %s", dune_strerror(vm->vm_fd));
+	}
+	/* informational where the kernel has it (then always on) */
+	dune_ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap);
+	vm->run_size = dune_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	max = dune_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)KVM_CAP_MAX_VCPUS);
+	vm->max_vcpus = max > 0 && max < DUNE_MAX_VCPUS ? max : DUNE_MAX_VCPUS;
+	return 0;
 }
 
-static int create_vcpu(struct dune_vm *vm, int kvm)
+/* A KVM vCPU for this pool entry, set up like every other one. */
+static int vcpu_open(struct dune_vcpu *vcpu)
 {
-	struct dune_vcpu *vcpu = &vm->vcpu;
-	int size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	int fd;
+	struct dune_vm *vm = vcpu->vm;
+	long fd = dune_ioctl(vm->vm_fd, KVM_CREATE_VCPU, (void *)(long)vcpu->id);
+	long run;
 
-	vcpu->vm = vm;
-	vcpu->fd = -1;
-	if (size <= 0)
-		return dune_fail(-EINVAL, "KVM_GET_VCPU_MMAP_SIZE failed");
-	fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
 	if (fd < 0)
-		return dune_fail(-errno, "KVM_CREATE_VCPU: %s", dune_strerror(errno));
+		return dune_fail(fd, "KVM_CREATE_VCPU: %s", dune_strerror(fd));
 	vcpu->fd = dune_reopen_high(fd);
 	if (vcpu->fd < 0) {
-		close(fd);
+		sys1(SYS_close, fd);
 		return dune_fail(vcpu->fd, "cannot move the vCPU fd: %s", dune_strerror(vcpu->fd));
 	}
-	vcpu->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
-	if (vcpu->run == MAP_FAILED) {
-		vcpu->run = NULL;
-		return dune_fail(-errno, "mmap of kvm_run: %s", dune_strerror(errno));
+	if (!vcpu->run)
+		vcpu->run = dune_area_alloc(vm, DUNE_ALIGN_UP(vm->run_size, DUNE_PAGE_SIZE) / DUNE_PAGE_SIZE);
+	if (!vcpu->run)
+		return dune_fail(-ENOMEM, "dune area full");
+	/* inside the dune area, hidden from the program like the rest of it */
+	run = raw_mmap(vcpu->run, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, vcpu->fd);
+	if (run < 0 && run > -4096)
+		return dune_fail(run, "mmap of kvm_run: %s", dune_strerror(run));
+	return arch_vcpu_init(vcpu);
+}
+
+/* Keeps the place of kvm_run in the area for the next KVM vCPU. */
+static void vcpu_close(struct dune_vcpu *vcpu)
+{
+	if (vcpu->fd < 0)
+		return;
+	raw_mmap(vcpu->run, vcpu->vm->run_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1);
+	sys1(SYS_close, vcpu->fd);
+	vcpu->fd = -1;
+}
+
+/* A new pool entry: its state, guest-kernel pages (arch) and host stack. */
+static struct dune_vcpu *vcpu_alloc(struct dune_vm *vm)
+{
+	size_t state = DUNE_ALIGN_UP(sizeof(struct dune_vcpu), 64) + arch_vcpu_size();
+	struct dune_vcpu *vcpu;
+	uint8_t *stack;
+
+	if (vm->nr_vcpus == vm->max_vcpus)
+		return NULL;
+	vcpu = dune_area_alloc(vm, DUNE_ALIGN_UP(state, DUNE_PAGE_SIZE) / DUNE_PAGE_SIZE);
+	if (!vcpu)
+		return NULL;
+	if (vm->nr_vcpus == 0) {
+		stack = vm->area + DUNE_AREA_STACK;
+		vcpu->stack_top = stack + DUNE_AREA_STACK_SIZE;
+	} else {
+		stack = dune_area_alloc(vm, DUNE_THREAD_STACK / DUNE_PAGE_SIZE);
+		if (!stack)
+			return NULL;
+		vcpu->stack_top = stack + DUNE_THREAD_STACK;
 	}
-	vcpu->run_size = size;
-	vm->own[vm->nr_own++] = (struct dune_range){ (uintptr_t)vcpu->run,
-						     (uintptr_t)vcpu->run + size };
-	return 0;
+	sys3(SYS_mprotect, stack, DUNE_PAGE_SIZE, PROT_NONE);	/* guard page */
+	vcpu->vm = vm;
+	vcpu->id = vm->nr_vcpus;
+	vcpu->fd = -1;
+	vcpu->arch = (uint8_t *)vcpu + DUNE_ALIGN_UP(sizeof(struct dune_vcpu), 64);
+	vm->vcpus[vm->nr_vcpus++] = vcpu;
+	return vcpu;
+}
+
+/* A free vCPU for a new thread (NULL: as many threads as KVM allows). */
+struct dune_vcpu *dune_vcpu_get(struct dune_vm *vm)
+{
+	struct dune_vcpu *vcpu = NULL;
+
+	dune_lock(&vm->lock);
+	for (int i = 0; i < vm->nr_vcpus && !vcpu; i++)
+		if (!__atomic_load_n(&vm->vcpus[i]->busy, __ATOMIC_ACQUIRE))
+			vcpu = vm->vcpus[i];
+	if (!vcpu)
+		vcpu = vcpu_alloc(vm);
+	if (vcpu && vcpu->fd < 0 && vcpu_open(vcpu)) {
+		vcpu_close(vcpu);
+		vcpu = NULL;
+	}
+	if (vcpu) {
+		vcpu->busy = 1;
+		vcpu->vfork_child = 0;
+		vcpu->flush_pending = 0;
+	}
+	dune_unlock(&vm->lock);
+	return vcpu;
+}
+
+void dune_vcpu_put(struct dune_vcpu *vcpu)
+{
+	__atomic_store_n(&vcpu->busy, 0, __ATOMIC_RELEASE);
 }
 
 /* The area is 2 MiB aligned so its memslot can use large host pages. */
 static uint8_t *map_area(void)
 {
 	size_t len = DUNE_AREA_SIZE + DUNE_SZ_2M;
-	uint8_t *raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	uint8_t *area;
+	long raw = raw_mmap(NULL, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+	uintptr_t area;
 
-	if (raw == MAP_FAILED)
+	if (raw < 0 && raw > -4096)
 		return NULL;
-	area = (uint8_t *)DUNE_ALIGN_UP((uintptr_t)raw, DUNE_SZ_2M);
-	if (area > raw)
-		munmap(raw, area - raw);
-	munmap(area + DUNE_AREA_SIZE, raw + len - (area + DUNE_AREA_SIZE));
-	/* guard page below the host-loop stack */
-	mprotect(area + DUNE_AREA_STACK, DUNE_PAGE_SIZE, PROT_NONE);
-	return area;
+	area = DUNE_ALIGN_UP((uintptr_t)raw, DUNE_SZ_2M);
+	if (area > (uintptr_t)raw)
+		sys2(SYS_munmap, raw, area - raw);
+	sys2(SYS_munmap, area + DUNE_AREA_SIZE, raw + len - (area + DUNE_AREA_SIZE));
+	return (uint8_t *)area;
 }
 
-static int vm_setup(struct dune_vm *vm, int kvm)
+static int vm_setup(struct dune_vm *vm)
 {
-	int fd = create_vm_fd(kvm);
+	int err = create_vm_fd(vm);
 
-	if (fd < 0)
-		return fd;
-	vm->vm_fd = dune_reopen_high(fd);
-	if (vm->vm_fd < 0) {
-		close(fd);
-		return dune_fail(vm->vm_fd, "cannot move the VM fd: %s", dune_strerror(vm->vm_fd));
-	}
-	enable_memory_fault_info(vm->vm_fd);
-	vm->arch = vm->area + DUNE_AREA_VM + DUNE_ALIGN_UP(sizeof(*vm), 64);
-	vm->vcpu.arch = (uint8_t *)vm->arch + DUNE_ALIGN_UP(arch_vm_size(), 64);
-	if ((uint8_t *)vm->vcpu.arch + arch_vcpu_size() > vm->area + DUNE_AREA_VM_SIZE)
-		return dune_fail(-EOVERFLOW, "internal: VM state larger than its area");
-	return arch_vm_init(vm);
+	if (!err)
+		err = arch_vm_init(vm);
+	if (!err)
+		err = dune_mem_init(vm);
+	if (!err && !dune_vcpu_get(vm))
+		err = dune_fail(-ENOMEM, "cannot create the first vCPU: %s", dune_last_error());
+	return err;
+}
+
+static void note_own_ranges(struct dune_vm *vm)
+{
+	vm->nr_own = 0;
+	vm->own[vm->nr_own++] = (struct dune_range){ (uintptr_t)vm->area,
+						     (uintptr_t)vm->area + DUNE_AREA_SIZE };
 }
 
 int dune_vm_create(struct dune_vm **vmp)
 {
+	const char *path = getenv("DUNE_KVM_DEVICE");
 	uint8_t *area = map_area();
 	struct dune_vm *vm;
-	int kvm, err;
+	int err;
 
 	if (!area)
-		return dune_fail(-errno, "cannot reserve the dune area: %s", dune_strerror(errno));
+		return dune_fail(-ENOMEM, "cannot reserve the dune area");
 	vm = (struct dune_vm *)(area + DUNE_AREA_VM);
 	vm->area = area;
 	vm->vm_fd = -1;
-	vm->vcpu.fd = -1;
-	vm->own[vm->nr_own++] = (struct dune_range){ (uintptr_t)area,
-						     (uintptr_t)area + DUNE_AREA_SIZE };
+	vm->arch = area + DUNE_AREA_VM + DUNE_ALIGN_UP(sizeof(*vm), 64);
+	if ((uint8_t *)vm->arch + arch_vm_size() > area + DUNE_AREA_VM_SIZE)
+		return dune_fail(-EOVERFLOW, "internal: VM state larger than its area");
+	note_own_ranges(vm);
 	vm->stats.size = sizeof(vm->stats);
 	vm->debug = getenv("DUNE_DEBUG") ? atoi(getenv("DUNE_DEBUG")) : 0;
-	kvm = open_kvm();
-	if (kvm < 0) {
-		err = kvm;
-		goto fail;
-	}
-	vm->kvm_fd = kvm;
-	err = vm_setup(vm, kvm);
-	if (!err)
-		err = create_vcpu(vm, kvm);
-	if (!err)
-		err = dune_mem_init(vm);
-	if (!err)
-		err = arch_vcpu_init(&vm->vcpu);
-	close(kvm);
+	strncpy(vm->kvm_path, path && *path ? path : "/dev/kvm", sizeof(vm->kvm_path) - 1);
+	vm->kvm_fd = open_kvm(vm->kvm_path);
+	err = vm->kvm_fd < 0 ? vm->kvm_fd : vm_setup(vm);
+	if (vm->kvm_fd >= 0)
+		sys1(SYS_close, vm->kvm_fd);
 	vm->kvm_fd = -1;
-	if (err)
-		goto fail;
+	if (err) {
+		dune_vm_destroy(vm);
+		return err;
+	}
 	*vmp = vm;
 	return 0;
-fail:
-	dune_vm_destroy(vm);
-	return err;
 }
 
 void dune_vm_destroy(struct dune_vm *vm)
 {
-	if (vm->vcpu.run)
-		munmap(vm->vcpu.run, vm->vcpu.run_size);
-	if (vm->vcpu.fd >= 0)
-		close(vm->vcpu.fd);
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_close(vm->vcpus[i]);
 	if (vm->vm_fd >= 0)
-		close(vm->vm_fd);
-	munmap(vm->area, DUNE_AREA_SIZE);
+		sys1(SYS_close, vm->vm_fd);
+	sys2(SYS_munmap, vm->area, DUNE_AREA_SIZE);
+}
+
+/*
+ * In a fork child: KVM serves a VM only to the mm that created it, so build
+ * our own from the inherited state.  The memslots get the same guest-physical
+ * addresses, so the inherited guest page tables stay valid.  Only `keep` (the
+ * forking thread's vCPU) survives, as only that thread exists in the child.
+ */
+int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep)
+{
+	int err;
+
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		vcpu_close(vm->vcpus[i]);
+		vm->vcpus[i]->busy = vm->vcpus[i] == keep;
+	}
+	sys1(SYS_close, vm->vm_fd);
+	vm->vm_fd = -1;
+	vm->lock = 0;
+	vm->kvm_fd = open_kvm(vm->kvm_path);
+	if (vm->kvm_fd < 0)
+		return vm->kvm_fd;
+	err = create_vm_fd(vm);
+	if (!err)
+		err = dune_mem_replay_slots(vm);
+	if (!err)
+		err = vcpu_open(keep);
+	sys1(SYS_close, vm->kvm_fd);
+	vm->kvm_fd = -1;
+	return err;
 }
 
 int dune_is_own_fd(struct dune_vm *vm, long fd)
 {
-	return fd >= 0 && (fd == vm->vm_fd || fd == vm->vcpu.fd);
+	if (fd < 0)
+		return 0;
+	if (fd == vm->vm_fd)
+		return 1;
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		if (fd == vm->vcpus[i]->fd)
+			return 1;
+	return 0;
+}
+
+/* dune's fds in increasing order (at most DUNE_MAX_VCPUS + 1). */
+int dune_own_fds(struct dune_vm *vm, int *fds)
+{
+	int n = 0;
+
+	for (int i = -1; i < vm->nr_vcpus; i++) {
+		int fd = i < 0 ? vm->vm_fd : vm->vcpus[i]->fd, at = n++;
+
+		if (fd < 0) {
+			n--;
+			continue;
+		}
+		for (; at > 0 && fds[at - 1] > fd; at--)
+			fds[at] = fds[at - 1];
+		fds[at] = fd;
+	}
+	return n;
 }
 
 /* The program wants this fd number: give it up and keep working on another. */
 int dune_move_own_fd(struct dune_vm *vm, long fd)
 {
-	int *slot = fd == vm->vm_fd ? &vm->vm_fd : &vm->vcpu.fd;
-	int nfd = dune_reopen_high(*slot);
+	int *slot = &vm->vm_fd;
+	int nfd;
 
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		if (fd == vm->vcpus[i]->fd)
+			slot = &vm->vcpus[i]->fd;
+	nfd = dune_reopen_high(*slot);
 	if (nfd < 0)
 		return nfd;
 	*slot = nfd;

@@ -7,9 +7,7 @@
 #include <asm/prctl.h>
 #include <errno.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 
 #include "dune-internal.h"
 #include "x86.h"
@@ -72,7 +70,7 @@ static int choose_xcr0(struct x86_vm *xv, uint64_t kvm_xcr0)
 	xv->host_xcr0 = xgetbv0();
 	xv->guest_xcr0 = xv->host_xcr0 & kvm_xcr0;
 	lost = xv->host_xcr0 & ~xv->guest_xcr0;
-	if (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &perm))
+	if (sys2(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &perm))
 		perm = xv->host_xcr0 & ~XFEATURE_XTILEDATA;
 	if (lost & perm & XFEATURE_USER)
 		return dune_fail(-ENOTSUP, "KVM cannot expose this CPU's XSAVE features (XCR0 %#lx, KVM allows %#lx)",
@@ -110,11 +108,12 @@ static int build_cpuid(struct dune_vm *vm)
 	struct kvm_cpuid2 *table = x86_cpuid(xv);
 	uint64_t kvm_xcr0 = 0;
 	uint32_t kvm7_ecx = 0, kvm7_ebx = 0, r[4];
-	int err;
+	long err;
 
 	table->nent = MAX_CPUID_ENTRIES;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, table))
-		return dune_fail(-errno, "KVM_GET_SUPPORTED_CPUID: %s", dune_strerror(errno));
+	err = dune_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, table);
+	if (err)
+		return dune_fail(err, "KVM_GET_SUPPORTED_CPUID: %s", dune_strerror(err));
 	for (unsigned int i = 0; i < table->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &table->entries[i];
 
@@ -156,6 +155,7 @@ int arch_vm_init(struct dune_vm *vm)
 	struct x86_vm *xv = x86_vm(vm);
 
 	xv->phys_bits = 36;
+	xv->ka = vm->area + DUNE_AREA_GUEST;
 	return build_cpuid(vm);
 }
 
@@ -167,7 +167,7 @@ int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value)
 	msrs->nmsrs = 1;
 	msrs->entries[0].index = index;
 	msrs->entries[0].data = value;
-	return ioctl(vcpu->fd, KVM_SET_MSRS, msrs) == 1 ? 0 : -EINVAL;
+	return dune_ioctl(vcpu->fd, KVM_SET_MSRS, msrs) == 1 ? 0 : -EINVAL;
 }
 
 /* The guest's TSC must equal the host's, or the vDSO clock stops in the guest. */
@@ -181,8 +181,8 @@ static int sync_tsc(struct dune_vcpu *vcpu)
 	};
 	uint32_t lo, hi;
 
-	if (!ioctl(vcpu->fd, KVM_HAS_DEVICE_ATTR, &attr) &&
-	    !ioctl(vcpu->fd, KVM_SET_DEVICE_ATTR, &attr))
+	if (!dune_ioctl(vcpu->fd, KVM_HAS_DEVICE_ATTR, &attr) &&
+	    !dune_ioctl(vcpu->fd, KVM_SET_DEVICE_ATTR, &attr))
 		return 0;
 	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return x86_set_msr(vcpu, MSR_IA32_TSC, ((uint64_t)hi << 32) | lo);
@@ -192,12 +192,14 @@ static int set_cpuid_xcr0(struct dune_vcpu *vcpu)
 {
 	struct x86_vm *xv = x86_vm(vcpu->vm);
 	struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = xv->guest_xcr0 } } };
+	long err = dune_ioctl(vcpu->fd, KVM_SET_CPUID2, x86_cpuid(xv));
 
-	if (ioctl(vcpu->fd, KVM_SET_CPUID2, x86_cpuid(xv)))
-		return dune_fail(-errno, "KVM_SET_CPUID2: %s", dune_strerror(errno));
-	if (ioctl(vcpu->fd, KVM_SET_XCRS, &xcrs))
-		return dune_fail(-errno, "KVM_SET_XCRS(%#lx): %s", (unsigned long)xv->guest_xcr0,
-				 dune_strerror(errno));
+	if (err)
+		return dune_fail(err, "KVM_SET_CPUID2: %s", dune_strerror(err));
+	err = dune_ioctl(vcpu->fd, KVM_SET_XCRS, &xcrs);
+	if (err)
+		return dune_fail(err, "KVM_SET_XCRS(%#lx): %s", (unsigned long)xv->guest_xcr0,
+				 dune_strerror(err));
 	return 0;
 }
 
@@ -212,16 +214,18 @@ static int set_fpu_control(struct dune_vcpu *vcpu)
 	uint8_t *image = (uint8_t *)xsave->region;
 	uint16_t fcw;
 	uint32_t mxcsr;
+	long err = dune_ioctl(vcpu->fd, KVM_GET_XSAVE, xsave);
 
-	if (ioctl(vcpu->fd, KVM_GET_XSAVE, xsave))
-		return dune_fail(-errno, "KVM_GET_XSAVE: %s", dune_strerror(errno));
+	if (err)
+		return dune_fail(err, "KVM_GET_XSAVE: %s", dune_strerror(err));
 	asm volatile("fnstcw %0" : "=m"(fcw));
 	asm volatile("stmxcsr %0" : "=m"(mxcsr));
 	memcpy(image + 0, &fcw, sizeof(fcw));
 	memcpy(image + 24, &mxcsr, sizeof(mxcsr));
 	image[512] |= 3;	/* XSTATE_BV: x87, SSE */
-	if (ioctl(vcpu->fd, KVM_SET_XSAVE, xsave))
-		return dune_fail(-errno, "KVM_SET_XSAVE: %s", dune_strerror(errno));
+	err = dune_ioctl(vcpu->fd, KVM_SET_XSAVE, xsave);
+	if (err)
+		return dune_fail(err, "KVM_SET_XSAVE: %s", dune_strerror(err));
 	return 0;
 }
 
@@ -230,10 +234,10 @@ static int vector_has_error_code(int v)
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
 }
 
-static void write_gdt_tss(uint8_t *ka, int hw)
+static void write_gdt_tss(uint8_t *kv, int hw)
 {
-	uint64_t *gdt = (uint64_t *)(ka + KA_GDT);
-	uint64_t tss = (uint64_t)ka + KA_TSS;
+	uint64_t *gdt = (uint64_t *)(kv + KV_GDT);
+	uint64_t tss = (uint64_t)kv + KV_TSS;
 	uint64_t limit = TSS_IOMAP + 32;	/* bitmap for ports 0-255, then 0xff */
 
 	gdt[GDT_KERNEL_CS / 8] = 0x00af9b000000ffffULL;
@@ -244,13 +248,13 @@ static void write_gdt_tss(uint8_t *ka, int hw)
 	gdt[GDT_TSS / 8] = limit | ((tss & 0xffffff) << 16) | (0x89ULL << 40) |
 			   (((tss >> 24) & 0xff) << 56);
 	gdt[GDT_TSS / 8 + 1] = tss >> 32;
-	*(uint64_t *)(ka + KA_TSS + 4) = (uint64_t)ka + KA_KSTACK_TOP;	/* RSP0 */
-	*(uint64_t *)(ka + KA_TSS + 0x24) = (uint64_t)ka + KA_IST_TOP;	/* IST1 */
-	*(uint16_t *)(ka + KA_TSS + 0x66) = TSS_IOMAP;
-	memset(ka + KA_TSS + TSS_IOMAP, 0xff, 33);
+	*(uint64_t *)(kv + KV_TSS + 4) = (uint64_t)kv + KV_KSTACK_TOP;	/* RSP0 */
+	*(uint64_t *)(kv + KV_TSS + 0x24) = (uint64_t)kv + KV_IST_TOP;	/* IST1 */
+	*(uint16_t *)(kv + KV_TSS + 0x66) = TSS_IOMAP;
+	memset(kv + KV_TSS + TSS_IOMAP, 0xff, 33);
 	/* kvm_pvm runs the LSTAR stub at CPL3: let it (and only it) reach the port */
 	if (!hw)
-		ka[KA_TSS + TSS_IOMAP + DUNE_PORT_SYSCALL / 8] &= ~(0xf << (DUNE_PORT_SYSCALL % 8));
+		kv[KV_TSS + TSS_IOMAP + DUNE_PORT_SYSCALL / 8] &= ~(0xf << (DUNE_PORT_SYSCALL % 8));
 }
 
 /* IDT: every vector -> a CPL0 stub "out %al, $(port + v); [add $8, %rsp]; iretq". */
@@ -296,30 +300,33 @@ static struct kvm_segment segment(uint16_t sel, uint8_t type, uint8_t dpl, int c
 	};
 }
 
-static void fill_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
+/* CPL3 with the calling thread's FS/GS bases (the host mirrors ARCH_SET_FS/GS). */
+void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 {
 	struct x86_vm *xv = x86_vm(vcpu->vm);
-	uint8_t *ka = x86_vcpu(vcpu)->ka;
+	uint8_t *ka = xv->ka, *kv = x86_vcpu(vcpu)->kv;
 	unsigned long fs_base = 0, gs_base = 0;
 
-	syscall(SYS_arch_prctl, ARCH_GET_FS, &fs_base);
-	syscall(SYS_arch_prctl, ARCH_GET_GS, &gs_base);
+	sys2(SYS_arch_prctl, ARCH_GET_FS, &fs_base);
+	sys2(SYS_arch_prctl, ARCH_GET_GS, &gs_base);
 	s->cs = segment(GDT_USER_CS, 11, 3, 1);
 	s->ss = segment(GDT_USER_DS, 3, 3, 0);
 	s->ds = s->es = s->fs = s->gs = s->ss;
 	s->ds.selector = s->es.selector = s->fs.selector = s->gs.selector = 0;
 	s->fs.base = fs_base;
 	s->gs.base = gs_base;
-	s->tr = (struct kvm_segment){ .base = (uint64_t)ka + KA_TSS, .limit = TSS_IOMAP + 32,
+	s->tr = (struct kvm_segment){ .base = (uint64_t)kv + KV_TSS, .limit = TSS_IOMAP + 32,
 				      .selector = GDT_TSS, .type = 11, .present = 1 };
 	s->ldt = (struct kvm_segment){ .unusable = 1 };
-	s->gdt.base = (uint64_t)ka + KA_GDT;
+	s->gdt.base = (uint64_t)kv + KV_GDT;
 	s->gdt.limit = GDT_ENTRIES * 8 - 1;
 	s->idt.base = (uint64_t)ka + KA_IDT;
 	s->idt.limit = NR_VECTORS * 16 - 1;
 	s->cr0 = 0x80050033;	/* PG AM WP NE ET MP PE */
 	s->cr3 = xv->pml4_gpa;
 	s->cr4 = xv->cr4;
+	if (hw_semantics > 0 && xv->smep)
+		s->cr4 |= X86_CR4_SMEP;
 	s->efer = 0xd01;	/* SCE LME LMA NXE */
 }
 
@@ -329,73 +336,99 @@ static int set_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 	static const uint64_t optional[] = { X86_CR4_PKE, X86_CR4_FSGSBASE, 0 };
 
 	for (int i = 0;; i++) {
-		if (!ioctl(vcpu->fd, KVM_SET_SREGS, s))
+		long err = dune_ioctl(vcpu->fd, KVM_SET_SREGS, s);
+
+		if (!err)
 			return 0;
-		if (errno != EINVAL || !optional[i])
-			return dune_fail(-errno, "KVM_SET_SREGS(cr3 %#lx, cr4 %#lx): %s",
-					 (unsigned long)s->cr3, (unsigned long)s->cr4, dune_strerror(errno));
+		if (err != -EINVAL || !optional[i])
+			return dune_fail(err, "KVM_SET_SREGS(cr3 %#lx, cr4 %#lx): %s",
+					 (unsigned long)s->cr3, (unsigned long)s->cr4, dune_strerror(err));
 		s->cr4 &= ~optional[i];
-		x86_vm(vcpu->vm)->cr4 = s->cr4;
+		x86_vm(vcpu->vm)->cr4 &= ~optional[i];
 	}
 }
 
-static int map_guest_kernel(struct dune_vm *vm, uint8_t *ka, int hw)
+/* Supervisor pages, except the ones CPL3 code must run (probe; kvm_pvm's stub). */
+static int map_pages(struct dune_vm *vm, uint8_t *base, int pages, int hw)
 {
+	uint8_t *ka = x86_vm(vm)->ka;
 	int err = 0;
 
-	for (uintptr_t off = 0; off < KA_PAGES * 4096UL && !err; off += 4096)
-		err = x86_map_supervisor(vm, (uintptr_t)ka + off,
-					 off == KA_PROBE || (off == KA_SYSCALL && !hw));
-	return err;
+	for (int i = 0; i < pages && !err; i++) {
+		uint8_t *page = base + i * 4096UL;
+
+		err = x86_map_supervisor(vm, (uintptr_t)page, page == ka + KA_PROBE ||
+					 (page == ka + KA_SYSCALL && !hw));
+	}
+	return err ? dune_fail(err, "cannot map the guest kernel: %s", dune_strerror(err)) : 0;
 }
 
-static int set_syscall_msrs(struct dune_vcpu *vcpu, uint8_t *ka, int hw)
+static int set_syscall_msrs(struct dune_vcpu *vcpu, int hw)
 {
 	if (x86_set_msr(vcpu, MSR_STAR, ((uint64_t)GDT_USER_CS32 << 48) |
 			((uint64_t)GDT_KERNEL_CS << 32)) ||
-	    x86_set_msr(vcpu, MSR_LSTAR, (uint64_t)ka + KA_SYSCALL) ||
+	    x86_set_msr(vcpu, MSR_LSTAR, (uint64_t)x86_vm(vcpu->vm)->ka + KA_SYSCALL) ||
 	    x86_set_msr(vcpu, MSR_SFMASK, hw ? SFMASK_HW : 0))
 		return dune_fail(-EINVAL, "KVM_SET_MSRS refused the syscall MSRs");
 	return 0;
 }
 
+/* Once per process: which stub this KVM needs (the probe runs on vCPU 0). */
+static int choose_stub(struct dune_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	if (hw_semantics < 0)
+		hw_semantics = x86_probe_hw_semantics(vcpu, sregs);
+	return hw_semantics < 0 ? hw_semantics : 0;
+}
+
+/* Once per VM: IDT and stubs (the page tables of a fork child are inherited). */
+static int set_up_guest_kernel(struct dune_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	struct x86_vm *xv = x86_vm(vcpu->vm);
+	int err;
+
+	write_idt(xv->ka);
+	err = map_pages(vcpu->vm, xv->ka, KA_PAGES, 0);
+	if (!err)
+		err = choose_stub(vcpu, sregs);
+	if (err)
+		return err;
+	write_syscall_stub(xv->ka, hw_semantics);
+	xv->ka_ready = 1;
+	return map_pages(vcpu->vm, xv->ka, KA_PAGES, hw_semantics);
+}
+
+/* A new KVM vCPU (vm->lock held): CPUID, XCR0, TSC, CPL3 segments, MSRs. */
 int arch_vcpu_init(struct dune_vcpu *vcpu)
 {
 	struct dune_vm *vm = vcpu->vm;
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
 	struct kvm_sregs sregs;
-	int err;
+	long err;
 
-	xc->ka = vm->area + DUNE_AREA_GUEST;
 	err = set_cpuid_xcr0(vcpu);
 	if (!err)
 		err = set_fpu_control(vcpu);
 	if (!err && sync_tsc(vcpu))
 		err = dune_fail(-EINVAL, "cannot set the guest TSC");
+	if (!err && !xc->kv) {
+		xc->kv = dune_area_alloc(vm, KV_PAGES);
+		err = xc->kv ? map_pages(vm, xc->kv, KV_PAGES, 0) : dune_fail(-ENOMEM, "dune area full");
+	}
 	if (err)
 		return err;
-	write_idt(xc->ka);
-	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))
-		return dune_fail(-errno, "KVM_GET_SREGS: %s", dune_strerror(errno));
-	write_gdt_tss(xc->ka, 0);
-	err = map_guest_kernel(vm, xc->ka, 0);
+	err = dune_ioctl(vcpu->fd, KVM_GET_SREGS, &sregs);
 	if (err)
-		return dune_fail(err, "cannot map the guest kernel: %s", dune_strerror(err));
-	fill_sregs(vcpu, &sregs);
+		return dune_fail(err, "KVM_GET_SREGS: %s", dune_strerror(err));
+	write_gdt_tss(xc->kv, hw_semantics > 0);
+	x86_fill_user_sregs(vcpu, &sregs);
 	err = set_sregs(vcpu, &sregs);
+	if (!err && !x86_vm(vm)->ka_ready)
+		err = set_up_guest_kernel(vcpu, &sregs);
 	if (err)
 		return err;
-	if (hw_semantics < 0)
-		hw_semantics = x86_probe_hw_semantics(vcpu, &sregs);
-	if (hw_semantics < 0)
-		return hw_semantics;
-	write_gdt_tss(xc->ka, hw_semantics);
-	write_syscall_stub(xc->ka, hw_semantics);
-	err = map_guest_kernel(vm, xc->ka, hw_semantics);
-	if (err)
-		return dune_fail(err, "cannot map the guest kernel: %s", dune_strerror(err));
-	if (hw_semantics && x86_vm(vm)->smep)
-		sregs.cr4 |= X86_CR4_SMEP;
+	write_gdt_tss(xc->kv, hw_semantics);
+	x86_fill_user_sregs(vcpu, &sregs);
 	err = set_sregs(vcpu, &sregs);	/* also flushes the guest TLB */
-	return err ? err : set_syscall_msrs(vcpu, xc->ka, hw_semantics);
+	return err ? err : set_syscall_msrs(vcpu, hw_semantics);
 }

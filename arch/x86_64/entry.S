@@ -5,7 +5,7 @@
 
 /*
  * int x86_enter(struct x86_entry_ctx *ctx, struct dune_vcpu *vcpu, void *top)
- * Save what the caller expects preserved, then run dune_host_loop(vcpu) on
+ * Save what the caller expects preserved, then run dune_host_start(vcpu) on
  * the host stack.  The guest resumes at our return address with RAX = 0.
  */
 	.globl	x86_enter
@@ -24,7 +24,7 @@ x86_enter:
 	mov	%rax, 56(%rdi)
 	mov	%rdx, %rsp
 	mov	%rsi, %rdi
-	call	dune_host_loop
+	call	dune_host_start
 	ud2
 	.size	x86_enter, .-x86_enter
 
@@ -69,26 +69,43 @@ x86_resume_native:
 	.size	x86_resume_native, .-x86_resume_native
 
 /*
- * long x86_clone_native(flags, stack, ptid, ctid, tls, struct x86_native_frame *child)
- * clone(2); the child goes straight to x86_resume_native(child) without
- * returning through the host loop's frames (with CLONE_VM they are shared).
+ * long x86_clone_thread(flags, void **stack, ptid, ctid, tls)
+ * clone(2); the child starts on the given host stack, whose top word is its
+ * vCPU, and runs dune_thread_main(vcpu) there.
  */
-	.globl	x86_clone_native
-	.hidden	x86_clone_native
-	.type	x86_clone_native, @function
-x86_clone_native:
-	push	%rbx
-	mov	%r9, %rbx
+	.globl	x86_clone_thread
+	.hidden	x86_clone_thread
+	.type	x86_clone_thread, @function
+x86_clone_thread:
 	mov	%rcx, %r10
 	mov	$56, %eax	/* SYS_clone */
 	syscall
 	test	%rax, %rax
 	jnz	1f
-	mov	%rbx, %rdi
-	jmp	x86_resume_native
-1:	pop	%rbx
-	ret
-	.size	x86_clone_native, .-x86_clone_native
+	mov	(%rsp), %rdi
+	and	$-16, %rsp
+	call	dune_thread_main
+	ud2
+1:	ret
+	.size	x86_clone_thread, .-x86_clone_thread
+
+/*
+ * void x86_exit_thread(int *busy, long status)
+ * Free the vCPU (and so this host stack) and exit without touching the stack
+ * again: the next thread may already be starting on it.
+ */
+	.globl	x86_exit_thread
+	.hidden	x86_exit_thread
+	.type	x86_exit_thread, @function
+x86_exit_thread:
+	test	%rdi, %rdi
+	jz	1f
+	movl	$0, (%rdi)
+1:	mov	%rsi, %rdi
+	mov	$60, %eax	/* SYS_exit */
+	syscall
+	ud2
+	.size	x86_exit_thread, .-x86_exit_thread
 
 /* long arch_raw_syscall(long nr, long a0, ..., long a5): -errno on failure */
 	.globl	arch_raw_syscall

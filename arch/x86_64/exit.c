@@ -85,7 +85,7 @@ void arch_syscall_return(struct dune_vcpu *vcpu, long ret)
 /* What Linux delivers for an exception at CPL3 (arch/x86/kernel/traps.c). */
 static void exception_signal(int vector, struct dune_fault *f)
 {
-	static const struct { uint8_t signo; int8_t code; } map[NR_VECTORS] = {
+	static const struct { uint8_t signo; int16_t code; } map[NR_VECTORS] = {
 		[0] = { SIGFPE, FPE_INTDIV },	[1] = { SIGTRAP, TRAP_BRKPT },
 		[3] = { SIGTRAP, SI_KERNEL },	[4] = { SIGSEGV, SI_KERNEL },
 		[5] = { SIGSEGV, SI_KERNEL },	[6] = { SIGILL, ILL_ILLOPN },
@@ -115,6 +115,9 @@ static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exi
 	e->fault.pc = frame[0];
 	exception_signal(vector, &e->fault);
 	if ((frame[1] & 3) != 3) {	/* the guest kernel itself faulted */
+		if (vcpu->vm->debug)
+			dune_log("vcpu %d: vector %d at CPL0, rip %p cs %lx error %lx", vcpu->id,
+				 vector, (void *)frame[0], (unsigned long)frame[1], (unsigned long)error);
 		e->event = DUNE_EV_FATAL;
 		e->why = "exception in the guest kernel";
 		return;
@@ -234,11 +237,62 @@ void arch_native_set(struct dune_vcpu *vcpu, long ret, uintptr_t sp)
 		f->rsp = sp;
 }
 
-/* A child sharing our memory (vfork): it must not return into the host loop. */
-long arch_clone_native(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
-		       long ptid, long ctid, long tls)
+/* The state at this syscall exit, for a clone of this thread or process. */
+int arch_vcpu_save(struct dune_vcpu *vcpu)
 {
-	return x86_clone_native(flags, stack, ptid, ctid, tls, &x86_vcpu(vcpu)->native);
+	struct x86_vcpu *xc = x86_vcpu(vcpu);
+
+	xc->saved_regs = vcpu->run->s.regs.regs;
+	if (dune_ioctl(vcpu->fd, KVM_GET_SREGS, &xc->saved_sregs) ||
+	    dune_ioctl(vcpu->fd, KVM_GET_XSAVE, &xc->xsave))
+		return -EIO;
+	return 0;
+}
+
+/*
+ * Make vcpu return 0 from the syscall saved in from, at CPL3 right after the
+ * `syscall` (a new KVM vCPU has no stub exit to complete): the child of a
+ * clone, with its own stack and TLS if the clone gave them.
+ */
+int arch_vcpu_restore(struct dune_vcpu *vcpu, struct dune_vcpu *from, uintptr_t stack,
+		      int settls, unsigned long tls)
+{
+	struct x86_vcpu *xf = x86_vcpu(from);
+	struct kvm_regs *r = &vcpu->run->s.regs.regs;
+	struct kvm_sregs sregs;
+
+	*r = xf->saved_regs;
+	r->rax = 0;
+	r->rip = xf->saved_regs.rcx;
+	r->rflags = xf->saved_regs.r11;
+	if (stack)
+		r->rsp = stack;
+	if (dune_ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))	/* keeps KVM's other fields */
+		return -EIO;
+	x86_fill_user_sregs(vcpu, &sregs);
+	sregs.fs.base = settls ? tls : xf->saved_sregs.fs.base;
+	sregs.gs.base = xf->saved_sregs.gs.base;
+	if (dune_ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) ||
+	    dune_ioctl(vcpu->fd, KVM_SET_XSAVE, &xf->xsave))
+		return -EIO;
+	vcpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	vcpu->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	return 0;
+}
+
+/* clone(2) of a thread whose host loop starts on the child vCPU's stack. */
+long arch_clone_thread(struct dune_vcpu *child, unsigned long flags, long ptid, long ctid,
+		       long tls)
+{
+	void **top = (void **)(child->stack_top - 16);
+
+	*top = child;		/* the child pops it (entry.S) */
+	return x86_clone_thread(flags, top, ptid, ctid, tls);
+}
+
+void arch_exit_thread(int *busy, long status)
+{
+	x86_exit_thread(busy, status);
 }
 
 void arch_resume_native(struct dune_vcpu *vcpu)

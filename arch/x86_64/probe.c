@@ -6,20 +6,19 @@
  * page (SMEP off, so both semantics can execute it) and look at CS there.
  */
 #include <errno.h>
-#include <sys/ioctl.h>
 
 #include "dune-internal.h"
 #include "x86.h"
 
 static int run_probe(struct dune_vcpu *vcpu)
 {
-	int r;
+	long r;
 
 	do
-		r = ioctl(vcpu->fd, KVM_RUN, 0);
-	while (r < 0 && (errno == EINTR || errno == EAGAIN));
+		r = dune_ioctl(vcpu->fd, KVM_RUN, 0);
+	while (r == -EINTR || r == -EAGAIN);
 	if (r < 0)
-		return dune_fail(-errno, "KVM_RUN (syscall probe): %s", dune_strerror(errno));
+		return dune_fail(r, "KVM_RUN (syscall probe): %s", dune_strerror(r));
 	if (vcpu->run->exit_reason != KVM_EXIT_IO || vcpu->run->io.port != DUNE_PORT_PROBE)
 		return dune_fail(-EIO, "syscall probe: unexpected exit %u (port %#x)",
 				 vcpu->run->exit_reason, vcpu->run->io.port);
@@ -29,10 +28,10 @@ static int run_probe(struct dune_vcpu *vcpu)
 /* Returns 1 (hardware), 0 (kvm_pvm) or -errno. */
 int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs)
 {
-	uint8_t *probe = x86_vcpu(vcpu)->ka + KA_PROBE;
+	uint8_t *probe = x86_vm(vcpu->vm)->ka + KA_PROBE;
 	struct kvm_regs regs = { .rip = (uint64_t)probe, .rflags = 0x2 };
 	struct kvm_sregs s = *sregs;
-	int err;
+	long err;
 
 	probe[0] = 0x0f;	/* syscall */
 	probe[1] = 0x05;
@@ -43,16 +42,17 @@ int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs)
 	probe[0x802] = 0x0f;
 	probe[0x803] = 0x0b;
 	s.cr4 &= ~X86_CR4_SMEP;
-	if (ioctl(vcpu->fd, KVM_SET_SREGS, &s) || ioctl(vcpu->fd, KVM_SET_REGS, &regs) ||
+	if (dune_ioctl(vcpu->fd, KVM_SET_SREGS, &s) || dune_ioctl(vcpu->fd, KVM_SET_REGS, &regs) ||
 	    x86_set_msr(vcpu, MSR_LSTAR, (uint64_t)probe + 0x800) ||
 	    x86_set_msr(vcpu, MSR_SFMASK, 0) ||
 	    x86_set_msr(vcpu, MSR_STAR, ((uint64_t)GDT_USER_CS32 << 48) |
 			((uint64_t)GDT_KERNEL_CS << 32)))
-		return dune_fail(-EINVAL, "cannot set up the syscall probe: %s", dune_strerror(errno));
+		return dune_fail(-EINVAL, "cannot set up the syscall probe");
 	err = run_probe(vcpu);
 	if (err)
 		return err;
-	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s))
-		return dune_fail(-errno, "KVM_GET_SREGS (probe): %s", dune_strerror(errno));
+	err = dune_ioctl(vcpu->fd, KVM_GET_SREGS, &s);
+	if (err)
+		return dune_fail(err, "KVM_GET_SREGS (probe): %s", dune_strerror(err));
 	return (s.cs.selector & 3) == 0;
 }

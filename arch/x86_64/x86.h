@@ -17,16 +17,19 @@
 #define GDT_TSS		0x40
 #define GDT_ENTRIES	10
 
-/* Guest-kernel pages at the start of the dune area's guest part. */
-#define KA_GDT		0x0000
-#define KA_IDT		0x1000
-#define KA_TSS		0x2000	/* TSS, then its I/O bitmap */
-#define KA_EXC		0x3000	/* CPL0 exception stubs, 16 bytes per vector */
-#define KA_SYSCALL	0x4000	/* LSTAR stub: U=0 (hardware) or U=1 (kvm_pvm) */
-#define KA_PROBE	0x5000	/* probe code (U=1) */
-#define KA_KSTACK_TOP	0xa000	/* TSS.RSP0: four pages below */
-#define KA_IST_TOP	0xc000	/* IST1 for NMI, #DB, #DF, #MC: two pages below */
-#define KA_PAGES	12
+/* Guest-kernel pages of the VM, at the start of the dune area's guest part. */
+#define KA_IDT		0x0000
+#define KA_EXC		0x1000	/* CPL0 exception stubs, 16 bytes per vector */
+#define KA_SYSCALL	0x2000	/* LSTAR stub: U=0 (hardware) or U=1 (kvm_pvm) */
+#define KA_PROBE	0x3000	/* probe code (U=1) */
+#define KA_PAGES	4
+
+/* Guest-kernel pages of each vCPU. */
+#define KV_GDT		0x0000
+#define KV_TSS		0x1000	/* TSS, then its I/O bitmap */
+#define KV_KSTACK_TOP	0x6000	/* TSS.RSP0: four pages below */
+#define KV_IST_TOP	0x8000	/* IST1 for NMI, #DB, #DF, #MC: two pages below */
+#define KV_PAGES	8
 
 #define TSS_IOMAP	0x68
 #define NR_VECTORS	32
@@ -56,6 +59,8 @@
 #define MAX_CPUID_ENTRIES 256
 
 struct x86_vm {
+	uint8_t *ka;			/* guest-kernel pages of the VM */
+	int ka_ready;
 	uint64_t host_xcr0, guest_xcr0;
 	uint64_t cr4;
 	unsigned int phys_bits;
@@ -83,11 +88,13 @@ struct x86_native_frame {
 
 struct x86_vcpu {
 	struct x86_entry_ctx ctx;
-	uint8_t *ka;			/* guest-kernel pages */
+	uint8_t *kv;			/* guest-kernel pages of this vCPU */
 	int last_syscall;		/* the last exit was a system call */
 	uint64_t *exc_frame;		/* the last exit was an exception: its frame */
 	struct x86_native_frame native;
-	struct kvm_xsave xsave __attribute__((aligned(64)));
+	struct kvm_regs saved_regs;	/* arch_vcpu_save(): state at a syscall */
+	struct kvm_sregs saved_sregs;
+	struct kvm_xsave xsave __attribute__((aligned(64)));	/* also saved state */
 };
 
 static inline struct x86_vm *x86_vm(struct dune_vm *vm)
@@ -107,9 +114,10 @@ static inline struct x86_vcpu *x86_vcpu(struct dune_vcpu *vcpu)
 
 int x86_enter(struct x86_entry_ctx *ctx, struct dune_vcpu *vcpu, void *host_stack_top);
 void x86_resume_native(struct x86_native_frame *frame) __attribute__((noreturn));
-long x86_clone_native(unsigned long flags, uintptr_t stack, long ptid, long ctid, long tls,
-		      struct x86_native_frame *child);
+long x86_clone_thread(unsigned long flags, void *stack, long ptid, long ctid, long tls);
+void x86_exit_thread(int *busy, long status) __attribute__((noreturn));
 int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs);
+void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s);
 int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value);
 int x86_map_supervisor(struct dune_vm *vm, uintptr_t va, int user);
 

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Processes and threads inside dune.  A thread (CLONE_VM) gets a vCPU of the
+ * same VM and a host thread of its own; a process (no CLONE_VM) gets a VM of
+ * its own, built from ours, since KVM serves a VM only to the mm that made it.
+ * Runs on the host loop: raw syscalls only.
+ */
+#include <errno.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "dune-internal.h"
+
+/*
+ * The vfork parent sleeps until the child has exec'd or exited: then, and not
+ * before, the child's vCPU is free (an exec'd child never says so).
+ */
+static long clone_thread(struct dune_vcpu *parent, unsigned long flags, uintptr_t stack,
+			 long ptid, long ctid, long tls)
+{
+	struct dune_vcpu *child = dune_vcpu_get(parent->vm);
+	long ret;
+
+	if (!child) {
+		if (parent->vm->debug)
+			dune_log("no vCPU for a new thread: %s", dune_last_error());
+		return -EAGAIN;
+	}
+	if (arch_vcpu_save(parent) ||
+	    arch_vcpu_restore(child, parent, stack, !!(flags & CLONE_SETTLS), tls)) {
+		dune_vcpu_put(child);
+		return -ENOMEM;
+	}
+	child->vfork_child = !!(flags & CLONE_VFORK);
+	ret = arch_clone_thread(child, flags, ptid, ctid, tls);
+	if (ret < 0 || (flags & CLONE_VFORK))
+		dune_vcpu_put(child);
+	return ret;
+}
+
+/* The fork child could not get a VM: it goes on natively rather than die. */
+static void __attribute__((noreturn)) child_goes_native(struct dune_vcpu *vcpu, uintptr_t stack)
+{
+	dune_log("fork child: %s; continuing natively outside the VM", dune_last_error());
+	arch_capture_native(vcpu);
+	arch_native_set(vcpu, 0, stack);
+	arch_resume_native(vcpu);
+}
+
+static long fork_process(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
+			 long ptid, long ctid, long tls)
+{
+	long ret;
+
+	if (arch_vcpu_save(vcpu))
+		return -ENOMEM;
+	/* the child goes on from here, on a copy of this host stack */
+	ret = arch_raw_syscall(SYS_clone, flags, 0, ptid, ctid, tls, 0);
+	if (ret)
+		return ret;
+	if (dune_vm_rebuild(vcpu->vm, vcpu) ||
+	    arch_vcpu_restore(vcpu, vcpu, stack, !!(flags & CLONE_SETTLS), tls))
+		child_goes_native(vcpu, stack);
+	return 0;
+}
+
+/* clone(2) as the guest asked for it (x86-64 argument order). */
+long dune_clone(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
+		long ptid, long ctid, long tls)
+{
+	if (flags & CLONE_VM)
+		return clone_thread(vcpu, flags, stack, ptid, ctid, tls);
+	return fork_process(vcpu, flags, stack, ptid, ctid, tls);
+}
+
+/* clone3(2): the same, through clone(2)'s register interface. */
+long dune_clone3(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	struct clone_args args;
+	unsigned long flags;
+	long ptid;
+
+	if ((size_t)sys->args[1] < CLONE_ARGS_SIZE_VER0)
+		return -EINVAL;
+	memset(&args, 0, sizeof(args));
+	if (dune_read_guest(&args, sys->args[0], CLONE_ARGS_SIZE_VER0))
+		return -EFAULT;
+	flags = args.flags | (args.exit_signal & 0xff);
+	if (args.flags >> 32 || args.exit_signal > 0xff)
+		return -EINVAL;	/* only clone3 can do these: not supported yet */
+	ptid = flags & CLONE_PIDFD ? (long)args.pidfd : (long)args.parent_tid;
+	return dune_clone(vcpu, flags, args.stack ? args.stack + args.stack_size : 0,
+			  ptid, args.child_tid, args.tls);
+}
+
+/* exit(2) of one thread: its vCPU goes back to the pool as the thread ends. */
+void dune_exit_thread(struct dune_vcpu *vcpu, long status)
+{
+	arch_exit_thread(vcpu->vfork_child ? NULL : &vcpu->busy, status);
+}
+
+/* A new thread's host thread starts here, on its vCPU's stack. */
+void dune_thread_main(struct dune_vcpu *vcpu)
+{
+	dune_host_loop(vcpu);
+}
