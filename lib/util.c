@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -188,4 +189,12 @@ int dune_write_guest(uintptr_t dst, const void *src, size_t len)
 				  (long)&remote, 1, 0);
 
 	return n == (long)len ? 0 : -EFAULT;
+}
+
+uint64_t dune_now_ns(void)
+{
+	struct timespec t;
+
+	sys2(SYS_clock_gettime, CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ULL + t.tv_nsec;
 }

@@ -237,6 +237,7 @@ void dune_vm_destroy(struct dune_vm *vm)
  */
 int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep)
 {
+	uint64_t t0 = dune_now_ns(), t1, t2;
 	int err;
 
 	for (int i = 0; i < vm->nr_vcpus; i++) {
@@ -250,12 +251,17 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep)
 	if (vm->kvm_fd < 0)
 		return vm->kvm_fd;
 	err = create_vm_fd(vm);
+	t1 = dune_now_ns();
 	if (!err)
 		err = dune_mem_replay_slots(vm);
+	t2 = dune_now_ns();
 	if (!err)
 		err = vcpu_open(keep);
 	sys1(SYS_close, vm->kvm_fd);
 	vm->kvm_fd = -1;
+	vm->stats.fork_vm_ns = t1 - t0;
+	vm->stats.fork_memslots_ns = t2 - t1;
+	vm->stats.fork_vcpu_ns = dune_now_ns() - t2;
 	return err;
 }
 

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,59 @@ static void pipe_loop(int n)
 	for (int i = 0; i < n; i++)
 		if (write(pipe_fds[1], &c, 1) != 1 || read(pipe_fds[0], &c, 1) != 1)
 			abort();
+}
+
+static void fork_loop(int n)
+{
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+		int status;
+
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0 || waitpid(pid, &status, 0) != pid)
+			abort();
+	}
+}
+
+/* Where a fork child's time goes (it reports its own counters). */
+static void fork_breakdown(void)
+{
+	struct dune_stats st = { .size = sizeof(st) };
+	int fds[2], status;
+	pid_t pid;
+
+	if (pipe(fds))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		dune_get_stats(&st);
+		_exit(write(fds[1], &st, sizeof(st)) != sizeof(st));
+	}
+	close(fds[1]);
+	if (read(fds[0], &st, sizeof(st)) == sizeof(st))
+		printf("%-36s %12.1f us  VM %.1f us, %lu memslots %.1f us, vCPU %.1f us\n",
+		       "  fork child: building its VM",
+		       (st.fork_vm_ns + st.fork_memslots_ns + st.fork_vcpu_ns) / 1e3,
+		       st.fork_vm_ns / 1e3, (unsigned long)st.memslots, st.fork_memslots_ns / 1e3,
+		       st.fork_vcpu_ns / 1e3);
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+}
+
+static void *thread_fn(void *arg)
+{
+	return arg;
+}
+
+static void thread_loop(int n)
+{
+	for (int i = 0; i < n; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, thread_fn, NULL) || pthread_join(t, NULL))
+			abort();
+	}
 }
 
 /* First touch of fresh anonymous pages, per page. */
@@ -172,6 +226,7 @@ int main(int argc, char **argv)
 {
 	double native_getpid, native_pipe, native_touch, enter, floor_out = -1;
 	double nop, fwd_getpid, fwd_pipe, touch;
+	double native_fork, native_thread, fork_inside, thread_inside;
 	int bare, err;
 
 	if (argc > 1)
@@ -183,6 +238,8 @@ int main(int argc, char **argv)
 	native_getpid = measure(getpid_loop, iterations * 100);
 	native_pipe = measure(pipe_loop, iterations * 10);
 	native_touch = first_touch_ns(4096);
+	native_fork = measure(fork_loop, 20);
+	native_thread = measure(thread_loop, 50);
 	enter = enter_ns();
 	bare = bare_exit_available();
 	err = dune_enter();
@@ -196,6 +253,8 @@ int main(int argc, char **argv)
 	fwd_getpid = measure(getpid_loop, iterations);
 	fwd_pipe = measure(pipe_loop, iterations / 2);
 	touch = first_touch_ns(4096);
+	fork_inside = measure(fork_loop, 5);
+	thread_inside = measure(thread_loop, 10);
 
 	printf("dune-bench %s: %d iterations per batch, median of %d batches\n",
 	       DUNE_VERSION, iterations, BATCHES);
@@ -212,6 +271,11 @@ int main(int argc, char **argv)
 	row("native first-touch page fault", native_touch, "per 4 KiB page");
 	row("first-touch page fault inside", touch, "per 4 KiB page");
 	row("enter latency (first dune_enter)", enter, "");
+	row("native fork+exit+wait", native_fork, "");
+	row("fork+exit+wait inside", fork_inside, "the child builds a VM of its own");
+	fork_breakdown();
+	row("native pthread_create+join", native_thread, "");
+	row("pthread_create+join inside", thread_inside, "a pooled vCPU, a new host thread");
 	if (!bare)
 		floor_out = nop;
 	ratio("forwarded getpid / native", fwd_getpid / native_getpid, "");
@@ -223,6 +287,8 @@ int main(int argc, char **argv)
 	ratio("pipe write+read / native", fwd_pipe / native_pipe, "");
 	ratio("pipe write+read / (2 floor + native)", fwd_pipe / (2 * floor_out + native_pipe), "");
 	ratio("first-touch fault / native", touch / native_touch, "");
+	ratio("fork+exit+wait / native", fork_inside / native_fork, "target <= 20");
+	ratio("pthread_create+join / native", thread_inside / native_thread, "");
 	ratio("first-touch fault / floor", touch / floor_out, "");
 	return 0;
 }
