@@ -3,16 +3,45 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "dune-internal.h"
 
-int dune_enter(void)
+/* Back into the VM this process left: much cheaper than a new one. */
+static int reenter(struct dune_vm *vm)
 {
-	struct dune_vm *vm;
+	struct dune_vcpu *vcpu = dune_vcpu_of_escaped(vm, sys0(SYS_gettid));
 	int err;
 
-	if (dune_is_inside())
-		return dune_fail(-EBUSY, "already inside dune (nested dune is not supported yet)");
+	if (!vcpu)
+		vcpu = dune_vcpu_get(vm);
+	if (!vcpu)
+		return dune_fail(-EAGAIN, "no vCPU free for this thread: %s", dune_last_error());
+	vcpu->escaped_tid = 0;
+	err = dune_mem_resync(vm);
+	if (!err)
+		err = arch_vcpu_reenter(vcpu);
+	if (err) {
+		vcpu->escaped_tid = sys0(SYS_gettid);
+		return err;
+	}
+	dune_fail(0, "%s", "");
+	return arch_enter(vcpu, vcpu->stack_top);
+}
+
+/*
+ * Natively: enter this process's VM again if it has one, else a new VM.
+ * Inside: a new VM one level down (nested), whose KVM ioctls the outer
+ * host loop forwards like any other system call.
+ */
+int dune_enter(void)
+{
+	struct dune_vm *vm = dune_current_vm;
+	int err;
+
+	/* (dune's memory is not mapped inside: look at vm only natively) */
+	if (!dune_is_inside() && vm && vm->pid == sys0(SYS_getpid))
+		return reenter(vm);
 	err = dune_vm_create(&vm);
 	if (err)
 		return err;
@@ -28,7 +57,9 @@ int dune_is_inside(void)
 
 int dune_escape(void)
 {
-	return dune_fail(-ENOSYS, "dune_escape() is not implemented yet");
+	if (!dune_is_inside())
+		return dune_fail(-EINVAL, "not inside dune");
+	return arch_raw_syscall(DUNE_SYSCALL_NR, DUNE_OP_ESCAPE, 0, 0, 0, 0, 0);
 }
 
 /* Outside, after a native fork or a failure: the counters are readable. */

@@ -54,11 +54,14 @@ size_t arch_vcpu_size(void);
 size_t arch_area_pages(void);		/* guest-kernel pages at the start of the dune area */
 int arch_vm_init(struct dune_vm *vm);
 int arch_vcpu_init(struct dune_vcpu *vcpu);
+int arch_vcpu_reenter(struct dune_vcpu *vcpu);
 unsigned int arch_guest_phys_bits(struct dune_vm *vm);
 
 /* Guest page tables; prot is PROT_READ|PROT_WRITE|PROT_EXEC. */
 int arch_map(struct dune_vm *vm, uintptr_t va, uint64_t gpa, size_t len, int prot);
 int arch_unmap(struct dune_vm *vm, uintptr_t va, size_t len);
+/* Drop every guest mapping but the guest kernel's (vm->lock held). */
+int arch_pt_reset(struct dune_vm *vm);
 void arch_flush_tlb(struct dune_vcpu *vcpu);
 
 /*

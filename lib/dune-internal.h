@@ -68,12 +68,14 @@ struct dune_vcpu {
 	int flush_pending;
 	int busy;			/* a thread runs on it */
 	int vfork_child;		/* released by the parent when vfork returns */
+	int escaped_tid;		/* its thread left with dune_escape() */
 	uint8_t *stack_top;		/* its host-loop stack */
 	void *arch;
 };
 
 struct dune_vm {
 	int kvm_fd;			/* /dev/kvm, during set-up only */
+	int pid;			/* the process the VM belongs to */
 	int vm_fd;
 	int lock;			/* memory map, page tables, vCPU pool */
 	char kvm_path[128];
@@ -120,6 +122,7 @@ int dune_vm_create(struct dune_vm **vmp);
 void dune_vm_destroy(struct dune_vm *vm);
 int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep);
 struct dune_vcpu *dune_vcpu_get(struct dune_vm *vm);
+struct dune_vcpu *dune_vcpu_of_escaped(struct dune_vm *vm, int tid);
 void dune_vcpu_put(struct dune_vcpu *vcpu);
 int dune_is_own_fd(struct dune_vm *vm, long fd);
 int dune_own_fds(struct dune_vm *vm, int *fds);
@@ -129,6 +132,7 @@ int dune_move_own_fd(struct dune_vm *vm, long fd);
 int dune_mem_init(struct dune_vm *vm);
 void *dune_area_alloc(struct dune_vm *vm, size_t pages);
 int dune_mem_replay_slots(struct dune_vm *vm);
+int dune_mem_resync(struct dune_vm *vm);
 void *dune_pt_alloc(struct dune_vm *vm, uint64_t *gpa);
 void *dune_pt_hva(struct dune_vm *vm, uint64_t gpa);
 int dune_mem_map(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot);
@@ -150,6 +154,7 @@ long dune_clone(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
 		long ptid, long ctid, long tls);
 long dune_clone3(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 void dune_exit_thread(struct dune_vcpu *vcpu, long status) __attribute__((noreturn));
+void dune_escape_thread(struct dune_vcpu *vcpu) __attribute__((noreturn));
 void dune_thread_main(struct dune_vcpu *vcpu) __attribute__((noreturn));
 
 /* hostloop.c */

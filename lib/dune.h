@@ -30,18 +30,26 @@ extern "C" {
 /* Operations of DUNE_SYSCALL_NR (first argument). */
 enum dune_op {
 	DUNE_OP_IS_INSIDE = 1,	/* returns 1 */
-	DUNE_OP_ESCAPE = 2,	/* leave the VM (not implemented yet: -ENOSYS) */
+	DUNE_OP_ESCAPE = 2,	/* leave the VM: returns 0, natively */
 	DUNE_OP_GET_STATS = 3,	/* (op, struct dune_stats *, size) */
 	DUNE_OP_NOP = 4,	/* returns 0: the bare guest -> host loop round trip */
 };
 
-/* Enter the VM.  Returns 0 inside the VM, or -errno (still native). */
+/*
+ * Enter the VM.  Returns 0 inside the VM, or -errno (still native).  After
+ * dune_escape() it enters the same VM again; called inside dune, it enters
+ * a VM nested one level deeper.
+ */
 int dune_enter(void);
 
 /* 1 if the calling thread runs inside dune, 0 otherwise. */
 int dune_is_inside(void);
 
-/* Leave the VM and continue natively.  Not implemented yet: -ENOSYS. */
+/*
+ * Leave the VM (one level) and continue natively at the same point, with the
+ * same registers, FPU state, TLS and signal dispositions.  Returns 0, or
+ * -EINVAL if not inside.
+ */
 int dune_escape(void);
 
 /* One line saying why the last failing dune call failed ("" if none). */

@@ -483,3 +483,19 @@ int dune_mem_init(struct dune_vm *vm)
 		return dune_fail(err, "cannot read /proc/self/maps: %s", dune_strerror(err));
 	return 0;
 }
+
+/* Back from running natively: the mappings may all have changed. */
+int dune_mem_resync(struct dune_vm *vm)
+{
+	int err;
+
+	dune_lock(&vm->lock);
+	err = arch_pt_reset(vm);
+	note_change(vm, 1);
+	dune_unlock(&vm->lock);
+	if (err)
+		return dune_fail(err, "cannot reset the guest page tables");
+	vm->brk = sys1(SYS_brk, 0);
+	err = maps_for_each(vm, mirror_vma, NULL);
+	return err < 0 ? dune_fail(err, "cannot read /proc/self/maps: %s", dune_strerror(err)) : 0;
+}

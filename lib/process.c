@@ -102,6 +102,18 @@ void dune_exit_thread(struct dune_vcpu *vcpu, long status)
 	arch_exit_thread(vcpu->vfork_child ? NULL : &vcpu->busy, status);
 }
 
+/*
+ * dune_escape(): continue natively right after the call.  The vCPU stays
+ * reserved for this thread, whose next dune_enter() takes it again.
+ */
+void dune_escape_thread(struct dune_vcpu *vcpu)
+{
+	vcpu->escaped_tid = sys0(SYS_gettid);
+	arch_capture_native(vcpu);
+	arch_native_set(vcpu, 0, 0);
+	arch_resume_native(vcpu);
+}
+
 /* A new thread's host thread starts here, on its vCPU's stack. */
 void dune_thread_main(struct dune_vcpu *vcpu)
 {

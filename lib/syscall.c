@@ -26,7 +26,7 @@ static long forward(const struct dune_syscall *sys)
 	return arch_raw_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-static long dune_op(struct dune_vm *vm, const struct dune_syscall *sys)
+static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	switch (sys->args[0]) {
 	case DUNE_OP_IS_INSIDE:
@@ -34,9 +34,9 @@ static long dune_op(struct dune_vm *vm, const struct dune_syscall *sys)
 	case DUNE_OP_NOP:
 		return 0;
 	case DUNE_OP_ESCAPE:
-		return -ENOSYS;
+		dune_escape_thread(vcpu);
 	case DUNE_OP_GET_STATS:
-		return dune_copy_stats_to_guest(vm, sys->args[1], sys->args[2]);
+		return dune_copy_stats_to_guest(vcpu->vm, sys->args[1], sys->args[2]);
 	default:
 		return -EINVAL;
 	}
@@ -213,7 +213,7 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		return ret;
 	switch (sys->nr) {
 	case DUNE_SYSCALL_NR:
-		return dune_op(vm, sys);
+		return dune_op(vcpu, sys);
 	case SYS_mmap:
 		return do_mmap(vm, sys);
 	case SYS_munmap:

@@ -135,14 +135,17 @@ const char *dune_strerror(int err)
 /*
  * Move a dune fd out of the program's way: close-on-exec and near the top of
  * RLIMIT_NOFILE, so the program's next open() returns what it would natively.
+ * The top holds one fd per vCPU (thread) and the VM's, in at most half the limit.
  */
 int dune_reopen_high(int fd)
 {
 	struct rlimit lim;
-	long base = 64, nfd;
+	long base = 64, nfd, top;
 
-	if (sys2(SYS_getrlimit, RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur > 128)
-		base = (long)(lim.rlim_cur > 65536 ? 65536 : lim.rlim_cur) - 64;
+	if (sys2(SYS_getrlimit, RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur > 128) {
+		top = lim.rlim_cur > 65536 ? 65536 : (long)lim.rlim_cur;
+		base = top - (top / 2 < DUNE_MAX_VCPUS + 64 ? top / 2 : DUNE_MAX_VCPUS + 64);
+	}
 	nfd = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
 	if (nfd < 0)
 		return (int)nfd;

@@ -140,10 +140,20 @@ struct dune_vcpu *dune_vcpu_get(struct dune_vm *vm)
 	if (vcpu) {
 		vcpu->busy = 1;
 		vcpu->vfork_child = 0;
+		vcpu->escaped_tid = 0;
 		vcpu->flush_pending = 0;
 	}
 	dune_unlock(&vm->lock);
 	return vcpu;
+}
+
+/* The vCPU a thread left with dune_escape() (kept for its return). */
+struct dune_vcpu *dune_vcpu_of_escaped(struct dune_vm *vm, int tid)
+{
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->escaped_tid == tid)
+			return vm->vcpus[i];
+	return NULL;
 }
 
 void dune_vcpu_put(struct dune_vcpu *vcpu)
@@ -205,6 +215,7 @@ int dune_vm_create(struct dune_vm **vmp)
 		return dune_fail(-EOVERFLOW, "internal: VM state larger than its area");
 	note_own_ranges(vm);
 	vm->stats.size = sizeof(vm->stats);
+	vm->pid = sys0(SYS_getpid);
 	vm->debug = getenv("DUNE_DEBUG") ? atoi(getenv("DUNE_DEBUG")) : 0;
 	strncpy(vm->kvm_path, path && *path ? path : "/dev/kvm", sizeof(vm->kvm_path) - 1);
 	vm->kvm_fd = open_kvm(vm->kvm_path);
@@ -243,10 +254,12 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep)
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		vcpu_close(vm->vcpus[i]);
 		vm->vcpus[i]->busy = vm->vcpus[i] == keep;
+		vm->vcpus[i]->escaped_tid = 0;
 	}
 	sys1(SYS_close, vm->vm_fd);
 	vm->vm_fd = -1;
 	vm->lock = 0;
+	vm->pid = sys0(SYS_getpid);
 	vm->kvm_fd = open_kvm(vm->kvm_path);
 	if (vm->kvm_fd < 0)
 		return vm->kvm_fd;

@@ -363,6 +363,17 @@ static int map_pages(struct dune_vm *vm, uint8_t *base, int pages, int hw)
 	return err ? dune_fail(err, "cannot map the guest kernel: %s", dune_strerror(err)) : 0;
 }
 
+/* After arch_pt_reset(): the VM's and every vCPU's guest-kernel pages. */
+int x86_map_guest_kernel(struct dune_vm *vm)
+{
+	int err = map_pages(vm, x86_vm(vm)->ka, KA_PAGES, hw_semantics);
+
+	for (int i = 0; i < vm->nr_vcpus && !err; i++)
+		if (x86_vcpu(vm->vcpus[i])->kv)
+			err = map_pages(vm, x86_vcpu(vm->vcpus[i])->kv, KV_PAGES, hw_semantics);
+	return err;
+}
+
 static int set_syscall_msrs(struct dune_vcpu *vcpu, int hw)
 {
 	if (x86_set_msr(vcpu, MSR_STAR, ((uint64_t)GDT_USER_CS32 << 48) |
@@ -431,4 +442,17 @@ int arch_vcpu_init(struct dune_vcpu *vcpu)
 	x86_fill_user_sregs(vcpu, &sregs);
 	err = set_sregs(vcpu, &sregs);	/* also flushes the guest TLB */
 	return err ? err : set_syscall_msrs(vcpu, hw_semantics);
+}
+
+/* Entering again after dune_escape(): the thread's current TLS and FPU control. */
+int arch_vcpu_reenter(struct dune_vcpu *vcpu)
+{
+	struct kvm_sregs sregs;
+	long err = dune_ioctl(vcpu->fd, KVM_GET_SREGS, &sregs);
+
+	if (err)
+		return dune_fail(err, "KVM_GET_SREGS: %s", dune_strerror(err));
+	x86_fill_user_sregs(vcpu, &sregs);
+	err = set_sregs(vcpu, &sregs);
+	return err ? err : set_fpu_control(vcpu);
 }

@@ -111,3 +111,26 @@ int arch_unmap(struct dune_vm *vm, uintptr_t va, size_t len)
 	}
 	return changed;
 }
+
+/* Give a table and everything below it back to the pool. */
+static void free_tables(struct dune_vm *vm, uint64_t *table, int level)
+{
+	for (int i = 0; level > 0 && i < 512; i++)
+		if (table[i] & PTE_P)
+			free_tables(vm, dune_pt_hva(vm, table[i] & PTE_ADDR), level - 1);
+	*(void **)table = vm->pt_free;
+	vm->pt_free = table;
+	vm->stats.pt_pages--;
+}
+
+int arch_pt_reset(struct dune_vm *vm)
+{
+	uint64_t *root = pml4(vm);
+
+	for (int i = 0; i < 512; i++) {
+		if (root[i] & PTE_P)
+			free_tables(vm, dune_pt_hva(vm, root[i] & PTE_ADDR), LEVELS - 2);
+		root[i] = 0;
+	}
+	return x86_map_guest_kernel(vm);
+}

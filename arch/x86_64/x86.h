@@ -120,6 +120,7 @@ int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs);
 void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s);
 int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value);
 int x86_map_supervisor(struct dune_vm *vm, uintptr_t va, int user);
+int x86_map_guest_kernel(struct dune_vm *vm);
 
 _Static_assert(__builtin_offsetof(struct x86_native_frame, xsave) == 168, "entry.S offsets");
 
