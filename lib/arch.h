@@ -18,6 +18,7 @@ struct dune_vcpu;
 struct dune_syscall {
 	long nr;
 	long args[6];
+	uintptr_t ip;		/* where the guest continues after it */
 };
 
 enum dune_event {
@@ -76,6 +77,7 @@ void arch_prepare_run(struct dune_vcpu *vcpu);
 void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *exit);
 void arch_syscall_return(struct dune_vcpu *vcpu, long ret);
 int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *ret);
+uint32_t arch_audit_arch(void);		/* AUDIT_ARCH_* for seccomp_data */
 
 /*
  * Leaving the VM: capture the guest's registers (and FPU state) as native

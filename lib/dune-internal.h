@@ -145,6 +145,11 @@ int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);
 /* syscall.c */
 long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 
+/* seccomp.c */
+long dune_seccomp_check(const struct dune_syscall *sys, int *skip);
+long dune_seccomp_syscall(const struct dune_syscall *sys);
+void dune_seccomp_before_exec(int own_fd_min);
+
 /* api.c */
 void dune_copy_stats(struct dune_stats *stats, size_t size);
 long dune_copy_stats_to_guest(struct dune_vm *vm, uintptr_t dst, size_t size);

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
 
@@ -206,14 +207,18 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	const long *a = sys->args;
+	int skip, own[DUNE_MAX_VCPUS + 1];
 	long ret;
 
 	vm->stats.syscalls++;
+	if (sys->nr == DUNE_SYSCALL_NR)		/* dune's own, not the program's */
+		return dune_op(vcpu, sys);
+	ret = dune_seccomp_check(sys, &skip);
+	if (skip)
+		return ret;
 	if (arch_syscall(vcpu, sys, &ret))
 		return ret;
 	switch (sys->nr) {
-	case DUNE_SYSCALL_NR:
-		return dune_op(vcpu, sys);
 	case SYS_mmap:
 		return do_mmap(vm, sys);
 	case SYS_munmap:
@@ -252,6 +257,17 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 #endif
 	case SYS_exit:
 		dune_exit_thread(vcpu, a[0]);
+	case SYS_seccomp:
+		return dune_seccomp_syscall(sys);
+	case SYS_prctl:
+		if (a[0] == PR_SET_SECCOMP || a[0] == PR_GET_SECCOMP)
+			return dune_seccomp_syscall(sys);
+		return forward(sys);
+	case SYS_execve:
+	case SYS_execveat:
+		/* the new image runs natively: it must get the filters for real */
+		dune_seccomp_before_exec(dune_own_fds(vm, own) ? own[0] : 0);
+		return forward(sys);
 	default:
 		return forward(sys);
 	}

@@ -158,8 +158,8 @@ static inline int spawn_wait(int (*child_fn)(void *), void *arg,
 			close(pfd[0]);
 			close(pfd[1]);
 		}
-		if (child_fn)
-			exit(child_fn(arg));
+		if (child_fn || !argv)
+			exit(child_fn ? child_fn(arg) : 127);
 		execv(argv[0], argv);
 		fprintf(stderr, "execv %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

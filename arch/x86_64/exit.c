@@ -5,6 +5,7 @@
  * stack: raw syscalls only.
  */
 #include <asm/prctl.h>
+#include <linux/audit.h>
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -74,6 +75,12 @@ static void decode_syscall(struct kvm_regs *r, struct dune_syscall *sys)
 	sys->args[3] = r->r10;
 	sys->args[4] = r->r8;
 	sys->args[5] = r->r9;
+	sys->ip = r->rcx;
+}
+
+uint32_t arch_audit_arch(void)
+{
+	return AUDIT_ARCH_X86_64;
 }
 
 void arch_syscall_return(struct dune_vcpu *vcpu, long ret)
