@@ -33,14 +33,11 @@ void *dune_area_alloc(struct dune_vm *vm, size_t pages)
 	return p;
 }
 
+/* Page-table pages are never recycled as other tables (see arch_pt_reset). */
 void *dune_pt_alloc(struct dune_vm *vm, uint64_t *gpa)
 {
-	uint8_t *page = vm->pt_free;
+	uint8_t *page = dune_area_alloc(vm, 1);
 
-	if (page)
-		vm->pt_free = *(void **)page;
-	else
-		page = dune_area_alloc(vm, 1);
 	if (!page)
 		return NULL;
 	memset(page, 0, DUNE_PAGE_SIZE);

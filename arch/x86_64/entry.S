@@ -30,26 +30,28 @@ x86_enter:
 
 /*
  * void x86_resume_native(struct x86_native_frame *f)
- * Load the guest's FPU state and registers and continue there natively; a
- * user-mode iretq restores RIP, RSP and RFLAGS at once without touching the
- * target stack (its red zone stays intact).
+ * Load the guest's FPU state and registers and continue there natively.  The
+ * target RIP goes just below the target stack's red zone (where a signal
+ * frame would go too), so the last instruction can be an indirect jump:
+ * user-mode iretq would do it all at once, but QEMU's TCG performs IRET's
+ * stack reads as supervisor accesses (an oops in the guest kernel).
  */
 	.globl	x86_resume_native
 	.hidden	x86_resume_native
 	.type	x86_resume_native, @function
 x86_resume_native:
 	mov	%rdi, %rbx
-	mov	168(%rbx), %rdi
+	mov	152(%rbx), %rdi
 	test	%rdi, %rdi
 	jz	1f
-	mov	160(%rbx), %eax
-	mov	164(%rbx), %edx
+	mov	144(%rbx), %eax
+	mov	148(%rbx), %edx
 	xrstor64 (%rdi)
-1:	pushq	152(%rbx)	/* ss */
-	pushq	144(%rbx)	/* rsp */
-	pushq	136(%rbx)	/* rflags */
-	pushq	128(%rbx)	/* cs */
-	pushq	120(%rbx)	/* rip */
+1:	mov	136(%rbx), %rax		/* target rsp */
+	mov	120(%rbx), %rcx		/* target rip */
+	mov	%rcx, -136(%rax)
+	pushq	128(%rbx)		/* rflags; nothing below changes flags */
+	popfq
 	mov	0(%rbx), %rax
 	mov	16(%rbx), %rcx
 	mov	24(%rbx), %rdx
@@ -64,8 +66,9 @@ x86_resume_native:
 	mov	96(%rbx), %r13
 	mov	104(%rbx), %r14
 	mov	112(%rbx), %r15
+	mov	136(%rbx), %rsp
 	mov	8(%rbx), %rbx
-	iretq
+	jmp	*-136(%rsp)
 	.size	x86_resume_native, .-x86_resume_native
 
 /*

@@ -123,8 +123,8 @@ static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exi
 	exception_signal(vector, &e->fault);
 	if ((frame[1] & 3) != 3) {	/* the guest kernel itself faulted */
 		if (vcpu->vm->debug)
-			dune_log("vcpu %d: vector %d at CPL0, rip %p cs %lx error %lx", vcpu->id,
-				 vector, (void *)frame[0], (unsigned long)frame[1], (unsigned long)error);
+			dune_log("vcpu %d: vector %d at CPL0, rip %p", vcpu->id, vector,
+				 (void *)frame[0]);
 		e->event = DUNE_EV_FATAL;
 		e->why = "exception in the guest kernel";
 		return;
@@ -207,18 +207,16 @@ void arch_capture_native(struct dune_vcpu *vcpu)
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
 	struct kvm_regs regs, *r = &regs;
 	struct x86_native_frame *f = &xc->native;
-	uint16_t cs, ss;
 
 	/* after a failed KVM_RUN the synced copy is stale: ask KVM */
 	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_REGS, &regs))
 		regs = vcpu->run->s.regs.regs;
-	asm("mov %%cs, %0; mov %%ss, %1" : "=r"(cs), "=r"(ss));
 	*f = (struct x86_native_frame){
 		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx,
 		.rsi = r->rsi, .rdi = r->rdi, .rbp = r->rbp, .r8 = r->r8,
 		.r9 = r->r9, .r10 = r->r10, .r11 = r->r11, .r12 = r->r12,
 		.r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
-		.rip = r->rip, .cs = cs, .rflags = r->rflags, .rsp = r->rsp, .ss = ss,
+		.rip = r->rip, .rflags = r->rflags, .rsp = r->rsp,
 		.xcr0 = x86_vm(vcpu->vm)->guest_xcr0, .xsave = NULL,
 	};
 	if (xc->last_syscall) {		/* resume after the `syscall` */

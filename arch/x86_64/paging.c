@@ -112,25 +112,25 @@ int arch_unmap(struct dune_vm *vm, uintptr_t va, size_t len)
 	return changed;
 }
 
-/* Give a table and everything below it back to the pool. */
-static void free_tables(struct dune_vm *vm, uint64_t *table, int level)
+/*
+ * Clear every leaf but keep the tables: under shadow paging KVM caches
+ * shadow pages by the guest-physical frame of each table and never sees our
+ * writes to them, so a table page must never come back as another table.
+ * (Leaves are safe: the host's munmap/mprotect zap KVM's copies through its
+ * MMU notifier, and a fault re-reads the guest PTE.)
+ */
+static void clear_leaves(struct dune_vm *vm, uint64_t *table, int level)
 {
-	for (int i = 0; level > 0 && i < 512; i++)
-		if (table[i] & PTE_P)
-			free_tables(vm, dune_pt_hva(vm, table[i] & PTE_ADDR), level - 1);
-	*(void **)table = vm->pt_free;
-	vm->pt_free = table;
-	vm->stats.pt_pages--;
+	for (int i = 0; i < 512; i++) {
+		if (level == 0)
+			table[i] = 0;
+		else if (table[i] & PTE_P)
+			clear_leaves(vm, dune_pt_hva(vm, table[i] & PTE_ADDR), level - 1);
+	}
 }
 
 int arch_pt_reset(struct dune_vm *vm)
 {
-	uint64_t *root = pml4(vm);
-
-	for (int i = 0; i < 512; i++) {
-		if (root[i] & PTE_P)
-			free_tables(vm, dune_pt_hva(vm, root[i] & PTE_ADDR), LEVELS - 2);
-		root[i] = 0;
-	}
+	clear_leaves(vm, pml4(vm), LEVELS - 1);
 	return x86_map_guest_kernel(vm);
 }

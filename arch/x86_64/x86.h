@@ -81,7 +81,7 @@ struct x86_entry_ctx {
 struct x86_native_frame {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t rip, cs, rflags, rsp, ss;
+	uint64_t rip, rflags, rsp;
 	uint64_t xcr0;
 	uint8_t *xsave;
 };
@@ -122,6 +122,6 @@ int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value);
 int x86_map_supervisor(struct dune_vm *vm, uintptr_t va, int user);
 int x86_map_guest_kernel(struct dune_vm *vm);
 
-_Static_assert(__builtin_offsetof(struct x86_native_frame, xsave) == 168, "entry.S offsets");
+_Static_assert(__builtin_offsetof(struct x86_native_frame, xsave) == 152, "entry.S offsets");
 
 #endif
