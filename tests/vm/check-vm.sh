@@ -5,18 +5,23 @@
 # Usage: tests/vm/check-vm.sh BUILD_DIR      (see tests/vm/README.md)
 # Exit 0 only if the guest's suite reported "N passed, 0 failed" with N > 0.
 set -euo pipefail
+export PATH=$PATH:/usr/sbin:/sbin # modprobe
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 suite_timeout=${DUNE_VM_TIMEOUT:-2400}       # whole suite, guest watchdog (s)
 test_timeout=${DUNE_TEST_TIMEOUT:-300}       # one test, run-tests.sh's limit (s)
-stall=${DUNE_VM_STALL:-$((test_timeout + 60))} # no console output (s)
-boot_limit=${DUNE_VM_BOOT_TIMEOUT:-300}      # boot to the suite's start (s)
+stall=${DUNE_VM_STALL:-$((test_timeout + 60))} # no test output, guest watchdog (s)
+boot_limit=${DUNE_VM_BOOT_TIMEOUT:-120}      # QEMU start to the guest's /init (s)
 heartbeat=${DUNE_VM_HEARTBEAT:-60}           # guest heartbeat silence (s)
 mem=${DUNE_VM_MEM:-2G}
 smp=${DUNE_VM_SMP:-2}
-accel=${DUNE_VM_ACCEL:-tcg}
+# One TCG thread for all vCPUs: with multi-threaded TCG (the default for
+# -smp 2) about one KVM_CREATE_VCPU in 30 hung the guest for good (a static
+# key flip patches kernel text while the other vCPU spins on its int3).
+accel=${DUNE_VM_ACCEL:-tcg,thread=single}
 kvm_amd_opts=${DUNE_VM_KVM_AMD_OPTS:-nested=1}
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
+[ "$shell_mode" != 1 ] || shell_mode=after
 qemu_pid=
 
 say() { echo "check-vm: $*"; }
@@ -25,6 +30,7 @@ die() {
 	exit 1
 }
 
+# shellcheck disable=SC2317  # called by the trap
 on_exit() {
 	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
 		kill "$qemu_pid" 2>/dev/null || true
@@ -44,24 +50,26 @@ check_prereqs() {
 	need cpio cpio
 	need modprobe kmod
 	need ldd libc-bin
+	need ldconfig libc-bin
 	! ldd "$(command -v busybox)" >/dev/null 2>&1 ||
 		die "busybox is dynamically linked; install busybox-static"
 }
 
-# Newest kernel that has both /boot/vmlinuz-VER and the KVM modules for VER,
-# so the image and the modules always match.
+# Sets kver: the newest kernel that has both /boot/vmlinuz-VER and modules
+# for VER, so the image and the modules always match.
 pick_kernel() {
-	local v best=
-	if [ -n "${DUNE_VM_KVER:-}" ]; then
-		best=$DUNE_VM_KVER
-	else
-		for v in $(ls /lib/modules 2>/dev/null | sort -V); do
-			[ -r "/boot/vmlinuz-$v" ] && [ -e "/lib/modules/$v/modules.dep" ] && best=$v
-		done
+	local d
+	kver=${DUNE_VM_KVER:-}
+	if [ -z "$kver" ]; then
+		for d in /lib/modules/*/modules.dep; do
+			d=${d%/modules.dep}
+			if [ -r "/boot/vmlinuz-${d##*/}" ]; then echo "${d##*/}"; fi
+		done | sort -V | tail -n 1 >"$vmdir/kver"
+		kver=$(cat "$vmdir/kver")
 	fi
-	[ -n "$best" ] && [ -r "/boot/vmlinuz-$best" ] ||
+	if [ -z "$kver" ] || [ ! -r "/boot/vmlinuz-$kver" ]; then
 		die "no readable /boot/vmlinuz-VER with /lib/modules/VER (package linux-image-amd64)"
-	echo "$best"
+	fi
 }
 
 # Copy file $1 to the same absolute path under the initramfs root $2.
@@ -113,13 +121,21 @@ add_busybox() {
 add_libraries() {
 	local root=$1 f lib
 	for f in "$build/tests"/*; do
-		[ -f "$f" ] && [ -x "$f" ] || continue
+		if [ ! -f "$f" ] || [ ! -x "$f" ]; then
+			continue
+		fi
 		ldd "$f" 2>/dev/null | grep -q 'not found' &&
 			die "$f: $(ldd "$f" | grep 'not found' | head -n 1 | xargs)"
 		for lib in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*' || true); do
 			[ -e "$root$lib" ] || copy_abs "$lib" "$root"
 		done
 	done
+	# glibc dlopen()s libgcc_s for pthread_exit/pthread_cancel: ldd cannot
+	# see that.
+	lib=$(ldconfig -p | sed -n 's/^\tlibgcc_s\.so\.1 (libc6,x86-64) => //p' | head -n 1)
+	if [ -n "$lib" ]; then
+		copy_abs "$lib" "$root"
+	fi
 }
 
 # Single-quote $2 for the guest's sh and append NAME='VALUE' to the config.
@@ -145,6 +161,9 @@ build_initramfs() {
 	: >"$root/etc/dune-vm.conf"
 	conf DUNE_BUILD "$build"
 	conf DUNE_TESTS "${DUNE_VM_TESTS:-}"
+	if [ -n "$shell_mode" ]; then # a person at the shell: no guest watchdog
+		suite_timeout=999999 stall=999999
+	fi
 	conf DUNE_SUITE_TIMEOUT "$suite_timeout"
 	conf DUNE_STALL "$stall"
 	conf DUNE_VM_SHELL "$shell_mode"
@@ -157,12 +176,13 @@ build_initramfs() {
 # instead of wedging the guest until the host's limit.
 kargs="softlockup_panic=1 watchdog_thresh=20"
 
-# Sets the array qemu: the QEMU command line.  TCG, since this machine's
-# /dev/kvm cannot run QEMU; -cpu max has SVM for kvm-amd.
+# Sets the array qemu: the QEMU command line, ttyS1 (the guest's heartbeat)
+# going to file $1.  TCG, since this machine's /dev/kvm cannot run QEMU;
+# -cpu max has SVM for kvm-amd.
 set_qemu() {
 	qemu=(qemu-system-x86_64 -accel "$accel" -cpu max -m "$mem" -smp "$smp"
-		-nographic -no-reboot -nodefaults -serial stdio
-		-kernel "/boot/vmlinuz-$1" -initrd "$2"
+		-nographic -no-reboot -nodefaults -serial stdio -serial "file:$1"
+		-kernel "/boot/vmlinuz-$kver" -initrd "$initrd"
 		-append "console=ttyS0 panic=-1 quiet rdinit=/init $kargs ${DUNE_VM_APPEND:-}")
 }
 
@@ -174,9 +194,13 @@ boot() {
 	local log=$1 hb=$1.heartbeat start last size now n tail_pid why=
 	: >"$log"
 	: >"$hb"
-	"${qemu[@]}" -serial "file:$hb" </dev/null >"$log" 2>&1 &
+	set_qemu "$hb"
+	say "boot: ${qemu[*]}"
+	"${qemu[@]}" </dev/null >"$log" 2>&1 &
 	qemu_pid=$!
-	tail -n +1 -s 0.5 -f --pid="$qemu_pid" "$log" | sed -u 's/\r$//' &
+	# Line-buffered, without CRs and the firmware's terminal resets.
+	tail -n +1 -s 0.5 -f --pid="$qemu_pid" "$log" |
+		sed -u 's/\r$//; s/\x1bc/\n/g; s/\x1b\[[0-9;?]*[A-Za-z]//g' &
 	tail_pid=$!
 	start=$SECONDS
 	last=$SECONDS
@@ -190,7 +214,7 @@ boot() {
 			last=$now
 		fi
 		if [ "$n" = 0 ] && [ $((now - start)) -ge "$boot_limit" ]; then
-			why="the suite did not start within ${boot_limit}s"
+			why="the guest did not start /init within ${boot_limit}s"
 		elif [ "$n" != 0 ] && [ $((now - last)) -ge "$heartbeat" ]; then
 			why="no guest heartbeat for ${heartbeat}s (guest kernel stuck)"
 		elif [ $((now - start)) -ge $((suite_timeout + boot_limit + 60)) ]; then
@@ -215,26 +239,30 @@ boot() {
 # Decide from the console log: prints the count line, returns 0 (pass),
 # 1 (fail: do not retry) or 2 (hang or boot failure: worth one retry).
 verdict() {
-	local log=$1 rc counts
-	rc=$(tr -d '\r' <"$log" | sed -n 's/^DUNE-VM-RESULT: \([0-9]*\).*/\1/p' | tail -n 1)
-	counts=$(tr -d '\r' <"$log" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1 || true)
-	if [ -n "$rc" ] && [ -n "$counts" ]; then
+	local text result rc counts
+	text=$(tr -d '\r' <"$1")
+	field() { sed -n "s/^DUNE-VM-$1: //p" <<<"$text" | tail -n 1; }
+	# "DUNE-VM-RESULT: <rc> <run-tests.sh's count line>", one line so that
+	# kernel messages on the same console cannot split the two.
+	result=$(field RESULT)
+	if [[ $result =~ ^([0-9]+)\ ([0-9]+\ passed,\ [0-9]+\ failed.*)$ ]]; then
+		rc=${BASH_REMATCH[1]} counts=${BASH_REMATCH[2]}
 		say "$counts"
-		[ "$rc" = 0 ] && [[ $counts =~ ^([1-9][0-9]*)\ passed,\ 0\ failed ]] && return 0
+		[ "$rc" = 0 ] && [[ $counts =~ ^[1-9][0-9]*\ passed,\ 0\ failed ]] && return 0
 		return 1
 	fi
-	if grep -q '^DUNE-VM-ERROR:' "$log"; then
-		say "error: guest setup failed: $(tr -d '\r' <"$log" | sed -n 's/^DUNE-VM-ERROR: //p' | tail -n 1)"
+	if [ -n "$(field ERROR)" ]; then
+		say "error: guest setup failed: $(field ERROR)"
 		return 1
 	fi
-	if grep -q '^DUNE-VM-HANG:' "$log"; then
-		say "error: guest watchdog: $(tr -d '\r' <"$log" | sed -n 's/^DUNE-VM-HANG: //p' | tail -n 1)"
-	elif grep -q 'Kernel panic' "$log"; then
-		say "error: guest $(tr -d '\r' <"$log" | grep -o 'Kernel panic.*' | tail -n 1)"
-	elif grep -q '^DUNE-VM-KILLED:' "$log"; then
-		say "error: $(sed -n 's/^DUNE-VM-KILLED: //p' "$log" | tail -n 1)"
+	if [ -n "$(field HANG)" ]; then
+		say "error: guest watchdog: $(field HANG)"
+	elif grep -q 'Kernel panic' <<<"$text"; then
+		say "error: guest $(grep -o 'Kernel panic.*' <<<"$text" | tail -n 1)"
+	elif [ -n "$(field KILLED)" ]; then
+		say "error: $(field KILLED)"
 	else
-		say "error: the guest exited without a result (boot failure or QEMU killed)"
+		say "error: the guest exited without a result (boot failure?)"
 	fi
 	return 2
 }
@@ -245,33 +273,34 @@ main() {
 	build=$(cd "$1" && pwd -P)
 	compgen -G "$build/tests/t-*" >/dev/null || die "no test programs $build/tests/t-*"
 	check_prereqs
-	local kver initrd log try status
-	kver=$(pick_kernel)
 	vmdir=$build/vm
 	mkdir -p "$vmdir"
+	pick_kernel
 	initrd=$vmdir/initramfs.cpio
 	build_initramfs "$kver" "$initrd"
-	set_qemu "$kver" "$initrd"
-	say "kernel $kver, initramfs $(du -h "$initrd" | cut -f1), mem $mem, smp $smp, kvm-amd $kvm_amd_opts"
+	say "kernel $kver, initramfs $(du -h "$initrd" | cut -f1), -accel $accel -smp $smp -m $mem, kvm-amd $kvm_amd_opts"
 
 	if [ -n "$shell_mode" ]; then
-		# Interactive debugging: the console is this terminal, no watchdog here.
+		# Interactive debugging: the console is this terminal, no host watchdog.
+		set_qemu "$vmdir/heartbeat-shell"
 		exec "${qemu[@]}"
 	fi
 
+	local try log status
 	for try in 1 2; do
 		log=$vmdir/console-$try.log
-		say "boot $try: ${qemu[*]}"
 		boot "$log" || true
 		status=0
 		verdict "$log" >"$vmdir/verdict" || status=$?
 		if [ $status -ne 2 ] || [ $try -eq 2 ]; then
-			cat "$vmdir/verdict"
-			exit $((status == 0 ? 0 : 1))
+			break
 		fi
 		cat "$vmdir/verdict"
 		say "retrying the boot once (console log kept in $log)"
 	done
+	say "total ${SECONDS}s"
+	cat "$vmdir/verdict"
+	exit $((status == 0 ? 0 : 1))
 }
 
 main "$@"

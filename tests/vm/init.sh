@@ -2,7 +2,7 @@
 # /init (PID 1) of the `make check-vm` initramfs, busybox sh.  check-vm.sh
 # writes /etc/dune-vm.conf and /etc/dune-vm-modules next to it.  Everything
 # the host parses is a "DUNE-VM-<WORD>: ..." line on the serial console:
-#   RESULT: <rc>   run-tests.sh finished with status rc (its count line precedes)
+#   RESULT: <rc> <count line>   run-tests.sh finished with status rc
 #   ERROR: <why>   the guest could not set up KVM (deterministic: no retry)
 #   HANG: <why>    the watchdog fired; kernel stacks follow (the host retries once)
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TMPDIR=/tmp
@@ -55,15 +55,16 @@ dump_and_off() {
 	off
 }
 
-# Fires when the suite runs longer than DUNE_SUITE_TIMEOUT seconds in all, or
-# prints nothing for DUNE_STALL seconds (a test stuck in the kernel, which
-# run-tests.sh's own per-test timeout cannot kill).
+# Runs until /tmp/done exists.  Fires when setup and suite take longer than
+# DUNE_SUITE_TIMEOUT seconds in all, or /tmp/suite.log stays unchanged for
+# DUNE_STALL seconds (a test stuck in the kernel, which run-tests.sh's own
+# per-test timeout cannot kill; or a stuck insmod).
 watchdog() {
 	start=$(now)
 	last=$start
 	size=0
-	while kill -0 "$1" 2>/dev/null; do
-		printf . >/dev/ttyS1 # heartbeat for the host
+	while [ ! -e /tmp/done ]; do
+		printf . 2>/dev/null >/dev/ttyS1 # heartbeat for the host
 		sleep 5
 		t=$(now)
 		s=$(wc -c </tmp/suite.log)
@@ -78,12 +79,19 @@ watchdog() {
 	done
 }
 
-echo "dune-vm: kernel $(uname -r), $(nproc) CPUs, $(grep MemTotal /proc/meminfo)"
+say() {
+	echo "dune-vm: $*" | tee -a /tmp/suite.log
+}
+
+: >/tmp/suite.log
+dmesg_lines=$(($(dmesg | wc -l) + 1))
+watchdog &
+say "kernel $(uname -r), $(nproc) CPUs, $(grep MemTotal /proc/meminfo)"
 while read -r mod opts; do
 	insmod "$mod" $opts || die "insmod $mod $opts failed"
 done </etc/dune-vm-modules
 [ -c /dev/kvm ] || die "no /dev/kvm after loading kvm-amd (no SVM in the CPU model?)"
-echo "dune-vm: kvm_amd nested=$(cat /sys/module/kvm_amd/parameters/nested)" \
+say "kvm_amd nested=$(cat /sys/module/kvm_amd/parameters/nested)" \
 	"npt=$(cat /sys/module/kvm_amd/parameters/npt)"
 
 if [ "$DUNE_VM_SHELL" = before ]; then
@@ -91,18 +99,12 @@ if [ "$DUNE_VM_SHELL" = before ]; then
 	setsid cttyhack sh
 fi
 
-: >/tmp/suite.log
-dmesg_lines=$(($(dmesg | wc -l) + 1))
 {
 	/dune/run-tests.sh "$DUNE_BUILD" $DUNE_TESTS
 	echo $? >/tmp/suite.rc
-} </dev/null 2>&1 | tee /tmp/suite.log &
-suite=$!
-watchdog "$suite" &
-dog=$!
-wait "$suite"
-kill "$dog" 2>/dev/null
-echo "DUNE-VM-RESULT: $(cat /tmp/suite.rc 2>/dev/null || echo 255)"
+} </dev/null 2>&1 | tee -a /tmp/suite.log
+: >/tmp/done
+echo "DUNE-VM-RESULT: $(cat /tmp/suite.rc 2>/dev/null || echo 255) $(tail -n 1 /tmp/suite.log)"
 
 if [ "$DUNE_VM_SHELL" = after ]; then
 	echo "dune-vm: shell after the suite; exit it to power off"
