@@ -25,6 +25,7 @@ static int reenter(struct dune_vm *vm)
 		vcpu->escaped_tid = sys0(SYS_gettid);
 		return err;
 	}
+	dune_signals_init();
 	dune_fail(0, "%s", "");
 	return arch_enter(vcpu, vcpu->stack_top);
 }
@@ -46,6 +47,7 @@ int dune_enter(void)
 	if (err)
 		return err;
 	dune_current_vm = vm;
+	dune_signals_init();
 	dune_fail(0, "%s", "");
 	return arch_enter(vm->vcpus[0], vm->vcpus[0]->stack_top);
 }

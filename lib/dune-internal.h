@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <signal.h>
 #include <sys/types.h>
 #include "kvm-compat.h"
 
@@ -69,6 +70,11 @@ struct dune_vcpu {
 	int busy;			/* a thread runs on it */
 	int vfork_child;		/* released by the parent when vfork returns */
 	int escaped_tid;		/* its thread left with dune_escape() */
+	int tid;			/* the thread running it */
+	uint64_t sig_pending;		/* noted by the host handler, not yet delivered */
+	long sys_nr;			/* the last forwarded syscall... */
+	int sys_interrupted;		/* ...returned -EINTR */
+	siginfo_t sig_info[65];
 	uint8_t *stack_top;		/* its host-loop stack */
 	void *arch;
 };
@@ -143,6 +149,13 @@ int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);
 
 /* syscall.c */
 long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+
+/* signal.c */
+long dune_sigaction(const struct dune_syscall *sys);
+long dune_sigreturn(struct dune_vcpu *vcpu);
+void dune_signals_init(void);
+void dune_signals_restore(void);
+void dune_signals_deliver(struct dune_vcpu *vcpu);
 
 /* seccomp.c */
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip);

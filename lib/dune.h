@@ -75,6 +75,7 @@ struct dune_stats {
 	uint64_t memslots;		/* KVM memory slots in use */
 	uint64_t pt_pages;		/* guest page-table pages in use */
 	uint64_t tlb_flushes;		/* guest TLB flushes requested */
+	uint64_t signals;		/* signals delivered to handlers in the guest */
 	/* a fork child: how long building its own VM took, in ns */
 	uint64_t fork_vm_ns;		/* KVM_CREATE_VM */
 	uint64_t fork_memslots_ns;	/* re-registering the memslots */

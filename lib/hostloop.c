@@ -20,60 +20,6 @@ static void __attribute__((noreturn)) leave_vm(struct dune_vcpu *vcpu, const cha
 	arch_resume_native(vcpu);
 }
 
-/* The kernel's struct sigaction (not glibc's). */
-struct kernel_sigaction {
-	void (*handler)(int);
-	unsigned long flags;
-	void (*restorer)(void);
-	uint64_t mask;
-};
-
-/* Does the program catch this signal (handler installed, not blocked)? */
-static int program_catches(int signo)
-{
-	struct kernel_sigaction act;
-	uint64_t blocked;
-
-	if (sys4(SYS_rt_sigaction, signo, NULL, &act, sizeof(blocked)) ||
-	    sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, sizeof(blocked)))
-		return 0;
-	return act.handler != SIG_DFL && act.handler != SIG_IGN &&
-	       !(blocked & (1ULL << (signo - 1)));
-}
-
-/*
- * A guest fault Linux would turn into a signal.  Until signals are delivered
- * inside the guest: if the program catches it, the faulting instruction runs
- * again natively, outside the VM, so its handler sees exactly what Linux gives;
- * otherwise the process ends as an unhandled fault ends it: the default
- * action, even if the signal is blocked or ignored (as force_sig does).
- */
-void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f)
-{
-	struct kernel_sigaction dfl = { .handler = SIG_DFL };
-	uint64_t mask = 1ULL << (f->signo - 1);
-	siginfo_t info;
-
-	vcpu->vm->stats.faults_signalled++;
-	if (vcpu->vm->debug)
-		dune_log("guest fault: signal %d code %d addr %p pc %p", f->signo, f->code,
-			 (void *)f->addr, (void *)f->pc);
-	if (program_catches(f->signo)) {
-		if (vcpu->vm->debug)
-			dune_log("the program handles signal %d: leaving the VM", f->signo);
-		arch_capture_native(vcpu);
-		arch_resume_native(vcpu);
-	}
-	memset(&info, 0, sizeof(info));
-	info.si_signo = f->signo;
-	info.si_code = f->code;
-	info.si_addr = (void *)f->addr;
-	sys4(SYS_rt_sigaction, f->signo, &dfl, NULL, sizeof(mask));
-	sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, sizeof(mask));
-	sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), f->signo, &info);
-	leave_vm(vcpu, "fault signal was not fatal", -EINTR);
-}
-
 static void handle_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
 {
 	if (f->is_page_fault && dune_mem_fix_fault(vcpu->vm, f)) {
@@ -121,10 +67,16 @@ static void handle_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 	struct dune_stats *stats = &vcpu->vm->stats;
 
 	switch (e->event) {
-	case DUNE_EV_SYSCALL:
+	case DUNE_EV_SYSCALL: {
+		long ret;
+
 		stats->exits[DUNE_EXIT_SYSCALL]++;
-		arch_syscall_return(vcpu, dune_syscall(vcpu, &e->sys));
+		vcpu->sys_nr = e->sys.nr;
+		ret = dune_syscall(vcpu, &e->sys);
+		vcpu->sys_interrupted = ret == -EINTR;
+		arch_syscall_return(vcpu, ret);
 		return;
+	}
 	case DUNE_EV_FAULT:
 		stats->exits[DUNE_EXIT_FAULT]++;
 		handle_fault(vcpu, &e->fault);
@@ -165,9 +117,12 @@ void dune_host_loop(struct dune_vcpu *vcpu)
 {
 	struct dune_exit e;
 
+	vcpu->tid = sys0(SYS_gettid);
 	for (;;) {
 		long r;
 
+		if (vcpu->sig_pending)
+			dune_signals_deliver(vcpu);
 		arch_prepare_run(vcpu);
 		r = sys3(SYS_ioctl, vcpu->fd, KVM_RUN, 0);
 		if (r < 0) {

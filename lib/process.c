@@ -64,6 +64,8 @@ static long fork_process(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t 
 	if (dune_vm_rebuild(vcpu->vm, vcpu) ||
 	    arch_vcpu_restore(vcpu, vcpu, stack, !!(flags & CLONE_SETTLS), tls))
 		child_goes_native(vcpu, stack);
+	vcpu->tid = sys0(SYS_gettid);
+	vcpu->sig_pending = 0;
 	return 0;
 }
 
@@ -108,7 +110,14 @@ void dune_exit_thread(struct dune_vcpu *vcpu, long status)
  */
 void dune_escape_thread(struct dune_vcpu *vcpu)
 {
+	struct dune_vm *vm = vcpu->vm;
+	int others_inside = 0;
+
 	vcpu->escaped_tid = sys0(SYS_gettid);
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		others_inside |= vm->vcpus[i]->busy && !vm->vcpus[i]->escaped_tid;
+	if (!others_inside)
+		dune_signals_restore();
 	arch_capture_native(vcpu);
 	arch_native_set(vcpu, 0, 0);
 	arch_resume_native(vcpu);

@@ -257,6 +257,10 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 #endif
 	case SYS_exit:
 		dune_exit_thread(vcpu, a[0]);
+	case SYS_rt_sigaction:
+		return dune_sigaction(sys);
+	case SYS_rt_sigreturn:
+		return dune_sigreturn(vcpu);
 	case SYS_seccomp:
 		return dune_seccomp_syscall(sys);
 	case SYS_prctl:

@@ -28,6 +28,12 @@
 
 static int hw_semantics = -1;	/* probed once per process */
 
+/* Does the syscall stub run at CPL0 (hardware) rather than CPL3 (kvm_pvm)? */
+int x86_vcpu_hw_semantics(void)
+{
+	return hw_semantics > 0;
+}
+
 size_t arch_vm_size(void)
 {
 	return sizeof(struct x86_vm);

@@ -117,6 +117,8 @@ static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exi
 	if (vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21)
 		error = *frame++;
 	x86_vcpu(vcpu)->exc_frame = frame;
+	x86_vcpu(vcpu)->exc_vector = vector;
+	x86_vcpu(vcpu)->exc_error = error;
 	memset(&e->fault, 0, sizeof(e->fault));
 	e->event = DUNE_EV_FAULT;
 	e->fault.pc = frame[0];

@@ -91,6 +91,8 @@ struct x86_vcpu {
 	uint8_t *kv;			/* guest-kernel pages of this vCPU */
 	int last_syscall;		/* the last exit was a system call */
 	uint64_t *exc_frame;		/* the last exit was an exception: its frame */
+	int exc_vector;
+	uint64_t exc_error;
 	struct x86_native_frame native;
 	struct kvm_regs saved_regs;	/* arch_vcpu_save(): state at a syscall */
 	struct kvm_sregs saved_sregs;
@@ -118,6 +120,7 @@ long x86_clone_thread(unsigned long flags, void *stack, long ptid, long ctid, lo
 void x86_exit_thread(int *busy, long status) __attribute__((noreturn));
 int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs);
 void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s);
+int x86_vcpu_hw_semantics(void);
 int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value);
 int x86_map_supervisor(struct dune_vm *vm, uintptr_t va, int user);
 int x86_map_guest_kernel(struct dune_vm *vm);

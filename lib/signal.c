@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Signals delivered inside the guest.  The program's handlers are recorded;
+ * natively each caught signal gets a tiny host handler that only notes the
+ * signal on the thread's vCPU (KVM_RUN and blocking forwarded syscalls then
+ * return EINTR).  Before the next KVM_RUN the host loop builds a native-format
+ * frame on the guest stack and runs the program's handler in the guest; its
+ * rt_sigreturn restores what the frame holds.  SIG_DFL and SIG_IGN stay with
+ * the kernel, so default actions are native.  The thread's signal mask is the
+ * program's (rt_sigprocmask is forwarded), so it governs KVM_RUN too.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "dune-internal.h"
+
+#define NSIG_KERNEL	64
+#ifndef SA_RESTORER
+#define SA_RESTORER	0x04000000
+#endif
+
+typedef void (*handler_fn)(int);
+typedef void (*sigaction_fn)(int, siginfo_t *, void *);
+
+/* The program's dispositions (process-wide, like the kernel's). */
+static struct dune_sigaction program_act[NSIG_KERNEL + 1];
+static int program_act_known[NSIG_KERNEL + 1];
+
+static uint64_t sigbit(int sig)
+{
+	return 1ULL << (sig - 1);
+}
+
+static int is_handler(const struct dune_sigaction *act)
+{
+	return act->handler != (void *)SIG_DFL && act->handler != (void *)SIG_IGN;
+}
+
+static struct dune_vcpu *vcpu_of_thread(void)
+{
+	struct dune_vm *vm = dune_current_vm;
+	long tid = sys0(SYS_gettid);
+
+	for (int i = 0; vm && i < vm->nr_vcpus; i++) {
+		struct dune_vcpu *v = vm->vcpus[i];
+
+		if (v->busy && v->tid == tid && !v->escaped_tid)
+			return v;
+	}
+	return NULL;
+}
+
+/* A thread running natively (escaped, or never entered): as Linux would. */
+static void run_handler_natively(int sig, siginfo_t *info, void *uc)
+{
+	const struct dune_sigaction *act = &program_act[sig];
+	uint64_t mask = ((ucontext_t *)uc)->uc_sigmask.__val[0] | act->mask;
+
+	if (!(act->flags & SA_NODEFER))
+		mask |= sigbit(sig);
+	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	if (act->flags & SA_SIGINFO)
+		((sigaction_fn)act->handler)(sig, info, uc);
+	else
+		((handler_fn)act->handler)(sig);
+}
+
+static void host_handler(int sig, siginfo_t *info, void *uc)
+{
+	struct dune_vcpu *vcpu = vcpu_of_thread();
+
+	if (program_act[sig].flags & SA_RESETHAND)
+		program_act[sig].handler = (void *)SIG_DFL;	/* the kernel reset ours */
+	if (!vcpu) {
+		run_handler_natively(sig, info, uc);
+		return;
+	}
+	vcpu->sig_info[sig] = *info;
+	vcpu->sig_pending |= sigbit(sig);
+}
+
+/* What the kernel holds for sig when the program's act is installed. */
+static void native_action(const struct dune_sigaction *act, struct dune_sigaction *native)
+{
+	*native = *act;
+	if (!is_handler(act))
+		return;
+	native->handler = (void *)host_handler;
+	native->flags = SA_SIGINFO | SA_RESTORER |
+			(act->flags & (SA_RESETHAND | SA_NOCLDSTOP | SA_NOCLDWAIT));
+	native->mask = ~0ULL;	/* record and return, nothing else */
+}
+
+/* rt_sigaction(2): the program sees its own actions, the kernel holds ours. */
+long dune_sigaction(const struct dune_syscall *sys)
+{
+	int sig = sys->args[0];
+	struct dune_sigaction act, native, old;
+	long ret;
+
+	if (sig < 1 || sig > NSIG_KERNEL || sys->args[3] != 8)
+		return arch_raw_syscall(SYS_rt_sigaction, sig, sys->args[1], sys->args[2],
+					sys->args[3], 0, 0);
+	if (sys->args[1] && dune_read_guest(&act, sys->args[1], sizeof(act)))
+		return -EFAULT;
+	ret = sys4(SYS_rt_sigaction, sig, NULL, &old, 8);
+	if (ret)
+		return ret;
+	if (program_act_known[sig])
+		old = program_act[sig];
+	if (sys->args[1]) {
+		native_action(&act, &native);
+		ret = sys4(SYS_rt_sigaction, sig, &native, NULL, 8);
+		if (ret)
+			return ret;
+		program_act[sig] = act;
+		program_act_known[sig] = 1;
+	}
+	if (sys->args[2] && dune_write_guest(sys->args[2], &old, sizeof(old)))
+		return -EFAULT;
+	return 0;
+}
+
+/* At dune_enter(): handlers installed natively before now come inside too. */
+void dune_signals_init(void)
+{
+	for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
+		struct dune_sigaction act, native;
+
+		if (sig == SIGKILL || sig == SIGSTOP || program_act_known[sig] ||
+		    sys4(SYS_rt_sigaction, sig, NULL, &act, 8) || !is_handler(&act))
+			continue;
+		native_action(&act, &native);
+		if (!sys4(SYS_rt_sigaction, sig, &native, NULL, 8)) {
+			program_act[sig] = act;
+			program_act_known[sig] = 1;
+		}
+	}
+}
+
+/*
+ * Leaving dune (the last thread inside): the kernel gets the program's own
+ * dispositions back; the next dune_enter() takes them up again.
+ */
+void dune_signals_restore(void)
+{
+	for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
+		if (program_act_known[sig])
+			sys4(SYS_rt_sigaction, sig, &program_act[sig], NULL, 8);
+		program_act_known[sig] = 0;
+	}
+}
+
+/* Syscalls Linux does not restart after a handler, even with SA_RESTART. */
+static int restartable(long nr)
+{
+	static const long never[] = {
+		SYS_pause, SYS_rt_sigsuspend, SYS_rt_sigtimedwait, SYS_nanosleep,
+		SYS_clock_nanosleep, SYS_poll, SYS_ppoll, SYS_select, SYS_pselect6,
+		SYS_epoll_wait, SYS_epoll_pwait, SYS_epoll_pwait2, SYS_semtimedop,
+		SYS_io_getevents,
+	};
+
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+		if (nr == never[i])
+			return 0;
+	return 1;
+}
+
+/* Run the program's handler for sig in the guest; -errno if no frame fits. */
+static int deliver(struct dune_vcpu *vcpu, int sig, const siginfo_t *info)
+{
+	struct dune_sigaction *act = &program_act[sig];
+	uint64_t old_mask, mask;
+	int restart = vcpu->sys_interrupted && (act->flags & SA_RESTART) &&
+		      restartable(vcpu->sys_nr);
+	int err;
+
+	sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &old_mask, 8);
+	err = arch_signal_deliver(vcpu, info, act, old_mask, restart, vcpu->sys_nr);
+	vcpu->sys_interrupted = 0;
+	if (err)
+		return err;
+	mask = old_mask | act->mask | ((act->flags & SA_NODEFER) ? 0 : sigbit(sig));
+	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	vcpu->vm->stats.signals++;
+	return 0;
+}
+
+/* A signal the program cannot take any more: what Linux does (force_sig). */
+static void __attribute__((noreturn)) force_default(int sig, const siginfo_t *info)
+{
+	struct dune_sigaction dfl = { .handler = (void *)SIG_DFL };
+	uint64_t mask = sigbit(sig);
+
+	sys4(SYS_rt_sigaction, sig, &dfl, NULL, 8);
+	sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, 8);
+	sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), sig, info);
+	for (;;)
+		sys3(SYS_tgkill, sys0(SYS_getpid), sys0(SYS_gettid), SIGKILL);
+}
+
+/* Before KVM_RUN: every signal the host handler noted for this thread. */
+void dune_signals_deliver(struct dune_vcpu *vcpu)
+{
+	while (vcpu->sig_pending) {
+		int sig = __builtin_ctzll(vcpu->sig_pending) + 1;
+		siginfo_t info = vcpu->sig_info[sig];
+
+		__atomic_and_fetch(&vcpu->sig_pending, ~sigbit(sig), __ATOMIC_SEQ_CST);
+		if (!is_handler(&program_act[sig])) {	/* changed since: as natively */
+			if (program_act[sig].handler == (void *)SIG_DFL)
+				sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), sig, &info);
+			continue;
+		}
+		if (deliver(vcpu, sig, &info)) {
+			info = (siginfo_t){ .si_signo = SIGSEGV, .si_code = SI_KERNEL };
+			force_default(SIGSEGV, &info);
+		}
+	}
+	vcpu->sys_interrupted = 0;
+}
+
+/*
+ * A guest fault Linux would turn into a signal: to the program's handler in
+ * the guest, or the default action if it does not catch it (as force_sig).
+ */
+void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f)
+{
+	siginfo_t info;
+	uint64_t blocked;
+
+	vcpu->vm->stats.faults_signalled++;
+	if (vcpu->vm->debug)
+		dune_log("guest fault: signal %d code %d addr %p pc %p", f->signo, f->code,
+			 (void *)f->addr, (void *)f->pc);
+	memset(&info, 0, sizeof(info));
+	info.si_signo = f->signo;
+	info.si_code = f->code;
+	info.si_addr = (void *)f->addr;
+	sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, 8);
+	if (!is_handler(&program_act[f->signo]) || (blocked & sigbit(f->signo)) ||
+	    deliver(vcpu, f->signo, &info))
+		force_default(f->signo, &info);
+}
+
+/* rt_sigreturn(2) from a handler that ran in the guest. */
+long dune_sigreturn(struct dune_vcpu *vcpu)
+{
+	uint64_t mask;
+	long rax;
+	siginfo_t info = { .si_signo = SIGSEGV, .si_code = SI_KERNEL };
+
+	if (arch_sigreturn(vcpu, &mask, &rax))
+		force_default(SIGSEGV, &info);
+	mask &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
+	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	return rax;
+}
