@@ -155,6 +155,7 @@ long dune_sigaction(const struct dune_syscall *sys);
 long dune_sigreturn(struct dune_vcpu *vcpu);
 void dune_signals_init(void);
 void dune_signals_restore(void);
+void dune_force_signal(int sig, const siginfo_t *info) __attribute__((noreturn));
 void dune_signals_deliver(struct dune_vcpu *vcpu);
 
 /* seccomp.c */

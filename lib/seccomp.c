@@ -129,20 +129,6 @@ static int action_rank(uint32_t ret)
 	return action == SECCOMP_RET_KILL_PROCESS ? -1 : (int)(action >> 16);
 }
 
-/* As force_sig(): the default action, even if the program blocks or catches it. */
-static long kill_by_sigsys(int whole_process)
-{
-	struct { void (*h)(int); unsigned long f; void (*r)(void); uint64_t m; } dfl = { SIG_DFL };
-	uint64_t mask = 1ULL << (SIGSYS - 1);
-
-	sys4(SYS_rt_sigaction, SIGSYS, &dfl, NULL, 8);
-	sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, 8);
-	if (whole_process)
-		sys2(SYS_kill, sys0(SYS_getpid), SIGSYS);
-	sys3(SYS_tgkill, sys0(SYS_getpid), sys0(SYS_gettid), SIGSYS);
-	return -ENOSYS;
-}
-
 static long trap(const struct seccomp_data *d, uint32_t ret)
 {
 	siginfo_t info;
@@ -190,9 +176,8 @@ long dune_seccomp_check(const struct dune_syscall *sys, int *skip)
 	case SECCOMP_RET_TRAP:
 		return trap(&d, ret);
 	case SECCOMP_RET_KILL_PROCESS:
-		return kill_by_sigsys(1);
-	case SECCOMP_RET_KILL_THREAD:
-		return kill_by_sigsys(0);
+	case SECCOMP_RET_KILL_THREAD:	/* (the whole process, unlike Linux) */
+		dune_force_signal(SIGSYS, &(siginfo_t){ .si_signo = SIGSYS, .si_code = SI_KERNEL });
 	default:		/* TRACE, USER_NOTIF: nobody is listening */
 		return -ENOSYS;
 	}

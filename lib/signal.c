@@ -52,10 +52,20 @@ static struct dune_vcpu *vcpu_of_thread(void)
 	return NULL;
 }
 
+/* SA_RESETHAND: the kernel reset ours as it ran it; the program's goes too. */
+static struct dune_sigaction take_action(int sig)
+{
+	struct dune_sigaction act = program_act[sig];
+
+	if (act.flags & SA_RESETHAND)
+		program_act[sig].handler = (void *)SIG_DFL;
+	return act;
+}
+
 /* A thread running natively (escaped, or never entered): as Linux would. */
 static void run_handler_natively(int sig, siginfo_t *info, void *uc)
 {
-	const struct dune_sigaction *act = &program_act[sig];
+	struct dune_sigaction taken = take_action(sig), *act = &taken;
 	uint64_t mask = ((ucontext_t *)uc)->uc_sigmask.__val[0] | act->mask;
 
 	if (!(act->flags & SA_NODEFER))
@@ -71,8 +81,6 @@ static void host_handler(int sig, siginfo_t *info, void *uc)
 {
 	struct dune_vcpu *vcpu = vcpu_of_thread();
 
-	if (program_act[sig].flags & SA_RESETHAND)
-		program_act[sig].handler = (void *)SIG_DFL;	/* the kernel reset ours */
 	if (!vcpu) {
 		run_handler_natively(sig, info, uc);
 		return;
@@ -172,7 +180,7 @@ static int restartable(long nr)
 /* Run the program's handler for sig in the guest; -errno if no frame fits. */
 static int deliver(struct dune_vcpu *vcpu, int sig, const siginfo_t *info)
 {
-	struct dune_sigaction *act = &program_act[sig];
+	struct dune_sigaction taken = take_action(sig), *act = &taken;
 	uint64_t old_mask, mask;
 	int restart = vcpu->sys_interrupted && (act->flags & SA_RESTART) &&
 		      restartable(vcpu->sys_nr);
@@ -189,8 +197,8 @@ static int deliver(struct dune_vcpu *vcpu, int sig, const siginfo_t *info)
 	return 0;
 }
 
-/* A signal the program cannot take any more: what Linux does (force_sig). */
-static void __attribute__((noreturn)) force_default(int sig, const siginfo_t *info)
+/* A signal the program cannot take or refuse: what Linux does (force_sig). */
+void dune_force_signal(int sig, const siginfo_t *info)
 {
 	struct dune_sigaction dfl = { .handler = (void *)SIG_DFL };
 	uint64_t mask = sigbit(sig);
@@ -217,7 +225,7 @@ void dune_signals_deliver(struct dune_vcpu *vcpu)
 		}
 		if (deliver(vcpu, sig, &info)) {
 			info = (siginfo_t){ .si_signo = SIGSEGV, .si_code = SI_KERNEL };
-			force_default(SIGSEGV, &info);
+			dune_force_signal(SIGSEGV, &info);
 		}
 	}
 	vcpu->sys_interrupted = 0;
@@ -243,7 +251,7 @@ void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f)
 	sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, 8);
 	if (!is_handler(&program_act[f->signo]) || (blocked & sigbit(f->signo)) ||
 	    deliver(vcpu, f->signo, &info))
-		force_default(f->signo, &info);
+		dune_force_signal(f->signo, &info);
 }
 
 /* rt_sigreturn(2) from a handler that ran in the guest. */
@@ -254,7 +262,7 @@ long dune_sigreturn(struct dune_vcpu *vcpu)
 	siginfo_t info = { .si_signo = SIGSEGV, .si_code = SI_KERNEL };
 
 	if (arch_sigreturn(vcpu, &mask, &rax))
-		force_default(SIGSEGV, &info);
+		dune_force_signal(SIGSEGV, &info);
 	mask &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
 	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 	return rax;

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Signals inside the guest, beyond t-signals: fault handlers that siglongjmp
+ * (500 times), a stack overflow caught on the alternate stack, per-thread
+ * masks and tgkill, FPU state across a handler, SA_RESETHAND/SA_NODEFER,
+ * alarm+pause, sigsuspend, sigwaitinfo, signalfd, and killed-by-signal
+ * statuses compared with native runs.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+
+#include "check.h"
+
+static sigjmp_buf env;
+static volatile void *fault_addr;
+static volatile int hits, handler_tid, inside_in_handler;
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	fault_addr = si->si_addr;
+	inside_in_handler = dune_is_inside();
+	siglongjmp(env, 1);
+}
+
+static void count(int sig)
+{
+	(void)sig;
+	hits++;
+	handler_tid = syscall(SYS_gettid);
+}
+
+static void set(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
+{
+	struct sigaction sa = { .sa_sigaction = fn, .sa_flags = SA_SIGINFO | flags };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
+static void check_longjmp_loop(void)
+{
+	char *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	volatile int caught = 0;
+
+	set(SIGSEGV, on_segv, 0);
+	for (volatile int i = 0; i < 500; i++) {
+		if (sigsetjmp(env, 1) == 0)
+			*(volatile char *)(page + i) = 1;
+		else if (fault_addr == page + i && inside_in_handler)
+			caught++;
+	}
+	CHECK(caught == 500, "%d of 500 faults caught with the right si_addr inside", caught);
+	CHECK(dune_is_inside(), "siglongjmp left dune");
+	signal(SIGSEGV, SIG_DFL);
+	munmap(page, 4096);
+}
+
+static int recurse(int n)
+{
+	volatile char pad[1024];
+
+	pad[0] = n;
+	return n ? recurse(n - 1) + pad[0] : 0;
+}
+
+/* A stack overflow needs the alternate stack to be caught at all. */
+static void check_overflow_on_altstack(void)
+{
+	static char alt[64 << 10];
+	stack_t ss = { .ss_sp = alt, .ss_size = sizeof(alt) };
+	int pid, status;
+
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit rl = { 256 << 10, 256 << 10 };
+
+		setrlimit(RLIMIT_STACK, &rl);
+		sigaltstack(&ss, NULL);
+		set(SIGSEGV, on_segv, SA_ONSTACK);
+		if (sigsetjmp(env, 1) == 0)
+			recurse(1 << 20);
+		_exit(inside_in_handler ? 42 : 1);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 42,
+	      "stack overflow not caught on the alternate stack: %s", status_str(status));
+}
+
+static void *blocker(void *arg)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	*(volatile int *)arg = syscall(SYS_gettid);
+	while (hits < 2)
+		usleep(1000);
+	return NULL;
+}
+
+/* tgkill reaches the named thread; a mask blocks only its own thread. */
+static void check_thread_masks(void)
+{
+	volatile int blocker_tid = 0;
+	pthread_t t;
+
+	hits = 0;
+	signal(SIGUSR1, count);
+	pthread_create(&t, NULL, blocker, (void *)&blocker_tid);
+	while (!blocker_tid)
+		usleep(1000);
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR1);
+	CHECK(hits == 1 && handler_tid == syscall(SYS_gettid), "tgkill to self: %d hits", hits);
+	kill(getpid(), SIGUSR1);	/* only this thread may take it */
+	while (hits < 2)
+		usleep(1000);
+	CHECK(handler_tid == syscall(SYS_gettid), "delivered to a thread that blocks it");
+	pthread_join(t, NULL);
+}
+
+static void clobber_fpu(int sig)
+{
+	volatile double x = sig;
+
+	(void)x;
+	asm volatile("xorps %%xmm0, %%xmm0; xorps %%xmm1, %%xmm1" ::: "xmm0", "xmm1");
+	hits++;
+}
+
+static void check_fpu_preserved(void)
+{
+	double a = 1.0 / 3.0, b;
+
+	signal(SIGUSR2, clobber_fpu);
+	asm volatile("movsd %1, %%xmm1\n"
+		     "mov %2, %%edi\n mov %3, %%esi\n mov $62, %%eax\n syscall\n"	/* kill */
+		     "movsd %%xmm1, %0" : "=m"(b) : "m"(a), "r"(getpid()), "r"(SIGUSR2)
+		     : "rax", "rdi", "rsi", "rcx", "r11", "xmm1", "memory");
+	CHECK(b == a, "xmm1 not restored after a handler clobbered it");
+}
+
+static void check_flags(void)
+{
+	struct sigaction sa = { .sa_handler = count, .sa_flags = SA_RESETHAND }, old;
+
+	sigaction(SIGUSR2, &sa, NULL);
+	hits = 0;
+	raise(SIGUSR2);
+	sigaction(SIGUSR2, NULL, &old);
+	CHECK(hits == 1 && old.sa_handler == SIG_DFL, "SA_RESETHAND: %d hits", hits);
+}
+
+static void check_waiting(void)
+{
+	sigset_t set, old;
+	siginfo_t si;
+	struct signalfd_siginfo fsi;
+	int fd;
+
+	hits = 0;
+	signal(SIGALRM, count);
+	alarm(1);
+	pause();
+	CHECK(hits == 1, "alarm + pause: %d hits", hits);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	raise(SIGUSR1);
+	CHECK(sigwaitinfo(&set, &si) == SIGUSR1 && si.si_pid == getpid(), "sigwaitinfo");
+	raise(SIGUSR1);
+	sigemptyset(&old);
+	hits = 0;
+	CHECK(sigsuspend(&old) == -1 && errno == EINTR && hits == 1, "sigsuspend: %d hits", hits);
+	fd = signalfd(-1, &set, 0);
+	raise(SIGUSR1);
+	CHECK(read(fd, &fsi, sizeof(fsi)) == sizeof(fsi) && fsi.ssi_signo == SIGUSR1, "signalfd");
+	close(fd);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+static int die_by(void *arg)
+{
+	if (((intptr_t)arg & 0x100))
+		enter_dune();
+	raise((intptr_t)arg & 0xff);
+	return 0;
+}
+
+/* Default actions: the same wait status as natively. */
+static void check_default_actions(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGQUIT, SIGABRT, SIGUSR1, SIGALRM };
+	char out[256];
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		int native = run_child(die_by, (void *)(intptr_t)sigs[i], out, sizeof(out));
+		int dune = run_child(die_by, (void *)(intptr_t)(sigs[i] | 0x100), out, sizeof(out));
+
+		CHECK(native == dune, "signal %d: native %s, inside dune %s", sigs[i],
+		      status_str(native), status_str(dune));
+	}
+}
+
+int main(void)
+{
+	check_default_actions();
+	enter_dune();
+	check_longjmp_loop();
+	check_overflow_on_altstack();
+	check_thread_masks();
+	check_fpu_preserved();
+	check_flags();
+	check_waiting();
+	CHECK(dune_is_inside(), "left dune");
+	return finish();
+}
