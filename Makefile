@@ -58,7 +58,7 @@ check-vm: all
 # Warnings are errors with both compilers; cppcheck must be silent.
 lint:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=clang all
-	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
+	cppcheck --quiet --inline-suppr --enable=warning,performance,portability --error-exitcode=1 \
 		--suppress=missingIncludeSystem -D__x86_64__ -Ilib -I$(ARCH_DIR) \
 		lib $(ARCH_DIR) tools tests
 
