@@ -10,12 +10,15 @@
 #define CHECK_H
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dune.h"
@@ -186,6 +189,34 @@ static inline int run_child(int (*fn)(void *), void *arg, char *out,
 static inline int run_helper(char *const argv[], char *out, size_t size)
 {
 	return spawn_wait(NULL, NULL, argv, out, size);
+}
+
+/* xorshift64: reproducible pseudo-random numbers (a test may reseed). */
+static uint64_t rng_state __attribute__((unused)) = 88172645463325252ULL;
+
+static inline uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* pthread_join, but fail after `seconds` instead of hanging the test. */
+static inline void *join_within(pthread_t t, const char *what, int seconds)
+{
+	struct timespec deadline;
+	void *ret = NULL;
+	int err;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += seconds;
+	err = pthread_timedjoin_np(t, &ret, &deadline);
+	if (err) {
+		CHECK(0, "joining %s: %s", what, strerror(err));
+		exit(finish());
+	}
+	return ret;
 }
 
 #endif /* CHECK_H */

@@ -20,15 +20,6 @@
 
 static unsigned char *src, *dst;
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 /*
  * Reference loops go through volatile pointers so that the compiler cannot
@@ -369,6 +360,8 @@ int main(void)
 	uint32_t mxcsr = 0x1f80 | 0x6000 | 0x8040;	/* RZ, FTZ, DAZ */
 	uint16_t fpucw = 0x027f;			/* 53-bit precision */
 	int avx, avx512;
+
+	rng_state = 0x9e3779b97f4a7c15ULL;
 
 	__builtin_cpu_init();
 	avx = __builtin_cpu_supports("avx");

@@ -11,15 +11,6 @@
 #define BIG (256UL << 20)
 #define SMALL_COUNT 100000
 
-static uint64_t rng_state = 88172645463325252ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 static uint64_t word_pattern(uint64_t i)
 {

@@ -15,15 +15,6 @@
 #define ITERATIONS 3000
 #define MAX_PAGES 64
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 /*
  * A live anonymous mapping in the random cycles.  Page i of it holds the
@@ -474,6 +465,8 @@ static void check_faults(void)
 
 int main(void)
 {
+	rng_state = 0x2545f4914f6cdd1dULL;
+
 	check_faults();
 	enter_dune();
 	random_cycles();

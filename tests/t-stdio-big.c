@@ -11,15 +11,6 @@
 #define LINES 100000
 #define INTS 1000000
 
-static uint64_t rng_state = 0xdeadbeefcafef00dULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 static void check_lines(void)
 {
@@ -129,6 +120,8 @@ static void check_floats(void)
 
 int main(void)
 {
+	rng_state = 0xdeadbeefcafef00dULL;
+
 	enter_dune();
 	check_lines();
 	check_qsort();

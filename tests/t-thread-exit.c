@@ -26,21 +26,7 @@ struct busy {
 	int not_inside;
 };
 
-static void *join(pthread_t t, const char *what)
-{
-	struct timespec deadline;
-	void *ret = NULL;
-	int err;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += JOIN_TIMEOUT;
-	err = pthread_timedjoin_np(t, &ret, &deadline);
-	if (err) {
-		CHECK(0, "joining %s: %s", what, strerror(err));
-		exit(finish());
-	}
-	return ret;
-}
+#define join(t, what) join_within(t, what, JOIN_TIMEOUT)
 
 /* pthread_create or give up: nothing after this could be checked. */
 static pthread_t start(void *(*fn)(void *), void *arg)

@@ -39,22 +39,7 @@ static int kvm_max_vcpus(void)
 	return max > 0 ? max : 0;
 }
 
-/* Join, but fail after WAIT_TIMEOUT seconds instead of hanging the test. */
-static void *join(pthread_t t)
-{
-	struct timespec deadline;
-	void *ret = NULL;
-	int err;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += WAIT_TIMEOUT;
-	err = pthread_timedjoin_np(t, &ret, &deadline);
-	if (err) {
-		CHECK(0, "pthread_join: %s", strerror(err));
-		exit(finish());
-	}
-	return ret;
-}
+#define join(t) join_within(t, "a thread", WAIT_TIMEOUT)
 
 /* Bit 0: inside; bit 1: a thread id of its own; bit 2: fresh TLS. */
 static void *probe_fn(void *arg)

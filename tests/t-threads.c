@@ -47,22 +47,7 @@ static pid_t sys_gettid(void)
 	return syscall(SYS_gettid);
 }
 
-/* Join, but fail after JOIN_TIMEOUT seconds instead of hanging the test. */
-static void *join(pthread_t t, const char *what)
-{
-	struct timespec deadline;
-	void *ret = NULL;
-	int err;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += JOIN_TIMEOUT;
-	err = pthread_timedjoin_np(t, &ret, &deadline);
-	if (err) {
-		CHECK(0, "joining %s: %s", what, strerror(err));
-		exit(finish());
-	}
-	return ret;
-}
+#define join(t, what) join_within(t, what, JOIN_TIMEOUT)
 
 /* Wait for the token, pass it to the next thread. */
 static void pass_token(struct worker *w, int round)
