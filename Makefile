@@ -19,13 +19,20 @@ LIB_SRC	:= $(wildcard lib/*.c) $(wildcard $(ARCH_DIR)/*.c) $(wildcard $(ARCH_DIR
 LIB_OBJ	:= $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC))
 TESTS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/t-*.c))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
-TOOLS	:= $(patsubst tools/%.c,$(BUILD)/%,$(wildcard tools/dune-*.c))
+SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run
+TOOLS	:= $(patsubst tools/%.c,$(BUILD)/%,$(filter-out tools/dune-run-preload.c,$(wildcard tools/dune-*.c)))
 
-all: $(BUILD)/libdune.a $(BUILD)/libdune.so $(TOOLS) $(TESTS) $(HELPERS)
+all: $(BUILD)/libdune.a $(BUILD)/libdune.so $(BUILD)/libdune-run.so $(TOOLS) $(TESTS) $(HELPERS) $(SCRIPTS)
 
-$(BUILD)/obj/%.c.o: %.c $(wildcard lib/*.h) $(wildcard $(ARCH_DIR)/*.h)
+$(BUILD)/obj/%.c.o: %.c $(wildcard lib/*.h) $(wildcard $(ARCH_DIR)/*.h) $(BUILD)/gen/syscall-names.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -I$(BUILD)/gen $(ALL_CFLAGS) -c -o $@ $<
+
+# [nr] = "name", for every system call of this architecture
+$(BUILD)/gen/syscall-names.h:
+	@mkdir -p $(dir $@)
+	echo '#include <asm/unistd.h>' | $(CC) -dM -E - | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9]*\)$$/[\2] = "\1",/p' > $@
 
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
@@ -38,6 +45,10 @@ $(BUILD)/libdune.a: $(LIB_OBJ)
 $(BUILD)/libdune.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libdune.so -o $@ $^
 
+# dune-run's preload: the library and a constructor that enters dune
+$(BUILD)/libdune-run.so: tools/dune-run-preload.c $(LIB_OBJ)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $^
+
 $(BUILD)/tests/%: tests/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
@@ -45,6 +56,14 @@ $(BUILD)/tests/%: tests/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 $(BUILD)/tests/%: tests/helpers/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
+
+$(BUILD)/tests/t-programs: tests/programs/run.sh
+	@mkdir -p $(dir $@)
+	install -m 755 $< $@
+
+$(BUILD)/tests/t-dune-run: tests/programs/options.sh
+	@mkdir -p $(dir $@)
+	install -m 755 $< $@
 
 $(BUILD)/%: tools/%.c lib/dune.h $(BUILD)/libdune.a
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread -lm
@@ -59,7 +78,7 @@ check-vm: all
 lint:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=clang all
 	cppcheck --quiet --inline-suppr --enable=warning,performance,portability --error-exitcode=1 \
-		--suppress=missingIncludeSystem -D__x86_64__ -Ilib -I$(ARCH_DIR) \
+		--suppress=missingIncludeSystem -D__x86_64__ -Ilib -I$(ARCH_DIR) -I$(BUILD)/gen \
 		lib $(ARCH_DIR) tools tests
 
 install: all
@@ -67,7 +86,10 @@ install: all
 	install -m 644 lib/dune.h $(DESTDIR)$(PREFIX)/include/dune.h
 	install -m 644 $(BUILD)/libdune.a $(DESTDIR)$(PREFIX)/lib/libdune.a
 	install -m 755 $(BUILD)/libdune.so $(DESTDIR)$(PREFIX)/lib/libdune.so
+	install -m 755 $(BUILD)/libdune-run.so $(DESTDIR)$(PREFIX)/lib/libdune-run.so
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 tools/dune-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/dune-run.1
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*DUNE_VERSION "\(.*\)"/\1/p' lib/dune.h)|' \
 		lib/libdune.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdune.pc
 

@@ -34,6 +34,7 @@
 #define DUNE_MAX_VCPUS		256	/* threads inside at once (KVM may allow fewer) */
 #define DUNE_THREAD_STACK	(256UL << 10)	/* host-loop stack of other threads */
 #define DUNE_MAX_OWN		4
+#define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 4)
 #define DUNE_MAPS_BUF		(64UL << 10)
 
 /* Mappings up to this size get guest PTEs at once; larger ones on first touch. */
@@ -59,6 +60,19 @@ struct dune_vma {
 	uintptr_t start, end;
 	int prot;
 	int is_stack;
+};
+
+#define DUNE_NR_SYSCALLS	512
+#define DUNE_DENY_KILL		(-1)
+#define DUNE_NO_RETURN		(-0x7fffffffffffffffL)
+
+/* What tools asked for through the environment (trace.c). */
+struct dune_tools {
+	int active;
+	int trace_fd, stats_fd, json_fd;
+	int16_t deny[DUNE_NR_SYSCALLS];		/* errno, or DUNE_DENY_KILL */
+	uint64_t calls[DUNE_NR_SYSCALLS];
+	uint64_t ns[DUNE_NR_SYSCALLS];
 };
 
 struct dune_vcpu {
@@ -100,6 +114,7 @@ struct dune_vm {
 	int nr_slots;
 	struct dune_slot slots[DUNE_MAX_SLOTS];	/* sorted by hva */
 	struct dune_stats stats;
+	struct dune_tools tools;
 	void *arch;
 	char maps_buf[DUNE_MAPS_BUF];
 };
@@ -157,6 +172,13 @@ void dune_signals_init(void);
 void dune_signals_restore(void);
 void dune_force_signal(int sig, const siginfo_t *info) __attribute__((noreturn));
 void dune_signals_deliver(struct dune_vcpu *vcpu);
+
+/* trace.c */
+int dune_tools_init(struct dune_vm *vm);
+long dune_tools_before(struct dune_vcpu *vcpu, const struct dune_syscall *sys, int *refused);
+void dune_tools_after(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long ret,
+		      uint64_t ns);
+void dune_tools_report(struct dune_vm *vm, const char *why);
 
 /* seccomp.c */
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip);

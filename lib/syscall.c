@@ -187,7 +187,7 @@ static long do_dup2(struct dune_vm *vm, const struct dune_syscall *sys)
 static long do_close_range(struct dune_vm *vm, const struct dune_syscall *sys)
 {
 	unsigned long first = sys->args[0], last = sys->args[1], flags = sys->args[2];
-	int own[DUNE_MAX_VCPUS + 1], n = dune_own_fds(vm, own);
+	int own[DUNE_MAX_OWN_FDS], n = dune_own_fds(vm, own);
 	long ret;
 
 	for (int i = 0; i < n && first <= last; i++) {
@@ -203,11 +203,11 @@ static long do_close_range(struct dune_vm *vm, const struct dune_syscall *sys)
 	return first <= last ? sys3(SYS_close_range, first, last, flags) : 0;
 }
 
-long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	const long *a = sys->args;
-	int skip, own[DUNE_MAX_VCPUS + 1];
+	int skip, own[DUNE_MAX_OWN_FDS];
 	long ret;
 
 	vm->stats.syscalls++;
@@ -275,4 +275,29 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	default:
 		return forward(sys);
 	}
+}
+
+/* Tools (trace, stats, deny) wrap the syscall only if one was asked for. */
+long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	struct dune_vm *vm = vcpu->vm;
+	uint64_t start;
+	int refused;
+	long ret;
+
+	if (!vm->tools.active || sys->nr == DUNE_SYSCALL_NR)
+		return handle_syscall(vcpu, sys);
+	ret = dune_tools_before(vcpu, sys, &refused);
+	if (refused) {
+		dune_tools_after(vcpu, sys, ret, 0);
+		return ret;
+	}
+	if (sys->nr == SYS_exit_group || sys->nr == SYS_execve || sys->nr == SYS_execveat) {
+		dune_tools_after(vcpu, sys, DUNE_NO_RETURN, 0);
+		dune_tools_report(vm, sys->nr == SYS_exit_group ? "exit_group" : "execve");
+	}
+	start = dune_now_ns();
+	ret = handle_syscall(vcpu, sys);
+	dune_tools_after(vcpu, sys, ret, dune_now_ns() - start);
+	return ret;
 }

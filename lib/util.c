@@ -43,13 +43,35 @@ static size_t put_num(char *buf, size_t size, size_t at, unsigned long v,
 	return at;
 }
 
-/* A printf subset: %s %d %u %x %p %c, flag #, modifier l; returns the length. */
+static size_t pad(char *buf, size_t size, size_t at, size_t from, int width, int left)
+{
+	size_t len = at - from;
+
+	if ((int)len >= width)
+		return at;
+	if (!left) {		/* right-justify: shift what was written */
+		for (size_t i = len; i-- > 0;)
+			if (from + i + width - len + 1 < size && from + i + 1 < size)
+				buf[from + i + width - len] = buf[from + i];
+		for (size_t i = 0; i < width - len; i++)
+			if (from + i + 1 < size)
+				buf[from + i] = ' ';
+		return from + width;
+	}
+	for (; (int)(at - from) < width; at++)
+		if (at + 1 < size)
+			buf[at] = ' ';
+	return at;
+}
+
+/* A printf subset: %s %d %u %x %p %c, flags # -, width, modifier l. */
 int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	size_t at = 0;
 
 	for (; *fmt; fmt++) {
-		int is_long = 0, alt = 0;
+		int is_long = 0, alt = 0, left = 0, width = 0;
+		size_t from;
 		long sv;
 
 		if (*fmt != '%') {
@@ -57,8 +79,13 @@ int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 				buf[at - 1] = *fmt;
 			continue;
 		}
-		for (fmt++; *fmt == '#' || *fmt == 'l'; fmt++)
-			*fmt == '#' ? (alt = 1) : (is_long = 1);
+		for (fmt++; *fmt == '#' || *fmt == '-'; fmt++)
+			*fmt == '#' ? (alt = 1) : (left = 1);
+		for (; *fmt >= '0' && *fmt <= '9'; fmt++)
+			width = width * 10 + (*fmt - '0');
+		for (; *fmt == 'l'; fmt++)
+			is_long = 1;
+		from = at;
 		switch (*fmt) {
 		case 's':
 			at = put_str(buf, size, at, va_arg(ap, const char *));
@@ -87,6 +114,7 @@ int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 			at = put_str(buf, size, at, "%?");
 			break;
 		}
+		at = pad(buf, size, at, from, width, left);
 	}
 	if (size)
 		buf[at < size ? at : size - 1] = '\0';

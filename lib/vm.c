@@ -218,8 +218,11 @@ int dune_vm_create(struct dune_vm **vmp)
 	vm->pid = sys0(SYS_getpid);
 	vm->debug = getenv("DUNE_DEBUG") ? atoi(getenv("DUNE_DEBUG")) : 0;
 	strncpy(vm->kvm_path, path && *path ? path : "/dev/kvm", sizeof(vm->kvm_path) - 1);
+	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = -1;
 	vm->kvm_fd = open_kvm(vm->kvm_path);
 	err = vm->kvm_fd < 0 ? vm->kvm_fd : vm_setup(vm);
+	if (!err)
+		err = dune_tools_init(vm);
 	if (vm->kvm_fd >= 0)
 		sys1(SYS_close, vm->kvm_fd);
 	vm->kvm_fd = -1;
@@ -278,33 +281,40 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep)
 	return err;
 }
 
+/* The n-th of dune's fd variables (NULL past the last). */
+static int *own_fd_slot(struct dune_vm *vm, int n)
+{
+	int *tools[] = { &vm->vm_fd, &vm->tools.trace_fd, &vm->tools.stats_fd, &vm->tools.json_fd };
+
+	if (n < 4)
+		return tools[n];
+	return n - 4 < vm->nr_vcpus ? &vm->vcpus[n - 4]->fd : NULL;
+}
+
 int dune_is_own_fd(struct dune_vm *vm, long fd)
 {
-	if (fd < 0)
-		return 0;
-	if (fd == vm->vm_fd)
-		return 1;
-	for (int i = 0; i < vm->nr_vcpus; i++)
-		if (fd == vm->vcpus[i]->fd)
+	int *slot;
+
+	for (int n = 0; fd >= 0 && (slot = own_fd_slot(vm, n)); n++)
+		if (*slot == fd)
 			return 1;
 	return 0;
 }
 
-/* dune's fds in increasing order (at most DUNE_MAX_VCPUS + 1). */
+/* dune's fds in increasing order (at most DUNE_MAX_OWN_FDS). */
 int dune_own_fds(struct dune_vm *vm, int *fds)
 {
-	int n = 0;
+	int *slot, n = 0;
 
-	for (int i = -1; i < vm->nr_vcpus; i++) {
-		int fd = i < 0 ? vm->vm_fd : vm->vcpus[i]->fd, at = n++;
+	for (int i = 0; (slot = own_fd_slot(vm, i)); i++) {
+		int at = n;
 
-		if (fd < 0) {
-			n--;
+		if (*slot < 0)
 			continue;
-		}
-		for (; at > 0 && fds[at - 1] > fd; at--)
+		for (; at > 0 && fds[at - 1] > *slot; at--)
 			fds[at] = fds[at - 1];
-		fds[at] = fd;
+		fds[at] = *slot;
+		n++;
 	}
 	return n;
 }
@@ -312,15 +322,16 @@ int dune_own_fds(struct dune_vm *vm, int *fds)
 /* The program wants this fd number: give it up and keep working on another. */
 int dune_move_own_fd(struct dune_vm *vm, long fd)
 {
-	int *slot = &vm->vm_fd;
-	int nfd;
+	int *slot;
 
-	for (int i = 0; i < vm->nr_vcpus; i++)
-		if (fd == vm->vcpus[i]->fd)
-			slot = &vm->vcpus[i]->fd;
-	nfd = dune_reopen_high(*slot);
-	if (nfd < 0)
-		return nfd;
-	*slot = nfd;
+	for (int n = 0; (slot = own_fd_slot(vm, n)); n++) {
+		if (*slot == fd) {
+			int nfd = dune_reopen_high(*slot);
+
+			if (nfd < 0)
+				return nfd;
+			*slot = nfd;
+		}
+	}
 	return 0;
 }

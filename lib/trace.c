@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What tools ask of the host loop through the environment (read at
+ * dune_enter(), so every process and exec'd program of a dune-run gets it):
+ *   DUNE_TRACE=FILE       a line per forwarded syscall (strace-like)
+ *   DUNE_STATS=FILE       a table per process at exit: exits, syscalls, time
+ *   DUNE_STATS_JSON=FILE  the same as one JSON object per line
+ *   DUNE_DENY=LIST        name[=ERRNO|=kill],...: refused by the host loop
+ * Files are opened O_APPEND by each process and kept among dune's own fds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "dune-internal.h"
+
+static const char *const syscall_names[DUNE_NR_SYSCALLS] = {
+#include "syscall-names.h"
+};
+
+static const char *syscall_name(long nr)
+{
+	return nr >= 0 && nr < DUNE_NR_SYSCALLS && syscall_names[nr] ? syscall_names[nr] : NULL;
+}
+
+static long syscall_nr(const char *name, size_t len)
+{
+	for (long nr = 0; nr < DUNE_NR_SYSCALLS; nr++)
+		if (syscall_names[nr] && strlen(syscall_names[nr]) == len &&
+		    !strncmp(syscall_names[nr], name, len))
+			return nr;
+	return -1;
+}
+
+static int errno_value(const char *name, size_t len)
+{
+	for (int e = 1; e < 4096; e++) {
+		const char *n = strerrorname_np(e);
+
+		if (n && strlen(n) == len && !strncmp(n, name, len))
+			return e;
+	}
+	return atoi(name);
+}
+
+static int open_output(const char *var)
+{
+	const char *path = getenv(var);
+	int fd;
+
+	if (!path || !*path)
+		return -1;
+	fd = sys4(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	return fd < 0 ? fd : dune_reopen_high(fd);
+}
+
+/* DUNE_DENY: name[=ERRNO|=kill] separated by commas. */
+static int parse_deny(struct dune_tools *t, const char *list)
+{
+	while (list && *list) {
+		const char *end = strchrnul(list, ','), *eq = memchr(list, '=', end - list);
+		long nr = syscall_nr(list, (eq ? eq : end) - list);
+		int action = EPERM;
+
+		if (nr < 0)
+			return dune_fail(-EINVAL, "DUNE_DENY: unknown system call '%s'", list);
+		if (eq && !strncmp(eq + 1, "kill", end - eq - 1))
+			action = DUNE_DENY_KILL;
+		else if (eq)
+			action = errno_value(eq + 1, end - eq - 1);
+		if (action == 0)
+			return dune_fail(-EINVAL, "DUNE_DENY: bad action in '%s'", list);
+		t->deny[nr] = action;
+		t->active = 1;
+		list = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+int dune_tools_init(struct dune_vm *vm)
+{
+	struct dune_tools *t = &vm->tools;
+
+	t->trace_fd = open_output("DUNE_TRACE");
+	t->stats_fd = open_output("DUNE_STATS");
+	t->json_fd = open_output("DUNE_STATS_JSON");
+	t->active = t->trace_fd >= 0 || t->stats_fd >= 0 || t->json_fd >= 0;
+	return parse_deny(t, getenv("DUNE_DENY"));
+}
+
+/* ---- output, built in a buffer with raw syscalls ------------------------ */
+
+struct out {
+	char buf[16384];
+	size_t len;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	o->len += dune_vfmt(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
+	va_end(ap);
+	if (o->len >= sizeof(o->buf))
+		o->len = sizeof(o->buf) - 1;
+}
+
+static void flush(struct out *o, int fd)
+{
+	if (fd >= 0)
+		sys3(SYS_write, fd, o->buf, o->len);
+	o->len = 0;
+}
+
+/* Arguments worth decoding: the path of the usual file syscalls. */
+static int path_arg(long nr)
+{
+	switch (nr) {
+	case SYS_open: case SYS_stat: case SYS_lstat: case SYS_access: case SYS_execve:
+	case SYS_unlink: case SYS_mkdir: case SYS_rmdir: case SYS_chdir: case SYS_readlink:
+	case SYS_rename: case SYS_truncate: case SYS_chmod: case SYS_creat:
+		return 0;
+	case SYS_openat: case SYS_newfstatat: case SYS_faccessat: case SYS_faccessat2:
+	case SYS_unlinkat: case SYS_mkdirat: case SYS_readlinkat: case SYS_statx:
+	case SYS_execveat: case SYS_renameat2: case SYS_fchmodat:
+		return 1;
+	}
+	return -1;
+}
+
+static void put_call(struct out *o, const struct dune_syscall *sys, long ret)
+{
+	const char *name = syscall_name(sys->nr);
+	int p = path_arg(sys->nr);
+
+	put(o, "[%d] ", (int)sys0(SYS_gettid));
+	if (name)
+		put(o, "%s(", name);
+	else
+		put(o, "syscall_%ld(", sys->nr);
+	for (int i = 0; i < 3; i++) {
+		char s[96] = "";
+
+		if (i == p && !dune_read_guest(s, sys->args[i], sizeof(s) - 1))
+			put(o, "%s\"%s\"", i ? ", " : "", s);
+		else
+			put(o, "%s%#lx", i ? ", " : "", (unsigned long)sys->args[i]);
+	}
+	if (ret == DUNE_NO_RETURN)
+		put(o, ") = ?\n");
+	else if (ret < 0 && ret > -4096)
+		put(o, ") = -1 %s (%s)\n", strerrorname_np(-ret) ? strerrorname_np(-ret) : "?",
+		    dune_strerror(ret));
+	else
+		put(o, ") = %ld\n", ret);
+}
+
+/* ---- the per-syscall hooks -------------------------------------------- */
+
+/* A policy refusal: the result the program gets (*refused set). */
+long dune_tools_before(struct dune_vcpu *vcpu, const struct dune_syscall *sys, int *refused)
+{
+	struct dune_tools *t = &vcpu->vm->tools;
+	int action = sys->nr >= 0 && sys->nr < DUNE_NR_SYSCALLS ? t->deny[sys->nr] : 0;
+
+	*refused = action != 0;
+	if (action == DUNE_DENY_KILL)
+		dune_force_signal(SIGSYS, &(siginfo_t){ .si_signo = SIGSYS, .si_code = SI_KERNEL });
+	return -action;
+}
+
+void dune_tools_after(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long ret,
+		      uint64_t ns)
+{
+	struct dune_tools *t = &vcpu->vm->tools;
+
+	if (sys->nr >= 0 && sys->nr < DUNE_NR_SYSCALLS) {
+		__atomic_add_fetch(&t->calls[sys->nr], 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&t->ns[sys->nr], ns, __ATOMIC_RELAXED);
+	}
+	if (t->trace_fd >= 0) {
+		struct out line;
+
+		line.len = 0;
+		put_call(&line, sys, ret);
+		flush(&line, t->trace_fd);
+	}
+}
+
+/* ---- the table at exit ------------------------------------------------ */
+
+static void put_table(struct out *o, struct dune_vm *vm, const char *why)
+{
+	struct dune_stats *s = &vm->stats;
+	struct dune_tools *t = &vm->tools;
+	uint64_t done[DUNE_NR_SYSCALLS / 64 + 1] = { 0 };
+
+	put(o, "dune stats: pid %d, %s\n", (int)sys0(SYS_getpid), why);
+	put(o, "  exits: syscall %lu, fault %lu, interrupted %lu, mmio %lu, other %lu\n",
+	    s->exits[0], s->exits[1], s->exits[2], s->exits[3], s->exits[4]);
+	put(o, "  faults fixed %lu, faults signalled %lu, signals delivered %lu\n",
+	    s->faults_fixed, s->faults_signalled, s->signals);
+	put(o, "  %-20s %10s %12s %10s\n", "syscall", "calls", "total us", "avg us");
+	for (;;) {	/* by time spent, most first */
+		long best = -1;
+
+		for (long nr = 0; nr < DUNE_NR_SYSCALLS; nr++)
+			if (t->calls[nr] && !(done[nr / 64] >> (nr % 64) & 1) &&
+			    (best < 0 || t->ns[nr] > t->ns[best]))
+				best = nr;
+		if (best < 0)
+			break;
+		done[best / 64] |= 1ULL << (best % 64);
+		put(o, "  %-20s %10lu %12lu %10lu\n", syscall_name(best) ? syscall_name(best) : "?",
+		    t->calls[best], t->ns[best] / 1000, t->ns[best] / 1000 / t->calls[best]);
+	}
+}
+
+static void put_json(struct out *o, struct dune_vm *vm, const char *why)
+{
+	struct dune_stats *s = &vm->stats;
+	struct dune_tools *t = &vm->tools;
+	const char *sep = "";
+
+	put(o, "{\"pid\":%d,\"end\":\"%s\",\"exits\":{\"syscall\":%lu,\"fault\":%lu,"
+	    "\"interrupted\":%lu,\"mmio\":%lu,\"other\":%lu},", (int)sys0(SYS_getpid), why,
+	    s->exits[0], s->exits[1], s->exits[2], s->exits[3], s->exits[4]);
+	put(o, "\"faults_fixed\":%lu,\"faults_signalled\":%lu,\"signals\":%lu,\"syscalls\":{",
+	    s->faults_fixed, s->faults_signalled, s->signals);
+	for (long nr = 0; nr < DUNE_NR_SYSCALLS; nr++) {
+		if (!t->calls[nr] || !syscall_name(nr))
+			continue;
+		put(o, "%s\"%s\":{\"calls\":%lu,\"ns\":%lu}", sep, syscall_name(nr), t->calls[nr],
+		    t->ns[nr]);
+		sep = ",";
+	}
+	put(o, "}}\n");
+}
+
+/* The process ends or execs: its table, if asked for. */
+void dune_tools_report(struct dune_vm *vm, const char *why)
+{
+	static struct out o;
+
+	if (vm->tools.stats_fd >= 0) {
+		put_table(&o, vm, why);
+		flush(&o, vm->tools.stats_fd);
+	}
+	if (vm->tools.json_fd >= 0) {
+		put_json(&o, vm, why);
+		flush(&o, vm->tools.json_fd);
+	}
+}

@@ -1,0 +1,48 @@
+#!/bin/sh
+# dune-run's own behaviour: exit statuses (as env(1)), --trace, --stats-json,
+# --deny, --policy, static executables.  Installed as build/tests/t-dune-run.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+dune_run=$here/../dune-run
+[ -x "$dune_run" ] || { echo "dune-run is not built next to the tests"; exit 77; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/dune-run.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+fail=0
+
+check() { # DESCRIPTION CONDITION...
+	what=$1
+	shift
+	if "$@"; then echo "# ok: $what"; else echo "FAIL: $what"; fail=$((fail + 1)); fi
+}
+status() { "$dune_run" "$@" >"$work/out" 2>"$work/err" </dev/null; echo $?; }
+
+check "exit status passes through" [ "$(status sh -c 'exit 42')" = 42 ]
+check "a killing signal passes through" [ "$(status sh -c 'kill -TERM $$')" = 143 ]
+check "not found: 127" [ "$(status /nonexistent/program)" = 127 ]
+check "cannot execute: 126" [ "$(status /etc/hostname)" = 126 ]
+check "bad option: 125" [ "$(status --no-such-option true)" = 125 ]
+check "one error line, then where to read more" [ "$(wc -l <"$work/err")" -le 2 ]
+check "--help" [ "$(status --help)" = 0 ]
+check "inside: the program sees dune" [ "$(status "$here/getppid-errno")" = 0 ]
+check "  ... and dune_is_inside() = 1" grep -q "inside=1" "$work/out"
+
+"$dune_run" -t"$work/trace" sh -c 'cat /etc/hostname >/dev/null' </dev/null
+check "--trace logs syscalls with decoded paths" grep -q 'openat(.*"/etc/hostname"' "$work/trace"
+check "--trace logs errors by name" sh -c "$dune_run -t$work/trace2 cat /nonexistent 2>/dev/null;
+	grep -q 'ENOENT' $work/trace2"
+"$dune_run" --stats-json="$work/stats.json" sh -c 'true' </dev/null
+check "--stats-json: one object per process" grep -q '"syscalls":{' "$work/stats.json"
+if command -v python3 >/dev/null; then
+	check "  ... valid JSON" python3 -c "import json,sys
+[json.loads(l) for l in open(sys.argv[1])]" "$work/stats.json"
+fi
+"$dune_run" --deny=getppid "$here/getppid-errno" >"$work/out" </dev/null
+check "--deny refuses with EPERM" grep -q "getppid=-1 errno=1 " "$work/out"
+printf '# no getppid\ndeny getppid EACCES\n' >"$work/policy"
+"$dune_run" --policy="$work/policy" "$here/getppid-errno" >"$work/out" </dev/null
+check "--policy with an errno name" grep -q "getppid=-1 errno=13 " "$work/out"
+check "deny=kill ends with SIGSYS" [ "$(status --deny=getppid=kill "$here/getppid-errno")" = 159 ]
+if command -v busybox >/dev/null && ! ldd "$(command -v busybox)" >/dev/null 2>&1; then
+	check "a static executable is refused (126)" [ "$(status "$(command -v busybox)" true)" = 126 ]
+fi
+[ $fail -eq 0 ]
