@@ -74,6 +74,10 @@ check: all
 check-vm: all
 	tests/vm/check-vm.sh $(BUILD)
 
+# LTP's syscall tests natively and inside dune (slow; not part of CI)
+conformance: all
+	tests/conformance/run-ltp.sh $(BUILD)
+
 # Warnings are errors with both compilers; cppcheck must be silent.
 lint:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=clang all
@@ -96,5 +100,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-vm lint install clean
+.PHONY: all check check-vm conformance lint install clean
 .SECONDARY:
