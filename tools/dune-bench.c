@@ -222,6 +222,28 @@ static void ratio(const char *name, double value, const char *target)
 	printf("%-36s %12.3f x   %s\n", name, value, target);
 }
 
+/* --programs: the real programs of tests/programs, inside vs. native. */
+static int bench_programs(void)
+{
+	char self[4096], script[4200];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return 1;
+	self[n] = '\0';
+	*strrchr(self, '/') = '\0';
+	snprintf(script, sizeof(script), "%s/tests/t-programs", self);
+	if (access(script, X_OK)) {
+		fprintf(stderr, "dune-bench: %s not found (run from the build tree)\n", script);
+		return 1;
+	}
+	printf("real programs, wall time inside dune vs. natively (most: share of syscalls):\n");
+	fflush(stdout);
+	execl(script, script, "--bench", (char *)NULL);
+	perror("dune-bench: exec");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	double native_getpid, native_pipe, native_touch, enter, floor_out = -1;
@@ -229,6 +251,8 @@ int main(int argc, char **argv)
 	double native_fork, native_thread, fork_inside, thread_inside;
 	int bare, err;
 
+	if (argc > 1 && !strcmp(argv[1], "--programs"))
+		return bench_programs();
 	if (argc > 1)
 		iterations = atoi(argv[1]) > 0 ? atoi(argv[1]) : iterations;
 	if (pipe(pipe_fds)) {

@@ -3,7 +3,11 @@
 # runs once natively and once under dune-run, in fresh copies of the same
 # directory, and the outputs and exit statuses must match.
 # Installed as build/tests/t-programs (run from build/tests by run-tests.sh).
+# With --bench (dune-bench --programs): also syscalls per second and the
+# syscalls that take the most host time inside dune, from --stats-json.
 set -u
+bench=0
+[ "${1:-}" = --bench ] && bench=1
 here=$(cd "$(dirname "$0")" && pwd)
 dune_run=$here/../dune-run
 [ -x "$dune_run" ] || { echo "dune-run is not built next to the tests"; exit 77; }
@@ -26,19 +30,40 @@ case_() {
 		if [ $how = native ]; then
 			(cd "$work/$how" && sh -c "$cmd") >"$work/$how.out" 2>&1 </dev/null
 		else
-			(cd "$work/$how" && "$dune_run" -q sh -c "$cmd") >"$work/$how.out" 2>&1 </dev/null
+			rm -f "$work/stats.json"
+			(cd "$work/$how" && "$dune_run" -q --stats-json="$work/stats.json" sh -c "$cmd") \
+				>"$work/$how.out" 2>&1 </dev/null
 		fi
 		echo "status $?" >>"$work/$how.out"
 		eval "${how}_ms=\$(( ($(date +%s%N) - start) / 1000000 ))"
 	done
 	if cmp -s "$work/native.out" "$work/dune.out"; then
 		echo "# $name: same output and status (native ${native_ms} ms, dune ${dune_ms} ms)"
+		[ $bench = 1 ] && bench_line "$name"
 		pass=$((pass + 1))
 	else
 		echo "FAIL $name: outputs differ"
 		diff "$work/native.out" "$work/dune.out" | head -20
 		fail=$((fail + 1))
 	fi
+}
+
+# For the benchmark: wall times, syscalls/s, where the host time went.
+bench_line() {
+	python3 - "$1" "$native_ms" "$dune_ms" "$work/stats.json" <<'PY'
+import json, sys
+name, native, dune, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+calls, ns = {}, {}
+for line in open(path):
+    for sc, v in json.loads(line)["syscalls"].items():
+        calls[sc] = calls.get(sc, 0) + v["calls"]
+        ns[sc] = ns.get(sc, 0) + v["ns"]
+total = sum(calls.values())
+top = sorted(calls, key=calls.get, reverse=True)[:3]
+print("%-16s native %6d ms  dune %7d ms  %6.1fx  %7d syscalls  %6.0f/s  most: %s" % (
+    name, native, dune, dune / max(native, 1), total, total / max(dune, 1) * 1000,
+    ", ".join("%s %d%%" % (s, 100 * calls[s] // max(total, 1)) for s in top)))
+PY
 }
 
 # a small C project for make, a script for bash
