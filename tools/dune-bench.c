@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,59 @@ static void fork_breakdown(void)
 		       st.fork_vcpu_ns / 1e3);
 	close(fds[0]);
 	waitpid(pid, &status, 0);
+}
+
+static volatile int signals_seen;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	signals_seen++;
+}
+
+/* kill(self) -> handler -> rt_sigreturn */
+static void signal_loop(int n)
+{
+	for (int i = 0; i < n; i++)
+		kill(getpid(), SIGUSR1);
+}
+
+static char *barrier_page;
+static long page_size;
+
+/* Appel-Li write barrier: a write traps, the handler unprotects the page. */
+static void unprotect(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	mprotect((void *)((uintptr_t)si->si_addr & ~(page_size - 1)), page_size,
+		 PROT_READ | PROT_WRITE);
+}
+
+static void appel_li_loop(int n)
+{
+	for (int i = 0; i < n; i++) {
+		mprotect(barrier_page, page_size, PROT_READ);
+		barrier_page[i % page_size] = 1;
+	}
+}
+
+static void escape_loop(int n)
+{
+	for (int i = 0; i < n; i++)
+		if (dune_escape() || dune_enter())
+			abort();
+}
+
+static void setup_signals(void)
+{
+	struct sigaction sa = { .sa_sigaction = unprotect, .sa_flags = SA_SIGINFO };
+
+	signal(SIGUSR1, on_signal);
+	sigaction(SIGSEGV, &sa, NULL);
+	page_size = sysconf(_SC_PAGESIZE);
+	barrier_page = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 }
 
 static void *thread_fn(void *arg)
@@ -249,6 +303,7 @@ int main(int argc, char **argv)
 	double native_getpid, native_pipe, native_touch, enter, floor_out = -1;
 	double nop, fwd_getpid, fwd_pipe, touch;
 	double native_fork, native_thread, fork_inside, thread_inside;
+	double native_signal, native_barrier, signal_inside, barrier_inside, escape;
 	int bare, err;
 
 	if (argc > 1 && !strcmp(argv[1], "--programs"))
@@ -262,6 +317,9 @@ int main(int argc, char **argv)
 	native_getpid = measure(getpid_loop, iterations * 100);
 	native_pipe = measure(pipe_loop, iterations * 10);
 	native_touch = first_touch_ns(4096);
+	setup_signals();
+	native_signal = measure(signal_loop, iterations * 10);
+	native_barrier = measure(appel_li_loop, iterations * 10);
 	native_fork = measure(fork_loop, 20);
 	native_thread = measure(thread_loop, 50);
 	enter = enter_ns();
@@ -277,6 +335,9 @@ int main(int argc, char **argv)
 	fwd_getpid = measure(getpid_loop, iterations);
 	fwd_pipe = measure(pipe_loop, iterations / 2);
 	touch = first_touch_ns(4096);
+	signal_inside = measure(signal_loop, iterations / 4 + 1);
+	barrier_inside = measure(appel_li_loop, iterations / 4 + 1);
+	escape = measure(escape_loop, 20);
 	fork_inside = measure(fork_loop, 5);
 	thread_inside = measure(thread_loop, 10);
 
@@ -298,6 +359,11 @@ int main(int argc, char **argv)
 	row("native fork+exit+wait", native_fork, "");
 	row("fork+exit+wait inside", fork_inside, "the child builds a VM of its own");
 	fork_breakdown();
+	row("native signal round trip", native_signal, "kill(self) -> handler -> sigreturn");
+	row("signal round trip inside", signal_inside, "the handler runs in the guest");
+	row("native Appel-Li trap+unprotect", native_barrier, "mprotect RO, write, SIGSEGV, mprotect RW");
+	row("Appel-Li trap+unprotect inside", barrier_inside, "");
+	row("escape + enter cycle", escape, "dune_escape() then dune_enter()");
 	row("native pthread_create+join", native_thread, "");
 	row("pthread_create+join inside", thread_inside, "a pooled vCPU, a new host thread");
 	if (!bare)
@@ -313,6 +379,10 @@ int main(int argc, char **argv)
 	ratio("first-touch fault / native", touch / native_touch, "");
 	ratio("fork+exit+wait / native", fork_inside / native_fork, "target <= 20");
 	ratio("pthread_create+join / native", thread_inside / native_thread, "");
+	ratio("signal round trip / native", signal_inside / native_signal, "");
+	ratio("signal round trip / floor", signal_inside / floor_out, "");
+	ratio("Appel-Li loop / native", barrier_inside / native_barrier, "");
+	ratio("Appel-Li loop / floor", barrier_inside / floor_out, "");
 	ratio("first-touch fault / floor", touch / floor_out, "");
 	return 0;
 }
