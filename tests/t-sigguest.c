@@ -209,9 +209,37 @@ static void check_default_actions(void)
 	}
 }
 
+static void __attribute__((noreturn)) spin_inside(void)
+{
+	enter_dune();
+	for (;;)
+		getpid();
+}
+
+/* SIGSTOP, SIGCONT and SIGKILL at any moment, seen by the parent's waitpid. */
+static void check_stop_continue_kill(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		spin_inside();
+	usleep(200000);
+	kill(pid, SIGSTOP);
+	CHECK(waitpid(pid, &status, WUNTRACED) == pid && WIFSTOPPED(status) &&
+	      WSTOPSIG(status) == SIGSTOP, "SIGSTOP: %s", status_str(status));
+	kill(pid, SIGCONT);
+	CHECK(waitpid(pid, &status, WCONTINUED) == pid && WIFCONTINUED(status),
+	      "SIGCONT: status %#x", status);
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	      "SIGKILL: %s", status_str(status));
+}
+
 int main(void)
 {
 	check_default_actions();
+	check_stop_continue_kill();
 	enter_dune();
 	check_longjmp_loop();
 	check_overflow_on_altstack();
