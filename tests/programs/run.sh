@@ -95,7 +95,8 @@ mkdir -p "$work/seed/tree/sub"
 seq 1 20000 >"$work/seed/tree/numbers"
 cp -r /usr/include/linux "$work/seed/tree/sub/"
 
-case_ shell-pipeline sh 'ls -la / | sort | head; echo $?'
+# (/proc's link count is the number of processes: it differs between any two runs)
+case_ shell-pipeline sh 'ls -la / | grep -v " proc$" | sort | head; echo $?'
 case_ find-wc find "find /usr/include -name '*.h' | wc -l"
 case_ tar tar 'tar czf t.tgz tree && mkdir out && tar xzf t.tgz -C out &&
 	(cd tree && find . -type f | sort | xargs cat | md5sum) &&
