@@ -83,6 +83,7 @@ struct dune_vcpu {
 	int flush_pending;
 	int busy;			/* a thread runs on it */
 	int vfork_child;		/* released by the parent when vfork returns */
+	int private_sighand;		/* CLONE_VM without CLONE_SIGHAND */
 	int escaped_tid;		/* its thread left with dune_escape() */
 	int tid;			/* the thread running it */
 	uint64_t sig_pending;		/* noted by the host handler, not yet delivered */
@@ -166,7 +167,7 @@ int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);
 long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 
 /* signal.c */
-long dune_sigaction(const struct dune_syscall *sys);
+long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 long dune_sigreturn(struct dune_vcpu *vcpu);
 void dune_signals_init(void);
 void dune_signals_restore(void);

@@ -35,6 +35,7 @@ static long clone_thread(struct dune_vcpu *parent, unsigned long flags, uintptr_
 		return -ENOMEM;
 	}
 	child->vfork_child = !!(flags & CLONE_VFORK);
+	child->private_sighand = !(flags & CLONE_SIGHAND);
 	ret = arch_clone_thread(child, flags, ptid, ctid, tls);
 	if (ret < 0 || (flags & CLONE_VFORK))
 		dune_vcpu_put(child);

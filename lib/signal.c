@@ -101,8 +101,13 @@ static void native_action(const struct dune_sigaction *act, struct dune_sigactio
 	native->mask = ~0ULL;	/* record and return, nothing else */
 }
 
-/* rt_sigaction(2): the program sees its own actions, the kernel holds ours. */
-long dune_sigaction(const struct dune_syscall *sys)
+/*
+ * rt_sigaction(2): the program sees its own actions, the kernel holds ours.
+ * A thread with a signal table of its own (CLONE_VM without CLONE_SIGHAND:
+ * a vfork child, which posix_spawn resets to SIG_DFL) shares our memory but
+ * not our dispositions: it changes only the kernel's copy.
+ */
+long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	int sig = sys->args[0];
 	struct dune_sigaction act, native, old;
@@ -123,8 +128,10 @@ long dune_sigaction(const struct dune_syscall *sys)
 		ret = sys4(SYS_rt_sigaction, sig, &native, NULL, 8);
 		if (ret)
 			return ret;
-		program_act[sig] = act;
-		program_act_known[sig] = 1;
+		if (!vcpu->private_sighand) {
+			program_act[sig] = act;
+			program_act_known[sig] = 1;
+		}
 	}
 	if (sys->args[2] && dune_write_guest(sys->args[2], &old, sizeof(old)))
 		return -EFAULT;

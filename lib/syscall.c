@@ -258,7 +258,7 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	case SYS_exit:
 		dune_exit_thread(vcpu, a[0]);
 	case SYS_rt_sigaction:
-		return dune_sigaction(sys);
+		return dune_sigaction(vcpu, sys);
 	case SYS_rt_sigreturn:
 		return dune_sigreturn(vcpu);
 	case SYS_seccomp:

@@ -140,6 +140,7 @@ struct dune_vcpu *dune_vcpu_get(struct dune_vm *vm)
 	if (vcpu) {
 		vcpu->busy = 1;
 		vcpu->vfork_child = 0;
+		vcpu->private_sighand = 0;
 		vcpu->escaped_tid = 0;
 		vcpu->flush_pending = 0;
 	}

@@ -8,6 +8,7 @@
  */
 #include <pthread.h>
 #include <setjmp.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -236,6 +237,25 @@ static void check_stop_continue_kill(void)
 	      "SIGKILL: %s", status_str(status));
 }
 
+/*
+ * posix_spawn's child (CLONE_VM|CLONE_VFORK, a signal table of its own)
+ * resets handlers to SIG_DFL: ours must stay as they were.
+ */
+static void check_spawn_keeps_handlers(void)
+{
+	char *argv[] = { "true", NULL };
+	extern char **environ;
+	int status;
+	pid_t pid;
+
+	signal(SIGUSR1, count);
+	CHECK(posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) == 0 &&
+	      waitpid(pid, &status, 0) == pid, "posix_spawn /bin/true");
+	hits = 0;
+	raise(SIGUSR1);
+	CHECK(hits == 1, "the handler is gone after posix_spawn: %d hits", hits);
+}
+
 int main(void)
 {
 	check_default_actions();
@@ -246,6 +266,7 @@ int main(void)
 	check_thread_masks();
 	check_fpu_preserved();
 	check_flags();
+	check_spawn_keeps_handlers();
 	check_waiting();
 	CHECK(dune_is_inside(), "left dune");
 	return finish();
