@@ -99,9 +99,22 @@ long dune_clone3(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 			  ptid, args.child_tid, args.tls);
 }
 
-/* exit(2) of one thread: its vCPU goes back to the pool as the thread ends. */
+/*
+ * exit(2) of one thread: its vCPU goes back to the pool as the thread ends.
+ * The last thread of a VM ends the process: KVM's kvm-nx-lpage-recovery
+ * worker belongs to the VM owner's thread group and stops only when the VM's
+ * fds are closed, so a plain exit would leave the process neither alive nor
+ * a zombie (its parent's wait would hang).  Linux gives the same status.
+ */
 void dune_exit_thread(struct dune_vcpu *vcpu, long status)
 {
+	struct dune_vm *vm = vcpu->vm;
+	int others = 0;
+
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		others += vm->vcpus[i] != vcpu && vm->vcpus[i]->busy;
+	if (!others)
+		sys1(SYS_exit_group, status);
 	arch_exit_thread(vcpu->vfork_child ? NULL : &vcpu->busy, status);
 }
 

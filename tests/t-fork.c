@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sched.h>
 #include <spawn.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -506,6 +507,23 @@ static void check_system(void)
 	close(p[0]);
 }
 
+static int return_seven(void *arg)
+{
+	(void)arg;
+	return 7;	/* glibc's clone() then calls SYS_exit, not exit_group */
+}
+
+/* A fork-like clone() on a stack of its own, ended by SYS_exit (LTP clone07). */
+static void check_clone_with_stack(void)
+{
+	static char stack[64 << 10] __attribute__((aligned(16)));
+	int status = 0;
+	pid_t pid = clone(return_seven, stack + sizeof(stack), SIGCHLD, NULL);
+
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 7, "clone(SIGCHLD) child: %s", status_str(status));
+}
+
 int main(void)
 {
 	pid_t pid = getpid();
@@ -522,6 +540,7 @@ int main(void)
 	check_vfork();
 	check_posix_spawn();
 	check_system();
+	check_clone_with_stack();
 	CHECK(dune_is_inside() == 1 && getpid() == pid,
 	      "not inside after making children");
 	return finish();
