@@ -51,15 +51,19 @@ static void __attribute__((noreturn)) child_goes_native(struct dune_vcpu *vcpu, 
 	arch_resume_native(vcpu);
 }
 
+/* args3: a clone3 whose stack fields are zero (the child starts on a copy of ours) */
 static long fork_process(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
-			 long ptid, long ctid, long tls)
+			 long ptid, long ctid, long tls, const struct clone_args *args3, size_t size3)
 {
 	long ret;
 
 	if (arch_vcpu_save(vcpu))
 		return -ENOMEM;
 	/* the child goes on from here, on a copy of this host stack */
-	ret = arch_raw_syscall(SYS_clone, flags, 0, ptid, ctid, tls, 0);
+	if (args3)
+		ret = sys2(SYS_clone3, args3, size3);
+	else
+		ret = arch_raw_syscall(SYS_clone, flags, 0, ptid, ctid, tls, 0);
 	if (ret)
 		return ret;
 	if (dune_vm_rebuild(vcpu->vm, vcpu) ||
@@ -76,27 +80,63 @@ long dune_clone(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
 {
 	if (flags & CLONE_VM)
 		return clone_thread(vcpu, flags, stack, ptid, ctid, tls);
-	return fork_process(vcpu, flags, stack, ptid, ctid, tls);
+	return fork_process(vcpu, flags, stack, ptid, ctid, tls, NULL, 0);
 }
 
-/* clone3(2): the same, through clone(2)'s register interface. */
+/* clone3's struct, checked as the kernel does what we cannot leave to it. */
+static long read_clone_args(const struct dune_syscall *sys, struct clone_args *args)
+{
+	size_t size = sys->args[1];
+	char extra[64];
+
+	if (size > DUNE_PAGE_SIZE)
+		return -E2BIG;
+	if (size < CLONE_ARGS_SIZE_VER0)
+		return -EINVAL;
+	memset(args, 0, sizeof(*args));
+	if (dune_read_guest(args, sys->args[0], size < sizeof(*args) ? size : sizeof(*args)))
+		return -EFAULT;
+	for (size_t at = sizeof(*args); at < size; at += sizeof(extra)) {
+		size_t n = size - at < sizeof(extra) ? size - at : sizeof(extra);
+
+		if (dune_read_guest(extra, sys->args[0] + at, n))
+			return -EFAULT;
+		for (size_t i = 0; i < n; i++)
+			if (extra[i])
+				return -E2BIG;	/* a newer struct with fields we do not know */
+	}
+	if (!args->stack != !args->stack_size)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * clone3(2).  A process: the kernel's clone3 itself, minus the stack (its
+ * child starts on a copy of this host stack); so every other check and flag
+ * is native.  A thread: clone(2)'s register interface, which has no room for
+ * clone3's newer flags.
+ */
 long dune_clone3(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	struct clone_args args;
-	unsigned long flags;
-	long ptid;
+	struct clone_args args, copy;
+	size_t size = sys->args[1];
+	uintptr_t stack;
+	long ret = read_clone_args(sys, &args);
 
-	if ((size_t)sys->args[1] < CLONE_ARGS_SIZE_VER0)
+	if (ret)
+		return ret;
+	stack = args.stack ? args.stack + args.stack_size : 0;
+	if (!(args.flags & CLONE_VM)) {
+		copy = args;
+		copy.stack = copy.stack_size = 0;
+		return fork_process(vcpu, args.flags, stack, 0, 0, args.tls, &copy,
+				    size < sizeof(copy) ? size : sizeof(copy));
+	}
+	if (args.flags >> 32 || args.exit_signal > 0xff || args.set_tid_size)
 		return -EINVAL;
-	memset(&args, 0, sizeof(args));
-	if (dune_read_guest(&args, sys->args[0], CLONE_ARGS_SIZE_VER0))
-		return -EFAULT;
-	flags = args.flags | (args.exit_signal & 0xff);
-	if (args.flags >> 32 || args.exit_signal > 0xff)
-		return -EINVAL;	/* only clone3 can do these: not supported yet */
-	ptid = flags & CLONE_PIDFD ? (long)args.pidfd : (long)args.parent_tid;
-	return dune_clone(vcpu, flags, args.stack ? args.stack + args.stack_size : 0,
-			  ptid, args.child_tid, args.tls);
+	return clone_thread(vcpu, args.flags | args.exit_signal, stack,
+			    args.flags & CLONE_PIDFD ? (long)args.pidfd : (long)args.parent_tid,
+			    args.child_tid, args.tls);
 }
 
 /*

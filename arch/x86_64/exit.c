@@ -209,10 +209,18 @@ void arch_capture_native(struct dune_vcpu *vcpu)
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
 	struct kvm_regs regs, *r = &regs;
 	struct x86_native_frame *f = &xc->native;
+	int saved;
 
-	/* after a failed KVM_RUN the synced copy is stale: ask KVM */
-	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_REGS, &regs))
-		regs = vcpu->run->s.regs.regs;
+	/*
+	 * After a failed KVM_RUN the synced copy is stale: ask KVM.  Without a
+	 * vCPU (a fork child that got no VM) the state saved at the fork is it.
+	 */
+
+	saved = sys3(SYS_ioctl, vcpu->fd, KVM_GET_REGS, &regs) != 0;
+	if (saved) {
+		regs = xc->saved_regs;
+		xc->last_syscall = 1;
+	}
 	*f = (struct x86_native_frame){
 		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx,
 		.rsi = r->rsi, .rdi = r->rdi, .rbp = r->rbp, .r8 = r->r8,
@@ -231,7 +239,7 @@ void arch_capture_native(struct dune_vcpu *vcpu)
 		if (*(uint8_t *)(f->rip - 1) == 0xcc)	/* int3 traps after itself */
 			f->rip--;
 	}
-	if (!sys3(SYS_ioctl, vcpu->fd, KVM_GET_XSAVE, &xc->xsave))
+	if (saved || !sys3(SYS_ioctl, vcpu->fd, KVM_GET_XSAVE, &xc->xsave))
 		f->xsave = (uint8_t *)xc->xsave.region;
 }
 
