@@ -126,6 +126,7 @@ struct dune_vm {
 #define sys2(n, a, b)		arch_raw_syscall(n, (long)(a), (long)(b), 0, 0, 0, 0)
 #define sys3(n, a, b, c)	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 #define sys4(n, a, b, c, d)	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define sys5(n, a, b, c, d, e)	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
 void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* x86-64 specifics: segment bases reach the vCPU; XSAVE state KVM lacks. */
+/*
+ * x86-64 specifics: segment bases and PR_SET_TSC reach the vCPU; XSAVE state
+ * KVM lacks.
+ */
 #include <asm/prctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include "check.h"
@@ -64,11 +68,53 @@ static void check_amx_refusal(void)
 	printf("# with AMX permission: %s", out);
 }
 
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static void *rdtsc_thread(void *arg)
+{
+	(void)arg;
+	return (void *)(uintptr_t)rdtsc();
+}
+
+/* mode 0: rdtsc in this thread; 1: in a thread created after the prctl */
+static int tsc_child(void *mode)
+{
+	pthread_t t;
+
+	if (prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0))
+		return 2;
+	if (!mode)
+		return rdtsc() ? 0 : 1;
+	if (pthread_create(&t, NULL, rdtsc_thread, NULL) || pthread_join(t, NULL))
+		return 3;
+	return 0;
+}
+
+/* prctl(PR_SET_TSC, PR_TSC_SIGSEGV): the guest's rdtsc faults as the host's would. */
+static void check_tsc_trap(void)
+{
+	for (long mode = 0; mode < 2; mode++) {
+		int status = run_child(tsc_child, (void *)mode, NULL, 0);
+
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+		      "rdtsc after PR_TSC_SIGSEGV (%s): %s", mode ? "new thread" : "same thread",
+		      status_str(status));
+	}
+	CHECK(rdtsc() != 0, "rdtsc traps in the parent too");
+}
+
 int main(void)
 {
 	check_amx_refusal();
 	enter_dune();
 	check_gs_base();
+	check_tsc_trap();
 	return finish();
 }
 

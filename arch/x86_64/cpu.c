@@ -5,6 +5,7 @@
  * this KVM switches to CPL0 on a CPL3 `syscall` (hardware) or not (kvm_pvm).
  */
 #include <asm/prctl.h>
+#include <linux/prctl.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -190,6 +191,8 @@ static int sync_tsc(struct dune_vcpu *vcpu)
 	if (!dune_ioctl(vcpu->fd, KVM_HAS_DEVICE_ATTR, &attr) &&
 	    !dune_ioctl(vcpu->fd, KVM_SET_DEVICE_ATTR, &attr))
 		return 0;
+	if (x86_tsc_cr4())	/* our own rdtsc would trap, and so will the guest's */
+		return 0;
 	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return x86_set_msr(vcpu, MSR_IA32_TSC, ((uint64_t)hi << 32) | lo);
 }
@@ -306,6 +309,15 @@ static struct kvm_segment segment(uint16_t sel, uint8_t type, uint8_t dpl, int c
 	};
 }
 
+/* CR4.TSD if the calling thread's rdtsc traps (PR_SET_TSC, inherited natively). */
+uint64_t x86_tsc_cr4(void)
+{
+	int mode = PR_TSC_ENABLE;
+
+	sys5(SYS_prctl, PR_GET_TSC, (long)&mode, 0, 0, 0);
+	return mode == PR_TSC_SIGSEGV ? X86_CR4_TSD : 0;
+}
+
 /* CPL3 with the calling thread's FS/GS bases (the host mirrors ARCH_SET_FS/GS). */
 void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 {
@@ -330,7 +342,7 @@ void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 	s->idt.limit = NR_VECTORS * 16 - 1;
 	s->cr0 = 0x80050033;	/* PG AM WP NE ET MP PE */
 	s->cr3 = xv->pml4_gpa;
-	s->cr4 = xv->cr4;
+	s->cr4 = xv->cr4 | x86_tsc_cr4();
 	if (hw_semantics > 0 && xv->smep)
 		s->cr4 |= X86_CR4_SMEP;
 	s->efer = 0xd01;	/* SCE LME LMA NXE */

@@ -5,6 +5,7 @@
  * stack: raw syscalls only.
  */
 #include <asm/prctl.h>
+#include <linux/prctl.h>
 #include <linux/audit.h>
 #include <errno.h>
 #include <signal.h>
@@ -185,21 +186,43 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 }
 
 /* arch_prctl(ARCH_SET_FS/GS) must also move the vCPU's segment base. */
-int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *ret)
+static long set_segment_base(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct kvm_sregs *s = &vcpu->run->s.regs.sregs;
+	long ret = sys2(SYS_arch_prctl, sys->args[0], sys->args[1]);
 
-	if (sys->nr != SYS_arch_prctl ||
-	    (sys->args[0] != ARCH_SET_FS && sys->args[0] != ARCH_SET_GS))
-		return 0;
-	*ret = sys2(SYS_arch_prctl, sys->args[0], sys->args[1]);
-	if (*ret || sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, s))
-		return 1;
+	if (ret || sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, s))
+		return ret;
 	if (sys->args[0] == ARCH_SET_FS)
 		s->fs.base = sys->args[1];
 	else
 		s->gs.base = sys->args[1];
 	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	return 0;
+}
+
+/* prctl(PR_SET_TSC): the guest's rdtsc must trap (CR4.TSD) when the host's would. */
+static long set_tsc_mode(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	struct kvm_sregs *s = &vcpu->run->s.regs.sregs;
+	long ret = sys5(SYS_prctl, PR_SET_TSC, sys->args[1], 0, 0, 0);
+
+	if (ret || sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, s))
+		return ret;
+	s->cr4 = (s->cr4 & ~X86_CR4_TSD) | x86_tsc_cr4();
+	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	return 0;
+}
+
+int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *ret)
+{
+	if (sys->nr == SYS_arch_prctl &&
+	    (sys->args[0] == ARCH_SET_FS || sys->args[0] == ARCH_SET_GS))
+		*ret = set_segment_base(vcpu, sys);
+	else if (sys->nr == SYS_prctl && sys->args[0] == PR_SET_TSC)
+		*ret = set_tsc_mode(vcpu, sys);
+	else
+		return 0;
 	return 1;
 }
 

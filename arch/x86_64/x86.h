@@ -41,6 +41,7 @@
 #define PTE_NX		(1ULL << 63)
 #define PTE_ADDR	0x000ffffffffff000ULL
 
+#define X86_CR4_TSD		(1ULL << 2)
 #define X86_CR4_PAE		(1ULL << 5)
 #define X86_CR4_OSFXSR		(1ULL << 9)
 #define X86_CR4_OSXMMEXCPT	(1ULL << 10)
@@ -120,6 +121,7 @@ long x86_clone_thread(unsigned long flags, void *stack, long ptid, long ctid, lo
 void x86_exit_thread(int *busy, long status) __attribute__((noreturn));
 int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs);
 void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s);
+uint64_t x86_tsc_cr4(void);
 int x86_vcpu_hw_semantics(void);
 int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value);
 int x86_map_supervisor(struct dune_vm *vm, uintptr_t va, int user);
