@@ -59,7 +59,6 @@ struct dune_range {
 struct dune_vma {
 	uintptr_t start, end;
 	int prot;
-	int is_stack;
 };
 
 #define DUNE_NR_SYSCALLS	512

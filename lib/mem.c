@@ -19,7 +19,6 @@
 #include "dune-internal.h"
 
 #define GPA_BASE	(1ULL << 32)	/* below: left free, like a PC's low memory */
-#define STACK_GUARD_GAP	(256UL * DUNE_PAGE_SIZE)	/* Linux's stack_guard_gap */
 
 /* ---- the dune area's pool: page tables, vCPUs (vm->lock held) ----------- */
 
@@ -297,7 +296,6 @@ static void parse_maps_line(const char *line, struct dune_vma *vma)
 	p++;
 	vma->prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) |
 		    (p[2] == 'x' ? PROT_EXEC : 0);
-	vma->is_stack = strstr(p, "[stack]") != NULL;
 }
 
 /* Call fn for each mapping until it returns nonzero; returns that value. */
@@ -377,22 +375,19 @@ int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma)
 /* ---- faults --------------------------------------------------------------- */
 
 /*
- * The guest cannot grow the main stack (the kernel does that only for faults
- * of the thread itself); touch the page from the host where the kernel would
- * grow the stack natively: below [stack], within RLIMIT_STACK, above the gap.
+ * The guest cannot grow a stack (the kernel grows [stack] and MAP_GROWSDOWN
+ * mappings only for faults of the process itself).  A kernel write to the
+ * address from this thread faults as the guest's access would natively, so
+ * the kernel applies its own rules (VM_GROWSDOWN, RLIMIT_STACK, guard gap)
+ * and fails harmlessly where it would not grow.  Nothing is mapped there yet:
+ * the zero written is what the new page holds anyway.
  */
 static int grow_stack(struct dune_vm *vm, uintptr_t addr, struct vma_query *q, struct dune_vma *vma)
 {
-	struct rlimit lim;
+	static const char zero;
 
-	if (!q->above.is_stack || addr + STACK_GUARD_GAP < q->above.start)
+	if (!q->above.end || dune_read_guest((void *)addr, (uintptr_t)&zero, 1))
 		return -ENOENT;
-	if (sys2(SYS_getrlimit, RLIMIT_STACK, &lim) || (lim.rlim_cur != RLIM_INFINITY &&
-	    q->above.end - DUNE_ALIGN_DOWN(addr, DUNE_PAGE_SIZE) > lim.rlim_cur))
-		return -ENOENT;
-	if (q->below.end && addr < q->below.end + STACK_GUARD_GAP)
-		return -ENOENT;
-	*(volatile char *)addr;
 	return find_vma(vm, addr, vma, q);
 }
 

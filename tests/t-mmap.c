@@ -410,6 +410,39 @@ static void check_stack_growth(void)
 	CHECK(grow_stack(depth) == expect, "deep recursion computed wrong");
 }
 
+/*
+ * A MAP_GROWSDOWN mapping at the top of len free bytes: the kernel grows it
+ * for accesses below it while the guard gap to the next mapping allows.
+ */
+static unsigned char *map_growsdown(size_t len, size_t mapped)
+{
+	unsigned char *hole = map_anon(NULL, len, 0);
+
+	if (hole == MAP_FAILED || munmap(hole, len))
+		return NULL;
+	if (mmap(hole + len - mapped, mapped, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, -1, 0) == MAP_FAILED)
+		return NULL;
+	return hole + len;
+}
+
+/* A thread-stack-like MAP_GROWSDOWN mapping grows on a guest access too. */
+static void check_growsdown(void)
+{
+	const size_t len = 1024 * PAGE;
+	unsigned char *top = map_growsdown(len, PAGE), *p;
+
+	CHECK(top != NULL, "MAP_GROWSDOWN: %s", strerror(errno));
+	if (!top)
+		return;
+	for (p = top - PAGE - 1; p >= top - 64 * PAGE; p -= 3 * PAGE)
+		*(volatile unsigned char *)p = 0x5a;
+	barrier();
+	for (p = top - PAGE - 1; p >= top - 64 * PAGE; p -= 3 * PAGE)
+		CHECK(*p == 0x5a, "grown page at %p lost its byte", (void *)p);
+	munmap(top - len, len);
+}
+
 /* In a child inside dune: set up one bad access, which must kill it. */
 static int fault_child(void *arg)
 {
@@ -432,6 +465,14 @@ static int fault_child(void *arg)
 	} else if (!strcmp(kind, "read-unmapped")) {
 		munmap(a, 2 * PAGE);
 		(void)*p;
+	} else if (!strcmp(kind, "growsdown-into-gap")) {
+		unsigned char *top = map_growsdown(1024 * PAGE, PAGE);
+
+		/* a mapping 16 pages below: growing to it would cross the guard gap */
+		if (!top || map_anon(top - 16 * PAGE, PAGE, MAP_FIXED) == MAP_FAILED)
+			return 3;
+		p = top - 8 * PAGE;
+		(void)*p;
 	} else if (!strcmp(kind, "read-moved")) {
 		void *to = mmap(NULL, 2 * PAGE, PROT_NONE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -449,6 +490,7 @@ static void check_faults(void)
 {
 	static const char *const kinds[] = {
 		"write-readonly", "read-none", "read-unmapped", "read-moved",
+		"growsdown-into-gap",
 	};
 	char out[4096];
 	size_t i;
@@ -474,5 +516,6 @@ int main(void)
 	check_file_mapping();
 	check_brk();
 	check_stack_growth();
+	check_growsdown();
 	return finish();
 }
