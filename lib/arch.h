@@ -79,6 +79,9 @@ void arch_flush_tlb(struct dune_vcpu *vcpu);
  * starts at the caller's return address with 0 as return value.
  */
 int arch_enter(struct dune_vcpu *vcpu, void *host_stack_top);
+/* Abandon the current stack: run fn(vcpu) on the host stack. */
+void arch_call_on_stack(void *host_stack_top, void (*fn)(struct dune_vcpu *),
+			struct dune_vcpu *vcpu) __attribute__((noreturn));
 void arch_vcpu_start(struct dune_vcpu *vcpu);
 
 /* Host loop (run on the host stack: raw syscalls only, see util.c). */

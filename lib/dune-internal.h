@@ -88,6 +88,8 @@ struct dune_vcpu {
 	uint64_t sig_pending;		/* noted by the host handler, not yet delivered */
 	long sys_nr;			/* the last forwarded syscall... */
 	int sys_interrupted;		/* ...returned -EINTR */
+	int native_probe;		/* retrying natively an access KVM could not back */
+	struct dune_fault probe_fault;	/* and the fault that retry took */
 	siginfo_t sig_info[65];
 	uint8_t *stack_top;		/* its host-loop stack */
 	void *arch;
@@ -201,6 +203,8 @@ void dune_thread_main(struct dune_vcpu *vcpu) __attribute__((noreturn));
 /* hostloop.c */
 void dune_host_start(struct dune_vcpu *vcpu) __attribute__((noreturn));
 void dune_host_loop(struct dune_vcpu *vcpu) __attribute__((noreturn));
+void dune_probe_faulted(struct dune_vcpu *vcpu, const siginfo_t *info, const sigset_t *mask)
+	__attribute__((noreturn));
 void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f);
 
 extern struct dune_vm *dune_current_vm;

@@ -30,8 +30,10 @@ static void handle_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
 }
 
 /*
- * KVM could not back a guest access (KVM_EXIT_MEMORY_FAULT): a page the host
- * maps but cannot provide, e.g. past the end of a mapped file: SIGBUS.
+ * KVM could not back a guest access: a page the host maps but cannot provide,
+ * e.g. past the end of a mapped file (SIGBUS).  KVM_EXIT_MEMORY_FAULT names
+ * the address; without it (older KVM, kvm_pvm), the access is retried
+ * natively, and the fault it takes comes back to dune_probe_faulted().
  */
 static void handle_memory_fault(struct dune_vcpu *vcpu)
 {
@@ -43,12 +45,34 @@ static void handle_memory_fault(struct dune_vcpu *vcpu)
 	    !dune_mem_hva_of_gpa(vcpu->vm, dune_memory_fault(run)->gpa, &hva)) {
 		f.addr = hva;
 		dune_deliver_fault(vcpu, &f);
+		return;
 	}
-	/* without the address, the native retry raises what Linux would */
 	if (vcpu->vm->debug)
 		dune_log("KVM_RUN could not access guest memory: retrying natively");
+	vcpu->native_probe = 1;
 	arch_capture_native(vcpu);
 	arch_resume_native(vcpu);
+}
+
+static void continue_with_probe_fault(struct dune_vcpu *vcpu)
+{
+	dune_deliver_fault(vcpu, &vcpu->probe_fault);
+	dune_host_loop(vcpu);
+}
+
+/*
+ * The native retry of handle_memory_fault() faulted (we are in the host
+ * signal handler, on the program's stack): the vCPU still stands at that
+ * access, so the guest takes the fault there, and the VM goes on.
+ */
+void dune_probe_faulted(struct dune_vcpu *vcpu, const siginfo_t *info, const sigset_t *mask)
+{
+	vcpu->native_probe = 0;
+	vcpu->probe_fault = (struct dune_fault){
+		.signo = info->si_signo, .code = info->si_code, .addr = (uintptr_t)info->si_addr,
+	};
+	sys4(SYS_rt_sigprocmask, SIG_SETMASK, mask, NULL, 8);
+	arch_call_on_stack(vcpu->stack_top, continue_with_probe_fault, vcpu);
 }
 
 static void handle_run_error(struct dune_vcpu *vcpu, long err)

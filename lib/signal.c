@@ -85,6 +85,8 @@ static void host_handler(int sig, siginfo_t *info, void *uc)
 		run_handler_natively(sig, info, uc);
 		return;
 	}
+	if (vcpu->native_probe && (sig == SIGBUS || sig == SIGSEGV) && info->si_code > 0)
+		dune_probe_faulted(vcpu, info, &((ucontext_t *)uc)->uc_sigmask);
 	vcpu->sig_info[sig] = *info;
 	vcpu->sig_pending |= sigbit(sig);
 }

@@ -5,6 +5,8 @@
  * moved pages keep their contents, unmapped or read-only pages fault.
  */
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
 
@@ -348,6 +350,48 @@ static void check_file_mapping(void)
 	close(fd);
 }
 
+static sigjmp_buf bus_jump;
+static void *volatile bus_addr;
+
+static void on_sigbus(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	bus_addr = info->si_addr;
+	siglongjmp(bus_jump, 1);
+}
+
+/*
+ * A file mapping's page past the end of the file: SIGBUS at that address
+ * (KVM cannot back it), to a handler that jumps out; the VM goes on.
+ */
+static void check_sigbus_past_eof(void)
+{
+	char path[] = "/tmp/dune-sigbus.XXXXXX";
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO }, old;
+	volatile unsigned char *map;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0 && ftruncate(fd, PAGE / 2) == 0, "temp file: %s", strerror(errno));
+	if (fd < 0)
+		return;
+	unlink(path);
+	map = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	CHECK(map != MAP_FAILED, "mmap: %s", strerror(errno));
+	if (map == MAP_FAILED)
+		return;
+	sigaction(SIGBUS, &sa, &old);
+	bus_addr = NULL;
+	if (!sigsetjmp(bus_jump, 1))
+		map[PAGE + 1] = 1;
+	sigaction(SIGBUS, &old, NULL);
+	CHECK(bus_addr == map + PAGE + 1, "SIGBUS at %p, expected %p", bus_addr,
+	      (void *)(map + PAGE + 1));
+	CHECK(dune_is_inside(), "left the VM at the SIGBUS");
+	munmap((void *)map, 2 * PAGE);
+}
+
 /* Grow the heap with sbrk, shrink it, grow again: the new part is zero. */
 static void check_brk(void)
 {
@@ -517,5 +561,6 @@ int main(void)
 	check_brk();
 	check_stack_growth();
 	check_growsdown();
+	check_sigbus_past_eof();
 	return finish();
 }

@@ -29,6 +29,19 @@ x86_enter:
 	.size	x86_enter, .-x86_enter
 
 /*
+ * void arch_call_on_stack(void *top, void (*fn)(struct dune_vcpu *), vcpu)
+ */
+	.globl	arch_call_on_stack
+	.hidden	arch_call_on_stack
+	.type	arch_call_on_stack, @function
+arch_call_on_stack:
+	mov	%rdi, %rsp
+	mov	%rdx, %rdi
+	call	*%rsi
+	ud2
+	.size	arch_call_on_stack, .-arch_call_on_stack
+
+/*
  * void x86_resume_native(struct x86_native_frame *f)
  * Load the guest's FPU state and registers and continue there natively.  The
  * target RIP goes just below the target stack's red zone (where a signal
