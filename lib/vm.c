@@ -162,7 +162,11 @@ void dune_vcpu_put(struct dune_vcpu *vcpu)
 	__atomic_store_n(&vcpu->busy, 0, __ATOMIC_RELEASE);
 }
 
-/* The area is 2 MiB aligned so its memslot can use large host pages. */
+/*
+ * The area is 2 MiB aligned so its memslot can use large host pages.  It is
+ * not the program's memory: a core dump leaves it out (it would add its
+ * full size).
+ */
 static uint8_t *map_area(void)
 {
 	size_t len = DUNE_AREA_SIZE + DUNE_SZ_2M;
@@ -176,6 +180,7 @@ static uint8_t *map_area(void)
 	if (area > (uintptr_t)raw)
 		sys2(SYS_munmap, raw, area - raw);
 	sys2(SYS_munmap, area + DUNE_AREA_SIZE, raw + len - (area + DUNE_AREA_SIZE));
+	sys3(SYS_madvise, area, DUNE_AREA_SIZE, MADV_DONTDUMP);
 	return (uint8_t *)area;
 }
 

@@ -249,6 +249,31 @@ static void check_process_calls(void)
 	CHECK(sched_yield() == 0, "sched_yield: %s", strerror(errno));
 }
 
+/*
+ * A core dump holds the program's memory, not dune's: inside, no mapping
+ * of 64 MiB or more (this test has none of its own) is left dumpable.
+ */
+static void check_core_dump_size(void)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	unsigned long size_kb = 0, big_dumpable = 0;
+	char line[512];
+
+	CHECK(f != NULL, "open /proc/self/smaps: %s", strerror(errno));
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Size: %lu kB", &size_kb) == 1)
+			continue;
+		if (!strncmp(line, "VmFlags:", 8) && size_kb >= (64UL << 10) &&
+		    !strstr(line, " dd"))
+			big_dumpable += size_kb;
+	}
+	fclose(f);
+	CHECK(big_dumpable == 0, "%lu KiB in big mappings would go into a core dump",
+	      big_dumpable);
+}
+
 int main(int argc, char **argv)
 {
 	struct snapshot native;
@@ -260,6 +285,7 @@ int main(int argc, char **argv)
 	check_same_as_native(&native, argc, argv, argv0);
 	check_cwd(native.cwd);
 	check_proc_maps();
+	check_core_dump_size();
 	check_getrandom();
 	check_sockets();
 	check_pointer_args();
