@@ -74,6 +74,19 @@ struct dune_tools {
 	uint64_t ns[DUNE_NR_SYSCALLS];
 };
 
+/*
+ * Signals the host handler took for a thread, in arrival order: realtime
+ * signals queue (each with its siginfo), a standard one is there at most
+ * once.  The handler adds at tail, the host loop (which the handler may
+ * interrupt, never the reverse) takes entries anywhere, leaving si_signo 0.
+ */
+#define DUNE_SIGQ_LEN	64
+struct dune_sigqueue {
+	siginfo_t info[DUNE_SIGQ_LEN];
+	unsigned int head, tail;
+	uint64_t standard;
+};
+
 struct dune_vcpu {
 	struct dune_vm *vm;
 	int id;
@@ -85,12 +98,11 @@ struct dune_vcpu {
 	int private_sighand;		/* CLONE_VM without CLONE_SIGHAND */
 	int escaped_tid;		/* its thread left with dune_escape() */
 	int tid;			/* the thread running it */
-	uint64_t sig_pending;		/* noted by the host handler, not yet delivered */
 	long sys_nr;			/* the last forwarded syscall... */
 	int sys_interrupted;		/* ...returned -EINTR */
 	int native_probe;		/* retrying natively an access KVM could not back */
 	struct dune_fault probe_fault;	/* and the fault that retry took */
-	siginfo_t sig_info[65];
+	struct dune_sigqueue sigq;	/* noted by the host handler, not yet delivered */
 	uint8_t *stack_top;		/* its host-loop stack */
 	void *arch;
 };

@@ -145,7 +145,7 @@ void dune_host_loop(struct dune_vcpu *vcpu)
 	for (;;) {
 		long r;
 
-		if (vcpu->sig_pending)
+		if (vcpu->sigq.head != vcpu->sigq.tail)
 			dune_signals_deliver(vcpu);
 		arch_prepare_run(vcpu);
 		r = sys3(SYS_ioctl, vcpu->fd, KVM_RUN, 0);

@@ -70,7 +70,8 @@ static long fork_process(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t 
 	    arch_vcpu_restore(vcpu, vcpu, stack, !!(flags & CLONE_SETTLS), tls))
 		child_goes_native(vcpu, stack);
 	vcpu->tid = sys0(SYS_gettid);
-	vcpu->sig_pending = 0;
+	vcpu->sigq.head = vcpu->sigq.tail = 0;
+	vcpu->sigq.standard = 0;
 	return 0;
 }
 

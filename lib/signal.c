@@ -17,6 +17,7 @@
 #include "dune-internal.h"
 
 #define NSIG_KERNEL	64
+#define SIGRTMIN_KERNEL	32		/* glibc keeps a few for itself above this */
 #ifndef SA_RESTORER
 #define SA_RESTORER	0x04000000
 #endif
@@ -77,6 +78,47 @@ static void run_handler_natively(int sig, siginfo_t *info, void *uc)
 		((handler_fn)act->handler)(sig);
 }
 
+/* In the host handler: a full queue loses the signal (as a send over RLIMIT_SIGPENDING). */
+static void queue_signal(struct dune_sigqueue *q, const siginfo_t *info)
+{
+	int sig = info->si_signo;
+
+	if (sig < SIGRTMIN_KERNEL && (q->standard & sigbit(sig)))
+		return;
+	if (q->tail - __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) == DUNE_SIGQ_LEN)
+		return;
+	q->info[q->tail % DUNE_SIGQ_LEN] = *info;
+	if (sig < SIGRTMIN_KERNEL)
+		q->standard |= sigbit(sig);
+	__atomic_store_n(&q->tail, q->tail + 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * The oldest queued signal the thread's mask lets through (one blocked by an
+ * earlier handler's sa_mask waits for its rt_sigreturn), off the queue.
+ */
+static int take_signal(struct dune_sigqueue *q, siginfo_t *info)
+{
+	unsigned int tail = __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE);
+	uint64_t blocked;
+
+	sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, 8);
+	for (unsigned int i = q->head; i != tail; i++) {
+		siginfo_t *slot = &q->info[i % DUNE_SIGQ_LEN];
+		int sig = slot->si_signo;
+
+		if (!sig || (is_handler(&program_act[sig]) && (blocked & sigbit(sig))))
+			continue;
+		__atomic_and_fetch(&q->standard, ~sigbit(sig), __ATOMIC_SEQ_CST);
+		*info = *slot;
+		slot->si_signo = 0;
+		while (q->head != tail && !q->info[q->head % DUNE_SIGQ_LEN].si_signo)
+			__atomic_store_n(&q->head, q->head + 1, __ATOMIC_RELEASE);
+		return 1;
+	}
+	return 0;
+}
+
 static void host_handler(int sig, siginfo_t *info, void *uc)
 {
 	struct dune_vcpu *vcpu = vcpu_of_thread();
@@ -87,8 +129,7 @@ static void host_handler(int sig, siginfo_t *info, void *uc)
 	}
 	if (vcpu->native_probe && (sig == SIGBUS || sig == SIGSEGV) && info->si_code > 0)
 		dune_probe_faulted(vcpu, info, &((ucontext_t *)uc)->uc_sigmask);
-	vcpu->sig_info[sig] = *info;
-	vcpu->sig_pending |= sigbit(sig);
+	queue_signal(&vcpu->sigq, info);
 }
 
 /* What the kernel holds for sig when the program's act is installed. */
@@ -222,11 +263,11 @@ void dune_force_signal(int sig, const siginfo_t *info)
 /* Before KVM_RUN: every signal the host handler noted for this thread. */
 void dune_signals_deliver(struct dune_vcpu *vcpu)
 {
-	while (vcpu->sig_pending) {
-		int sig = __builtin_ctzll(vcpu->sig_pending) + 1;
-		siginfo_t info = vcpu->sig_info[sig];
+	siginfo_t info;
 
-		__atomic_and_fetch(&vcpu->sig_pending, ~sigbit(sig), __ATOMIC_SEQ_CST);
+	while (take_signal(&vcpu->sigq, &info)) {
+		int sig = info.si_signo;
+
 		if (!is_handler(&program_act[sig])) {	/* changed since: as natively */
 			if (program_act[sig].handler == (void *)SIG_DFL)
 				sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), sig, &info);

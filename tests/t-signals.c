@@ -102,6 +102,41 @@ static void check_sent_signals(void)
 	CHECK(hits == 1, "unblocked signal not delivered (%d)", hits);
 }
 
+static volatile int rt_values[8], rt_count, rt_nested, rt_depth;
+
+static void record_value(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	rt_nested |= ++rt_depth > 1;
+	if (rt_count < 8)
+		rt_values[rt_count++] = si->si_value.sival_int;
+	rt_depth--;
+}
+
+/* Realtime signals queue: each instance, in order, one handler at a time. */
+static void check_realtime_queue(void)
+{
+	const int sig = SIGRTMIN + 1, n = 5;
+	sigset_t set;
+	int in_order = 1;
+
+	rt_count = rt_nested = 0;
+	set_handler(sig, record_value, 0);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (int i = 1; i <= n; i++)
+		CHECK(sigqueue(getpid(), sig, (union sigval){ .sival_int = i }) == 0,
+		      "sigqueue: %s", strerror(errno));
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	for (int i = 0; i < rt_count; i++)
+		in_order &= rt_values[i] == i + 1;
+	CHECK(rt_count == n && in_order, "%d of %d queued signals delivered, in order: %d",
+	      rt_count, n, in_order);
+	CHECK(!rt_nested, "a handler ran inside another despite its own mask");
+}
+
 static void check_altstack(void)
 {
 	static char alt[64 * 1024];
@@ -275,6 +310,7 @@ int main(void)
 	      out);
 	enter_dune();
 	check_sent_signals();
+	check_realtime_queue();
 	check_altstack();
 	check_timer_in_loop();
 	check_eintr();
