@@ -79,12 +79,16 @@ struct dune_tools {
  * signals queue (each with its siginfo), a standard one is there at most
  * once.  The handler adds at tail, the host loop (which the handler may
  * interrupt, never the reverse) takes entries anywhere, leaving si_signo 0.
+ * A signal arrives only while the thread's mask lets it through, so it is
+ * delivered whatever the mask is later (sigsuspend restores its mask first),
+ * unless a handler we started for an earlier one blocks it meanwhile.
  */
 #define DUNE_SIGQ_LEN	64
 struct dune_sigqueue {
 	siginfo_t info[DUNE_SIGQ_LEN];
 	unsigned int head, tail;
 	uint64_t standard;
+	uint64_t deferred;	/* blocked by the masks of handlers we started */
 };
 
 struct dune_vcpu {

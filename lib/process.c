@@ -71,7 +71,7 @@ static long fork_process(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t 
 		child_goes_native(vcpu, stack);
 	vcpu->tid = sys0(SYS_gettid);
 	vcpu->sigq.head = vcpu->sigq.tail = 0;
-	vcpu->sigq.standard = 0;
+	vcpu->sigq.standard = vcpu->sigq.deferred = 0;
 	return 0;
 }
 

@@ -83,6 +83,7 @@ static void queue_signal(struct dune_sigqueue *q, const siginfo_t *info)
 {
 	int sig = info->si_signo;
 
+	__atomic_and_fetch(&q->deferred, ~sigbit(sig), __ATOMIC_SEQ_CST);
 	if (sig < SIGRTMIN_KERNEL && (q->standard & sigbit(sig)))
 		return;
 	if (q->tail - __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) == DUNE_SIGQ_LEN)
@@ -94,8 +95,8 @@ static void queue_signal(struct dune_sigqueue *q, const siginfo_t *info)
 }
 
 /*
- * The oldest queued signal the thread's mask lets through (one blocked by an
- * earlier handler's sa_mask waits for its rt_sigreturn), off the queue.
+ * The oldest queued signal no handler we started blocks (one that does waits
+ * for its rt_sigreturn, or its unblocking), off the queue.
  */
 static int take_signal(struct dune_sigqueue *q, siginfo_t *info)
 {
@@ -103,6 +104,7 @@ static int take_signal(struct dune_sigqueue *q, siginfo_t *info)
 	uint64_t blocked;
 
 	sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, 8);
+	blocked = __atomic_and_fetch(&q->deferred, blocked, __ATOMIC_SEQ_CST);
 	for (unsigned int i = q->head; i != tail; i++) {
 		siginfo_t *slot = &q->info[i % DUNE_SIGQ_LEN];
 		int sig = slot->si_signo;
@@ -243,6 +245,7 @@ static int deliver(struct dune_vcpu *vcpu, int sig, const siginfo_t *info)
 		return err;
 	mask = old_mask | act->mask | ((act->flags & SA_NODEFER) ? 0 : sigbit(sig));
 	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	__atomic_or_fetch(&vcpu->sigq.deferred, mask & ~old_mask, __ATOMIC_SEQ_CST);
 	vcpu->vm->stats.signals++;
 	return 0;
 }
