@@ -20,9 +20,11 @@ LIB_OBJ	:= $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC))
 TESTS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/t-*.c))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run
+STATIC	:= $(BUILD)/tests/static-inside $(BUILD)/tests/static-pie-inside
 TOOLS	:= $(patsubst tools/%.c,$(BUILD)/%,$(filter-out tools/dune-run-preload.c,$(wildcard tools/dune-*.c)))
 
-all: $(BUILD)/libdune.a $(BUILD)/libdune.so $(BUILD)/libdune-run.so $(TOOLS) $(TESTS) $(HELPERS) $(SCRIPTS)
+all: $(BUILD)/libdune.a $(BUILD)/libdune.so $(BUILD)/libdune-run.so $(TOOLS) $(TESTS) $(HELPERS) $(SCRIPTS) \
+	$(STATIC)
 
 $(BUILD)/obj/%.c.o: %.c $(wildcard lib/*.h) $(wildcard $(ARCH_DIR)/*.h) $(BUILD)/gen/syscall-names.h
 	@mkdir -p $(dir $@)
@@ -56,6 +58,15 @@ $(BUILD)/tests/%: tests/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 $(BUILD)/tests/%: tests/helpers/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
+
+# statically linked programs for dune-run (dune-exec-static)
+$(BUILD)/tests/static-inside: tests/static/inside.c lib/dune.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -static -o $@ $< -lpthread
+
+$(BUILD)/tests/static-pie-inside: tests/static/inside.c lib/dune.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -static-pie -fPIE -o $@ $< -lpthread
 
 $(BUILD)/tests/t-programs: tests/programs/run.sh
 	@mkdir -p $(dir $@)

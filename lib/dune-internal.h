@@ -117,6 +117,7 @@ struct dune_vm {
 	int vm_fd;
 	int lock;			/* memory map, page tables, vCPU pool */
 	char kvm_path[128];
+	char static_loader[256];	/* DUNE_EXEC_STATIC: see exec.c */
 	size_t run_size;
 	int max_vcpus;
 	int nr_vcpus;
@@ -144,6 +145,8 @@ struct dune_vm {
 #define sys3(n, a, b, c)	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 #define sys4(n, a, b, c, d)	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 #define sys5(n, a, b, c, d, e)	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+#define sys6(n, a, b, c, d, e, f) \
+	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
 void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -203,6 +206,9 @@ void dune_tools_report(struct dune_vm *vm, const char *why);
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip);
 long dune_seccomp_syscall(const struct dune_syscall *sys);
 void dune_seccomp_before_exec(int own_fd_min);
+
+/* exec.c */
+long dune_execve(struct dune_vm *vm, const struct dune_syscall *sys);
 
 /* api.c */
 void dune_copy_stats(struct dune_stats *stats, size_t size);

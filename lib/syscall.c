@@ -190,6 +190,8 @@ static long do_close_range(struct dune_vm *vm, const struct dune_syscall *sys)
 	int own[DUNE_MAX_OWN_FDS], n = dune_own_fds(vm, own);
 	long ret;
 
+	if (first > last)
+		return forward(sys);	/* EINVAL */
 	for (int i = 0; i < n && first <= last; i++) {
 		if ((unsigned long)own[i] < first || (unsigned long)own[i] > last)
 			continue;
@@ -271,7 +273,7 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	case SYS_execveat:
 		/* the new image runs natively: it must get the filters for real */
 		dune_seccomp_before_exec(dune_own_fds(vm, own) ? own[0] : 0);
-		return forward(sys);
+		return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(sys);
 	default:
 		return forward(sys);
 	}

@@ -206,7 +206,7 @@ static void note_own_ranges(struct dune_vm *vm)
 
 int dune_vm_create(struct dune_vm **vmp)
 {
-	const char *path = getenv("DUNE_KVM_DEVICE");
+	const char *path = getenv("DUNE_KVM_DEVICE"), *loader = getenv("DUNE_EXEC_STATIC");
 	uint8_t *area = map_area();
 	struct dune_vm *vm;
 	int err;
@@ -224,6 +224,8 @@ int dune_vm_create(struct dune_vm **vmp)
 	vm->pid = sys0(SYS_getpid);
 	vm->debug = getenv("DUNE_DEBUG") ? atoi(getenv("DUNE_DEBUG")) : 0;
 	strncpy(vm->kvm_path, path && *path ? path : "/dev/kvm", sizeof(vm->kvm_path) - 1);
+	if (loader && strlen(loader) < sizeof(vm->static_loader))
+		strcpy(vm->static_loader, loader);
 	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = -1;
 	vm->kvm_fd = open_kvm(vm->kvm_path);
 	err = vm->kvm_fd < 0 ? vm->kvm_fd : vm_setup(vm);

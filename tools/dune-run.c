@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * dune-run: run an unmodified, dynamically linked program inside dune.  It
- * sets the environment (LD_PRELOAD of libdune-run.so, DUNE_TRACE, DUNE_STATS,
- * DUNE_DENY, ...) and execs the program, so the program, its children and
- * what they exec enter dune before main().  Exit status: the program's, or
+ * dune-run: run an unmodified program inside dune.  It sets the environment
+ * (LD_PRELOAD of libdune-run.so, DUNE_TRACE, DUNE_STATS, DUNE_DENY, ...) and
+ * execs the program, so the program, its children and what they exec enter
+ * dune before main().  A static program is loaded by dune-exec-static.  Exit status: the program's, or
  * 125 (dune-run failed), 126 (cannot execute), 127 (not found), like env(1).
  */
 #include <elf.h>
@@ -83,22 +83,30 @@ static void read_policy(const char *path)
 	fclose(f);
 }
 
-/* libdune-run.so next to this program, or in ../lib when installed. */
-static void find_preload(char *out, size_t size)
+/* A companion file next to this program, or in ../lib when installed. */
+static void find_companion(const char *name, const char *const places[], int n, char *out,
+			   size_t size)
 {
-	static const char *const places[] = { "%s/libdune-run.so", "%s/../lib/libdune-run.so" };
 	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	if (n <= 0)
+	if (len <= 0)
 		fail(EXIT_FAILED, "%s", "cannot find where dune-run is installed");
-	self[n] = '\0';
+	self[len] = '\0';
 	*strrchr(self, '/') = '\0';
-	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
-		if (snprintf(out, size, places[i], self) < (int)size && !access(out, R_OK))
+	for (int i = 0; i < n; i++) {
+		if (snprintf(out, size, places[i], self, name) < (int)size && !access(out, R_OK))
 			return;
 	}
-	fail(EXIT_FAILED, "libdune-run.so not found next to %s", self);
+	fprintf(stderr, "dune-run: %s not found next to %s\n", name, self);
+	exit(EXIT_FAILED);
+}
+
+static void find_preload(char *out, size_t size)
+{
+	static const char *const places[] = { "%s/%s", "%s/../lib/%s" };
+
+	find_companion("libdune-run.so", places, 2, out, size);
 }
 
 static void preload(void)
@@ -133,11 +141,7 @@ static void resolve(const char *prog, char *out, size_t size)
 		fail(EXIT_CANNOT_RUN, "%s: Permission denied", prog);
 }
 
-/*
- * A static executable has no dynamic loader to preload into: dune cannot
- * enter before main.  Say so rather than run it natively unnoticed.
- */
-static void refuse_static(const char *path)
+static int is_static_elf(const char *path)
 {
 	Elf64_Ehdr eh;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), dynamic = 0;
@@ -145,7 +149,7 @@ static void refuse_static(const char *path)
 	if (fd < 0 || pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
 		if (fd >= 0)
 			close(fd);
-		return;		/* a script: its interpreter is what runs */
+		return 0;	/* a script: its interpreter is what runs */
 	}
 	for (int i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
@@ -155,9 +159,20 @@ static void refuse_static(const char *path)
 			dynamic = 1;
 	}
 	close(fd);
-	if (!dynamic)
-		fail(EXIT_CANNOT_RUN, "%s is statically linked: nothing can enter dune before its "
-		     "main(); link it with libdune and call dune_enter() instead", path);
+	return !dynamic;
+}
+
+/*
+ * A static executable has no dynamic loader to preload into: dune-exec-static
+ * (dynamic, so it enters dune) loads it, inside.  DUNE_EXEC_STATIC tells the
+ * library to do the same for static programs exec'd later.
+ */
+static void set_static_loader(char *out, size_t size)
+{
+	static const char *const places[] = { "%s/%s" };
+
+	find_companion("dune-exec-static", places, 1, out, size);
+	set("DUNE_EXEC_STATIC", out);
 }
 
 static void set_mode(const char *mode)
@@ -203,14 +218,30 @@ static void parse(int argc, char **argv)
 		set("DUNE_DENY", deny);
 }
 
+/* dune-exec-static PATH ARGV0 ARGS... */
+static void exec_static(const char *loader, char *path, char **args, int nargs)
+{
+	char **argv = calloc(nargs + 3, sizeof(*argv));
+
+	if (!argv)
+		fail(EXIT_FAILED, "%s", "out of memory");
+	argv[0] = (char *)loader;
+	argv[1] = path;
+	memcpy(argv + 2, args, nargs * sizeof(*argv));
+	execv(loader, argv);
+	fail(EXIT_FAILED, "cannot execute %s", loader);
+}
+
 int main(int argc, char **argv)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], loader[PATH_MAX];
 
 	parse(argc, argv);
 	resolve(argv[optind], path, sizeof(path));
-	refuse_static(path);
+	set_static_loader(loader, sizeof(loader));
 	preload();
+	if (is_static_elf(path))
+		exec_static(loader, path, argv + optind, argc - optind);
 	execv(path, argv + optind);
 	fail(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN, "%s: cannot execute", argv[optind]);
 	return EXIT_FAILED;

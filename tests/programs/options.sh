@@ -1,6 +1,6 @@
 #!/bin/sh
 # dune-run's own behaviour: exit statuses (as env(1)), --trace, --stats-json,
-# --deny, --policy, static executables.  Installed as build/tests/t-dune-run.
+# --deny, --policy, static executables (also exec'd from inside).  Installed as build/tests/t-dune-run.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 dune_run=$here/../dune-run
@@ -42,7 +42,25 @@ printf '# no getppid\ndeny getppid EACCES\n' >"$work/policy"
 "$dune_run" --policy="$work/policy" "$here/getppid-errno" >"$work/out" </dev/null
 check "--policy with an errno name" grep -q "getppid=-1 errno=13 " "$work/out"
 check "deny=kill ends with SIGSYS" [ "$(status --deny=getppid=kill "$here/getppid-errno")" = 159 ]
+
+# static executables: loaded by dune-exec-static, inside dune, exec'd ones too
+static=$here/static-inside
+check "a static program is not inside natively" sh -c "$static | grep -q inside=0"
+check "a static program runs inside, status passes" [ "$(status "$static" a)" = 3 ]
+check "  ... its thread and signal handler too, argv intact" \
+	grep -q "inside=1 thread=1 signal=1 argc=2 argv0=$static" "$work/out"
+check "a static PIE program runs inside" [ "$(status "$here/static-pie-inside")" = 3 ]
+check "  ... inside" grep -q "inside=1 thread=1 signal=1 argc=1 " "$work/out"
+check "a static program exec'd by a shell inside" \
+	[ "$(status sh -c "$static x; echo status=\$?")" = 0 ]
+check "  ... runs inside" grep -q "inside=1 thread=1 signal=1 argc=2 argv0=$static" "$work/out"
+check "  ... and its status reaches the shell" grep -q "status=3" "$work/out"
+status "$here/static-pie-inside" exec "$static" y >/dev/null
+check "a static program execs a static program, inside" \
+	[ "$(grep -c "inside=1 thread=1 signal=1" "$work/out")" = 2 ]
 if command -v busybox >/dev/null && ! ldd "$(command -v busybox)" >/dev/null 2>&1; then
-	check "a static executable is refused (126)" [ "$(status "$(command -v busybox)" true)" = 126 ]
+	check "static busybox runs inside" [ "$(status -s busybox sh -c 'echo hi; exit 5')" = 5 ]
+	check "  ... with the right output" [ "$(cat "$work/out")" = hi ]
+	check "  ... and its syscalls go through dune" grep -q "exit_group" "$work/err"
 fi
 [ $fail -eq 0 ]

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dune-exec-static PROGRAM [ARGV0 ARGS...]: run a statically linked PROGRAM
+ * inside dune.  A static executable has no dynamic loader, so nothing can be
+ * preloaded into it to enter dune before its first instruction.  This small
+ * dynamic program is started by dune-run instead (the preloaded library has
+ * entered dune before main), and does the kernel's part of execve(2) itself:
+ * it maps PROGRAM's segments, builds a fresh initial stack (argv, envp, the
+ * auxiliary vector) and jumps to PROGRAM's entry point, still inside the VM.
+ *
+ * What differs from a real exec: /proc/self/exe and /proc/self/cmdline name
+ * this loader, the program break starts after the loader's, and the loader's
+ * own libraries stay mapped (unused).  The process name is set to PROGRAM's.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "dune.h"
+
+#if defined(__x86_64__)
+#define NATIVE_MACHINE	EM_X86_64
+#define RSEQ_SIGNATURE	0x53053053	/* glibc's RSEQ_SIG on x86 */
+#else
+#error "dune-exec-static: no entry sequence for this architecture"
+#endif
+
+#define EXIT_FAILED	125
+#define EXIT_CANNOT_RUN	126
+#define STACK_SIZE	(8UL << 20)
+#define MAX_PHDRS	64
+#define MAX_AUXV	64
+#define PAGE_DOWN(x)	((x) & ~(uintptr_t)(page - 1))
+#define PAGE_UP(x)	PAGE_DOWN((x) + page - 1)
+
+static const char *prog;
+static uintptr_t page;
+
+static void __attribute__((noreturn)) fail(int status, const char *what, int err)
+{
+	fprintf(stderr, "dune-exec-static: %s: %s%s%s\n", prog, what, err ? ": " : "",
+		err ? strerror(err) : "");
+	exit(status);
+}
+
+struct image {
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[MAX_PHDRS];
+	uintptr_t bias;		/* load address - link address (0 for ET_EXEC) */
+	uintptr_t phdr;		/* where the program headers are mapped */
+};
+
+static void read_headers(int fd, struct image *im)
+{
+	Elf64_Ehdr *eh = &im->eh;
+
+	if (pread(fd, eh, sizeof(*eh), 0) != sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG))
+		fail(EXIT_CANNOT_RUN, "not an ELF executable", 0);
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != NATIVE_MACHINE ||
+	    (eh->e_type != ET_EXEC && eh->e_type != ET_DYN) ||
+	    eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum > MAX_PHDRS)
+		fail(EXIT_CANNOT_RUN, "not an executable for this machine", 0);
+	if (pread(fd, im->ph, eh->e_phnum * sizeof(Elf64_Phdr), eh->e_phoff) !=
+	    (ssize_t)(eh->e_phnum * sizeof(Elf64_Phdr)))
+		fail(EXIT_CANNOT_RUN, "truncated program headers", 0);
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (im->ph[i].p_type == PT_INTERP)
+			fail(EXIT_CANNOT_RUN, "dynamically linked: run it with dune-run directly", 0);
+}
+
+static int prot_of(uint32_t flags)
+{
+	return (flags & PF_R ? PROT_READ : 0) | (flags & PF_W ? PROT_WRITE : 0) |
+	       (flags & PF_X ? PROT_EXEC : 0);
+}
+
+/*
+ * Reserve the span of the PT_LOAD segments: where the program was linked
+ * (ET_EXEC, refusing to replace anything there) or anywhere (static PIE).
+ */
+static void reserve(struct image *im)
+{
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	int fixed = im->eh.e_type == ET_EXEC;
+	void *at;
+
+	for (int i = 0; i < im->eh.e_phnum; i++) {
+		if (im->ph[i].p_type != PT_LOAD)
+			continue;
+		lo = lo < PAGE_DOWN(im->ph[i].p_vaddr) ? lo : PAGE_DOWN(im->ph[i].p_vaddr);
+		hi = hi > im->ph[i].p_vaddr + im->ph[i].p_memsz ? hi : im->ph[i].p_vaddr + im->ph[i].p_memsz;
+	}
+	if (hi <= lo)
+		fail(EXIT_CANNOT_RUN, "no loadable segment", 0);
+	at = mmap(fixed ? (void *)lo : NULL, PAGE_UP(hi) - lo, PROT_NONE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | (fixed ? MAP_FIXED_NOREPLACE : 0), -1, 0);
+	if (at == MAP_FAILED)
+		fail(EXIT_CANNOT_RUN, "its addresses are taken in this process", errno);
+	im->bias = (uintptr_t)at - lo;
+}
+
+/* One PT_LOAD: the file's pages, then zeros for the rest of p_memsz (bss). */
+static void map_segment(int fd, const struct image *im, const Elf64_Phdr *ph)
+{
+	uintptr_t start = PAGE_DOWN(im->bias + ph->p_vaddr);
+	uintptr_t file_end = im->bias + ph->p_vaddr + ph->p_filesz;
+	uintptr_t mem_end = PAGE_UP(im->bias + ph->p_vaddr + ph->p_memsz);
+	int prot = prot_of(ph->p_flags);
+
+	if (ph->p_filesz &&
+	    mmap((void *)start, file_end - start, prot | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+		 PAGE_DOWN(ph->p_offset)) == MAP_FAILED)
+		fail(EXIT_CANNOT_RUN, "cannot map a segment", errno);
+	if (ph->p_memsz > ph->p_filesz) {
+		uintptr_t zero_from = PAGE_UP(file_end);
+
+		if (ph->p_filesz)
+			memset((void *)file_end, 0, zero_from - file_end);
+		if (mem_end > zero_from &&
+		    mmap((void *)zero_from, mem_end - zero_from, prot,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+			fail(EXIT_CANNOT_RUN, "cannot map its bss", errno);
+	}
+	if (ph->p_filesz && mprotect((void *)start, file_end - start, prot))
+		fail(EXIT_CANNOT_RUN, "mprotect", errno);
+}
+
+static void load(const char *path, struct image *im)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		fail(errno == ENOENT ? 127 : EXIT_CANNOT_RUN, "cannot open", errno);
+	read_headers(fd, im);
+	reserve(im);
+	im->phdr = 0;
+	for (int i = 0; i < im->eh.e_phnum; i++) {
+		const Elf64_Phdr *ph = &im->ph[i];
+
+		if (ph->p_type == PT_LOAD)
+			map_segment(fd, im, ph);
+		if (ph->p_type == PT_PHDR)
+			im->phdr = im->bias + ph->p_vaddr;
+		else if (ph->p_type == PT_LOAD && !im->phdr && ph->p_offset <= im->eh.e_phoff &&
+			 im->eh.e_phoff < ph->p_offset + ph->p_filesz)
+			im->phdr = im->bias + ph->p_vaddr + (im->eh.e_phoff - ph->p_offset);
+	}
+	close(fd);
+	if (!im->phdr)
+		fail(EXIT_CANNOT_RUN, "its program headers are not loaded", 0);
+}
+
+/* Our own auxiliary vector, with the entries that describe the program replaced. */
+static int build_auxv(const struct image *im, Elf64_auxv_t *out, uintptr_t execfn, uintptr_t random)
+{
+	int fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC), n = 0;
+	Elf64_auxv_t av;
+
+	if (fd < 0)
+		fail(EXIT_FAILED, "/proc/self/auxv", errno);
+	while (n < MAX_AUXV - 1 && read(fd, &av, sizeof(av)) == sizeof(av) && av.a_type != AT_NULL) {
+		switch (av.a_type) {
+		case AT_PHDR: av.a_un.a_val = im->phdr; break;
+		case AT_PHENT: av.a_un.a_val = sizeof(Elf64_Phdr); break;
+		case AT_PHNUM: av.a_un.a_val = im->eh.e_phnum; break;
+		case AT_ENTRY: av.a_un.a_val = im->bias + im->eh.e_entry; break;
+		case AT_BASE: av.a_un.a_val = 0; break;	/* no interpreter */
+		case AT_EXECFN: av.a_un.a_val = execfn; break;
+		case AT_RANDOM: av.a_un.a_val = random; break;
+		default: break;
+		}
+		out[n++] = av;
+	}
+	close(fd);
+	out[n++] = (Elf64_auxv_t){ .a_type = AT_NULL };
+	return n;
+}
+
+/* Copy s just below *top; returns its address. */
+static uintptr_t push_string(uintptr_t *top, const char *s)
+{
+	size_t len = strlen(s) + 1;
+
+	*top -= len;
+	memcpy((void *)*top, s, len);
+	return *top;
+}
+
+/*
+ * The initial stack as the kernel lays it out: argc, argv[], NULL, envp[],
+ * NULL, auxv[], then the strings and AT_RANDOM's bytes above.
+ */
+static uintptr_t build_stack(const struct image *im, char **argv, char **envp)
+{
+	int argc = 0, envc = 0, auxc;
+	Elf64_auxv_t auxv[MAX_AUXV];
+	uint8_t random[16];
+	uintptr_t top, execfn, rnd, *sp;
+	char *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+	if (stack == MAP_FAILED)
+		fail(EXIT_FAILED, "no memory for its stack", errno);
+	while (argv[argc])
+		argc++;
+	while (envp[envc])
+		envc++;
+	uintptr_t strs[argc + envc];
+
+	top = (uintptr_t)stack + STACK_SIZE;
+	execfn = push_string(&top, prog);
+	for (int i = envc - 1; i >= 0; i--)
+		strs[argc + i] = push_string(&top, envp[i]);
+	for (int i = argc - 1; i >= 0; i--)
+		strs[i] = push_string(&top, argv[i]);
+	if (getrandom(random, sizeof(random), 0) != sizeof(random))
+		fail(EXIT_FAILED, "getrandom", errno);
+	top = (top - sizeof(random)) & ~15UL;
+	rnd = top;
+	memcpy((void *)rnd, random, sizeof(random));
+	auxc = build_auxv(im, auxv, execfn, rnd);
+
+	/* argc, argv, NULL, envp, NULL, auxv: 16-byte aligned at argc */
+	sp = (uintptr_t *)((top - (1 + argc + 1 + envc + 1 + 2 * auxc) * 8) & ~15UL);
+	*sp = argc;
+	memcpy(sp + 1, strs, argc * 8);
+	sp[1 + argc] = 0;
+	memcpy(sp + 2 + argc, strs + argc, envc * 8);
+	sp[2 + argc + envc] = 0;
+	memcpy(sp + 3 + argc + envc, auxv, auxc * sizeof(Elf64_auxv_t));
+	return (uintptr_t)sp;
+}
+
+/*
+ * The program's C library registers its own rseq area; ours would make that
+ * fail (one per thread), so it goes, as an exec would drop it.  The length
+ * must be the registered one: glibc registers at least 32 bytes.
+ */
+static void drop_rseq(void)
+{
+	char *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+
+	if (__rseq_size &&
+	    syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIGNATURE) &&
+	    syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIGNATURE))
+		fail(EXIT_FAILED, "cannot unregister the loader's rseq area", errno);
+}
+
+/* As the kernel starts a program: the stack pointer at argc, rdx 0 (no rtld_fini). */
+static void __attribute__((noreturn)) start(uintptr_t entry, uintptr_t sp)
+{
+	asm volatile("mov %0, %%rsp\n\t"
+		     "xor %%edx, %%edx\n\t"
+		     "xor %%ebp, %%ebp\n\t"
+		     "jmp *%1"
+		     :: "r"(sp), "r"(entry) : "memory");
+	__builtin_unreachable();
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	struct image im;
+	uintptr_t sp;
+	const char *name;
+
+	if (argc < 2) {
+		fputs("usage: dune-exec-static PROGRAM [ARGV0 ARGS...] (started by dune-run)\n", stderr);
+		return EXIT_FAILED;
+	}
+	prog = argv[1];
+	if (syscall(DUNE_SYSCALL_NR, DUNE_OP_IS_INSIDE) != 1)
+		fail(EXIT_FAILED, "not inside dune (start it with dune-run)", 0);
+	page = sysconf(_SC_PAGESIZE);
+	load(prog, &im);
+	sp = build_stack(&im, argv + 2, envp);
+	name = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	fflush(NULL);
+	drop_rseq();
+	start(im.bias + im.eh.e_entry, sp);
+}
