@@ -34,7 +34,8 @@
 #define DUNE_MAX_VCPUS		256	/* threads inside at once (KVM may allow fewer) */
 #define DUNE_THREAD_STACK	(256UL << 10)	/* host-loop stack of other threads */
 #define DUNE_MAX_OWN		4
-#define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 4)
+#define DUNE_MAX_SHARED_FDS	(DUNE_MAX_VCPUS + 1)
+#define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 4 + DUNE_MAX_SHARED_FDS)
 #define DUNE_MAPS_BUF		(64UL << 10)
 
 /* Mappings up to this size get guest PTEs at once; larger ones on first touch. */
@@ -118,6 +119,14 @@ struct dune_vm {
 	int lock;			/* memory map, page tables, vCPU pool */
 	char kvm_path[128];
 	char static_loader[256];	/* DUNE_EXEC_STATIC: see exec.c */
+	/*
+	 * A process cloned with CLONE_FILES but not CLONE_VM shares its fd table
+	 * with its parent: it must neither close the parent's VM and vCPU fds
+	 * (shared_fds) nor leave its own there when it ends.
+	 */
+	int files_shared;
+	int nr_shared_fds;
+	int shared_fds[DUNE_MAX_SHARED_FDS];
 	size_t run_size;
 	int max_vcpus;
 	int nr_vcpus;
@@ -162,7 +171,8 @@ void dune_unlock(int *lock);
 /* vm.c */
 int dune_vm_create(struct dune_vm **vmp);
 void dune_vm_destroy(struct dune_vm *vm);
-int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep);
+int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared);
+void dune_vm_before_exit(struct dune_vm *vm);
 struct dune_vcpu *dune_vcpu_get(struct dune_vm *vm);
 struct dune_vcpu *dune_vcpu_of_escaped(struct dune_vm *vm, int tid);
 void dune_vcpu_put(struct dune_vcpu *vcpu);

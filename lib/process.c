@@ -66,7 +66,7 @@ static long fork_process(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t 
 		ret = arch_raw_syscall(SYS_clone, flags, 0, ptid, ctid, tls, 0);
 	if (ret)
 		return ret;
-	if (dune_vm_rebuild(vcpu->vm, vcpu) ||
+	if (dune_vm_rebuild(vcpu->vm, vcpu, !!(flags & CLONE_FILES)) ||
 	    arch_vcpu_restore(vcpu, vcpu, stack, !!(flags & CLONE_SETTLS), tls))
 		child_goes_native(vcpu, stack);
 	vcpu->tid = sys0(SYS_gettid);
@@ -154,8 +154,10 @@ void dune_exit_thread(struct dune_vcpu *vcpu, long status)
 
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		others += vm->vcpus[i] != vcpu && vm->vcpus[i]->busy;
-	if (!others)
+	if (!others) {
+		dune_vm_before_exit(vm);
 		sys1(SYS_exit_group, status);
+	}
 	arch_exit_thread(vcpu->vfork_child ? NULL : &vcpu->busy, status);
 }
 

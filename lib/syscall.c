@@ -269,6 +269,9 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 		if (a[0] == PR_SET_SECCOMP || a[0] == PR_GET_SECCOMP)
 			return dune_seccomp_syscall(sys);
 		return forward(sys);
+	case SYS_exit_group:
+		dune_vm_before_exit(vm);
+		return forward(sys);
 	case SYS_execve:
 	case SYS_execveat:
 		/* the new image runs natively: it must get the filters for real */

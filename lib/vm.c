@@ -82,13 +82,22 @@ static int vcpu_open(struct dune_vcpu *vcpu)
 }
 
 /* Keeps the place of kvm_run in the area for the next KVM vCPU. */
-static void vcpu_close(struct dune_vcpu *vcpu)
+/* An fd of the VM this process was forked from: closed, or kept for its owner. */
+static void drop_parent_fd(struct dune_vm *vm, int fd, int files_shared)
+{
+	if (!files_shared)
+		sys1(SYS_close, fd);
+	else if (vm->nr_shared_fds < DUNE_MAX_SHARED_FDS)
+		vm->shared_fds[vm->nr_shared_fds++] = fd;
+}
+
+static void vcpu_close(struct dune_vcpu *vcpu, int files_shared)
 {
 	if (vcpu->fd < 0)
 		return;
 	raw_mmap(vcpu->run, vcpu->vm->run_size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1);
-	sys1(SYS_close, vcpu->fd);
+	drop_parent_fd(vcpu->vm, vcpu->fd, files_shared);
 	vcpu->fd = -1;
 }
 
@@ -134,7 +143,7 @@ struct dune_vcpu *dune_vcpu_get(struct dune_vm *vm)
 	if (!vcpu)
 		vcpu = vcpu_alloc(vm);
 	if (vcpu && vcpu->fd < 0 && vcpu_open(vcpu)) {
-		vcpu_close(vcpu);
+		vcpu_close(vcpu, 0);
 		vcpu = NULL;
 	}
 	if (vcpu) {
@@ -245,7 +254,7 @@ int dune_vm_create(struct dune_vm **vmp)
 void dune_vm_destroy(struct dune_vm *vm)
 {
 	for (int i = 0; i < vm->nr_vcpus; i++)
-		vcpu_close(vm->vcpus[i]);
+		vcpu_close(vm->vcpus[i], 0);
 	if (vm->vm_fd >= 0)
 		sys1(SYS_close, vm->vm_fd);
 	sys2(SYS_munmap, vm->area, DUNE_AREA_SIZE);
@@ -257,17 +266,18 @@ void dune_vm_destroy(struct dune_vm *vm)
  * addresses, so the inherited guest page tables stay valid.  Only `keep` (the
  * forking thread's vCPU) survives, as only that thread exists in the child.
  */
-int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep)
+int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared)
 {
 	uint64_t t0 = dune_now_ns(), t1, t2;
 	int err;
 
+	vm->files_shared |= files_shared;
 	for (int i = 0; i < vm->nr_vcpus; i++) {
-		vcpu_close(vm->vcpus[i]);
+		vcpu_close(vm->vcpus[i], files_shared);
 		vm->vcpus[i]->busy = vm->vcpus[i] == keep;
 		vm->vcpus[i]->escaped_tid = 0;
 	}
-	sys1(SYS_close, vm->vm_fd);
+	drop_parent_fd(vm, vm->vm_fd, files_shared);
 	vm->vm_fd = -1;
 	vm->lock = 0;
 	vm->pid = sys0(SYS_getpid);
@@ -289,6 +299,17 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep)
 	return err;
 }
 
+/* A process sharing its fd table with us ends: its VM must not stay alive there. */
+void dune_vm_before_exit(struct dune_vm *vm)
+{
+	if (!vm->files_shared)
+		return;
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->fd >= 0)
+			sys1(SYS_close, vm->vcpus[i]->fd);
+	sys1(SYS_close, vm->vm_fd);
+}
+
 /* The n-th of dune's fd variables (NULL past the last). */
 static int *own_fd_slot(struct dune_vm *vm, int n)
 {
@@ -296,7 +317,11 @@ static int *own_fd_slot(struct dune_vm *vm, int n)
 
 	if (n < 4)
 		return tools[n];
-	return n - 4 < vm->nr_vcpus ? &vm->vcpus[n - 4]->fd : NULL;
+	n -= 4;
+	if (n < vm->nr_vcpus)
+		return &vm->vcpus[n]->fd;
+	n -= vm->nr_vcpus;
+	return n < vm->nr_shared_fds ? &vm->shared_fds[n] : NULL;
 }
 
 int dune_is_own_fd(struct dune_vm *vm, long fd)
@@ -334,7 +359,11 @@ int dune_move_own_fd(struct dune_vm *vm, long fd)
 
 	for (int n = 0; (slot = own_fd_slot(vm, n)); n++) {
 		if (*slot == fd) {
-			int nfd = dune_reopen_high(*slot);
+			int nfd;
+
+			if (slot >= vm->shared_fds && slot < vm->shared_fds + DUNE_MAX_SHARED_FDS)
+				return -EBUSY;	/* another process's: it cannot move */
+			nfd = dune_reopen_high(*slot);
 
 			if (nfd < 0)
 				return nfd;

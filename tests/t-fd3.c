@@ -163,6 +163,39 @@ static int close_range_child(void *arg)
 	return finish();
 }
 
+/*
+ * A process cloned with CLONE_FILES (not CLONE_VM) shares the fd table: its
+ * close_range() of every number above the program's fds must spare our VM
+ * (dune's fds are high), what it opens we see, and its own VM's fds must not
+ * stay behind in our table when it ends.
+ */
+static void check_shared_fd_table(void)
+{
+	struct fd_list before, after;
+	int above = 0;
+
+	list_fds(&before);
+	for (int i = 0; i < before.n; i++)
+		if (before.fd[i] < 1000 && before.fd[i] >= above)
+			above = before.fd[i] + 1;
+	for (int i = 0; i < 3; i++) {
+		pid_t pid = syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, NULL, NULL, 0);
+		int status = -1, fd;
+
+		if (pid == 0)
+			_exit(syscall(SYS_close_range, above, ~0U, 0) ? 255 : open("/dev/null", O_RDONLY));
+		CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		      WEXITSTATUS(status) < 255, "CLONE_FILES child: %s", status_str(status));
+		check_dune_works("a CLONE_FILES child's close_range()");
+		fd = WEXITSTATUS(status);
+		CHECK(!in_list(&before, fd) && close(fd) == 0,
+		      "fd %d the CLONE_FILES child opened is not ours", fd);
+	}
+	list_fds(&after);
+	CHECK(after.n == before.n, "%d fds before CLONE_FILES children, %d after", before.n,
+	      after.n);
+}
+
 int main(void)
 {
 	struct fd_list native, inside;
@@ -184,5 +217,6 @@ int main(void)
 	check_close_high(&native);
 	check_dune_fds(&native, &inside);
 	check_first_open(first);
+	check_shared_fd_table();
 	return finish();
 }
