@@ -161,6 +161,7 @@ void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *dune_strerror(int err);
 int dune_reopen_high(int fd);
+int dune_take_high(long fd);
 long dune_ioctl(int fd, unsigned long request, void *arg);
 void dune_lock(int *lock);
 int dune_read_guest(void *dst, uintptr_t src, size_t len);

@@ -49,12 +49,11 @@ static int errno_value(const char *name, size_t len)
 static int open_output(const char *var)
 {
 	const char *path = getenv(var);
-	int fd;
 
 	if (!path || !*path)
 		return -1;
-	fd = sys4(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	return fd < 0 ? fd : dune_reopen_high(fd);
+	return dune_take_high(sys4(SYS_openat, AT_FDCWD, path,
+				   O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
 }
 
 /* DUNE_DENY: name[=ERRNO|=kill] separated by commas. */

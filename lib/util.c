@@ -181,6 +181,19 @@ int dune_reopen_high(int fd)
 	return (int)nfd;
 }
 
+/* A new fd of dune's (or -errno from creating it): moved high, or closed. */
+int dune_take_high(long fd)
+{
+	int nfd;
+
+	if (fd < 0)
+		return (int)fd;
+	nfd = dune_reopen_high(fd);
+	if (nfd < 0)
+		sys1(SYS_close, fd);
+	return nfd;
+}
+
 /* ioctl without errno: -errno on failure. */
 long dune_ioctl(int fd, unsigned long request, void *arg)
 {

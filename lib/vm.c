@@ -41,13 +41,9 @@ static int create_vm_fd(struct dune_vm *vm)
 	do
 		fd = dune_ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	while (fd == -EINTR);
-	if (fd < 0)
-		return dune_fail(fd, "KVM_CREATE_VM: %s", dune_strerror(fd));
-	vm->vm_fd = dune_reopen_high(fd);
-	if (vm->vm_fd < 0) {
-		sys1(SYS_close, fd);
-		return dune_fail(vm->vm_fd, "cannot move the VM fd: %s", dune_strerror(vm->vm_fd));
-	}
+	vm->vm_fd = dune_take_high(fd);
+	if (vm->vm_fd < 0)
+		return dune_fail(vm->vm_fd, "KVM_CREATE_VM: %s", dune_strerror(vm->vm_fd));
 	/* informational where the kernel has it (then always on) */
 	dune_ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap);
 	vm->run_size = dune_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -60,16 +56,11 @@ static int create_vm_fd(struct dune_vm *vm)
 static int vcpu_open(struct dune_vcpu *vcpu)
 {
 	struct dune_vm *vm = vcpu->vm;
-	long fd = dune_ioctl(vm->vm_fd, KVM_CREATE_VCPU, (void *)(long)vcpu->id);
 	long run;
 
-	if (fd < 0)
-		return dune_fail(fd, "KVM_CREATE_VCPU: %s", dune_strerror(fd));
-	vcpu->fd = dune_reopen_high(fd);
-	if (vcpu->fd < 0) {
-		sys1(SYS_close, fd);
-		return dune_fail(vcpu->fd, "cannot move the vCPU fd: %s", dune_strerror(vcpu->fd));
-	}
+	vcpu->fd = dune_take_high(dune_ioctl(vm->vm_fd, KVM_CREATE_VCPU, (void *)(long)vcpu->id));
+	if (vcpu->fd < 0)
+		return dune_fail(vcpu->fd, "KVM_CREATE_VCPU: %s", dune_strerror(vcpu->fd));
 	if (!vcpu->run)
 		vcpu->run = dune_area_alloc(vm, DUNE_ALIGN_UP(vm->run_size, DUNE_PAGE_SIZE) / DUNE_PAGE_SIZE);
 	if (!vcpu->run)
@@ -81,7 +72,6 @@ static int vcpu_open(struct dune_vcpu *vcpu)
 	return arch_vcpu_init(vcpu);
 }
 
-/* Keeps the place of kvm_run in the area for the next KVM vCPU. */
 /* An fd of the VM this process was forked from: closed, or kept for its owner. */
 static void drop_parent_fd(struct dune_vm *vm, int fd, int files_shared)
 {
@@ -91,6 +81,7 @@ static void drop_parent_fd(struct dune_vm *vm, int fd, int files_shared)
 		vm->shared_fds[vm->nr_shared_fds++] = fd;
 }
 
+/* Keeps the place of kvm_run in the area for the next KVM vCPU. */
 static void vcpu_close(struct dune_vcpu *vcpu, int files_shared)
 {
 	if (vcpu->fd < 0)
