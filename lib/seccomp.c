@@ -12,6 +12,7 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -27,8 +28,9 @@ struct filter {
 	struct sock_filter insns[FILTER_MAX_INSNS];
 };
 
-/* Installed filters (process-wide: TSYNC is the common case). */
+/* Installed filters (process-wide: TSYNC is the common case), or strict mode. */
 static struct {
+	int strict;
 	int count;
 	struct filter filters[FILTERS_MAX];
 } seccomp;
@@ -148,6 +150,26 @@ static long trap(const struct seccomp_data *d, uint32_t ret)
  * The filters' verdict on a guest syscall: 0 to run it, else the result the
  * program gets instead (*skip set).
  */
+/*
+ * SECCOMP_MODE_STRICT: read, write, exit and rt_sigreturn only; anything else
+ * is SIGKILL (of the thread in Linux; here of the process, as for filters).
+ */
+static long strict_check(const struct dune_syscall *sys)
+{
+	if (sys->nr != SYS_read && sys->nr != SYS_write && sys->nr != SYS_exit &&
+	    sys->nr != SYS_rt_sigreturn)
+		dune_force_signal(SIGKILL, &(siginfo_t){ .si_signo = SIGKILL, .si_code = SI_KERNEL });
+	return 0;
+}
+
+static long set_strict(unsigned long flags, long args)
+{
+	if (flags || args || seccomp.count)
+		return -EINVAL;
+	seccomp.strict = 1;
+	return 0;
+}
+
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip)
 {
 	struct seccomp_data d = { .nr = sys->nr, .arch = arch_audit_arch(),
@@ -155,6 +177,8 @@ long dune_seccomp_check(const struct dune_syscall *sys, int *skip)
 	uint32_t ret = SECCOMP_RET_ALLOW;
 
 	*skip = 0;
+	if (seccomp.strict)
+		return strict_check(sys);
 	if (!seccomp.count)
 		return 0;
 	for (int i = 0; i < 6; i++)
@@ -183,19 +207,38 @@ long dune_seccomp_check(const struct dune_syscall *sys, int *skip)
 	}
 }
 
-/* Let the kernel judge the filter (EINVAL, EFAULT, EACCES as natively). */
+/*
+ * Let the kernel judge the filter (EINVAL, EFAULT, EACCES as natively), in a
+ * throwaway child.  Once installed, the filter may refuse the child even its
+ * exit, so the child reports through shared memory and we kill it.
+ */
 static long kernel_accepts(unsigned int flags, const struct sock_fprog *prog)
 {
-	int status = 0;
-	long pid = arch_raw_syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
+	volatile long *verdict = (volatile long *)sys6(SYS_mmap, 0, DUNE_PAGE_SIZE,
+						       PROT_READ | PROT_WRITE,
+						       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int status;
+	long pid, ret;
 
-	if (pid == 0)
-		sys1(SYS_exit_group, -sys3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog) & 0xff);
-	if (pid < 0)
-		return pid;
-	while (sys4(SYS_wait4, pid, &status, 0, NULL) == -EINTR)
-		;
-	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EINVAL;
+	if ((long)verdict < 0 && (long)verdict > -4096)
+		return (long)verdict;
+	*verdict = 1;		/* not yet */
+	pid = arch_raw_syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
+	if (pid == 0) {
+		*verdict = sys3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
+		for (;;)
+			sys1(SYS_exit_group, 0);
+	}
+	while (pid > 0 && *verdict > 0 && !sys4(SYS_wait4, pid, &status, WNOHANG, NULL))
+		sys0(SYS_sched_yield);
+	if (pid > 0) {
+		sys2(SYS_kill, pid, SIGKILL);
+		while (sys4(SYS_wait4, pid, &status, 0, NULL) == -EINTR)
+			;
+	}
+	ret = pid < 0 ? pid : *verdict > 0 ? -EINVAL : *verdict;
+	sys2(SYS_munmap, verdict, DUNE_PAGE_SIZE);
+	return ret;
 }
 
 static long add_filter(unsigned int flags, uintptr_t uprog)
@@ -230,12 +273,12 @@ long dune_seccomp_syscall(const struct dune_syscall *sys)
 			return seccomp.count ? SECCOMP_MODE_FILTER : 0;
 		if (arg == SECCOMP_MODE_FILTER)
 			return add_filter(0, sys->args[2]);
-		return -EINVAL;	/* strict mode: not emulated */
+		return arg == SECCOMP_MODE_STRICT ? set_strict(0, 0) : -EINVAL;
 	}
 	if (op == SECCOMP_SET_MODE_FILTER)
 		return add_filter(arg, sys->args[2]);
 	if (op == SECCOMP_SET_MODE_STRICT)
-		return -EINVAL;
+		return set_strict(arg, sys->args[2]);
 	return arch_raw_syscall(SYS_seccomp, op, arg, sys->args[2], 0, 0, 0);
 }
 

@@ -86,6 +86,42 @@ static void check_kill(void)
 	      status_str(dune), out);
 }
 
+/*
+ * mode 0: strict mode allows write, then getpid is SIGKILL.  mode 1: a filter
+ * refusing even exit_group installs (dune's check of it must not hang on it).
+ */
+static int strict_child(void *mode)
+{
+	enter_dune();
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (mode) {
+		if (install(0, SYS_exit_group, SECCOMP_RET_ERRNO | EPERM))
+			return 3;
+		syscall(SYS_exit_group, 0);
+		syscall(SYS_kill, syscall(SYS_getpid), SIGKILL);
+		return 4;
+	}
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0))
+		return 3;
+	syscall(SYS_write, 1, "ok", 2);
+	syscall(SYS_getpid);
+	syscall(SYS_exit, 5);
+	return 6;
+}
+
+static void check_strict_and_exitless(void)
+{
+	char out[256];
+
+	for (long mode = 0; mode < 2; mode++) {
+		int status = run_child(strict_child, (void *)mode, out, sizeof(out));
+
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+		      !strcmp(out, mode ? "" : "ok"), "%s: %s, output '%s'",
+		      mode ? "filter refusing exit_group" : "strict mode", status_str(status), out);
+	}
+}
+
 /* The image an exec starts runs natively: it must still be filtered. */
 static int exec_child(void *arg)
 {
@@ -115,6 +151,7 @@ int main(void)
 
 	check_kill();
 	check_exec();
+	check_strict_and_exitless();
 	enter_dune();
 	CHECK(prctl(PR_GET_SECCOMP) == 0, "seccomp mode before: %d", prctl(PR_GET_SECCOMP));
 	CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs: %s", strerror(errno));
