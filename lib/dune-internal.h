@@ -124,7 +124,6 @@ struct dune_vm {
 	 * with its parent: it must neither close the parent's VM and vCPU fds
 	 * (shared_fds) nor leave its own there when it ends.
 	 */
-	int files_shared;
 	int nr_shared_fds;
 	int shared_fds[DUNE_MAX_SHARED_FDS];
 	size_t run_size;

@@ -262,7 +262,11 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared
 	uint64_t t0 = dune_now_ns(), t1, t2;
 	int err;
 
-	vm->files_shared |= files_shared;
+	if (!files_shared) {	/* our copies of fds shared further up the tree */
+		for (int i = 0; i < vm->nr_shared_fds; i++)
+			sys1(SYS_close, vm->shared_fds[i]);
+		vm->nr_shared_fds = 0;
+	}
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		vcpu_close(vm->vcpus[i], files_shared);
 		vm->vcpus[i]->busy = vm->vcpus[i] == keep;
@@ -293,7 +297,7 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared
 /* A process sharing its fd table with us ends: its VM must not stay alive there. */
 void dune_vm_before_exit(struct dune_vm *vm)
 {
-	if (!vm->files_shared)
+	if (!vm->nr_shared_fds)
 		return;
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i]->fd >= 0)
