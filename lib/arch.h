@@ -72,7 +72,6 @@ int arch_map(struct dune_vm *vm, uintptr_t va, uint64_t gpa, size_t len, int pro
 int arch_unmap(struct dune_vm *vm, uintptr_t va, size_t len);
 /* Drop every guest mapping but the guest kernel's (vm->lock held). */
 int arch_pt_reset(struct dune_vm *vm);
-void arch_flush_tlb(struct dune_vcpu *vcpu);
 
 /*
  * Switch to the host stack and run dune_host_start(vcpu) there; the guest
@@ -85,7 +84,8 @@ void arch_call_on_stack(void *host_stack_top, void (*fn)(struct dune_vcpu *),
 void arch_vcpu_start(struct dune_vcpu *vcpu);
 
 /* Host loop (run on the host stack: raw syscalls only, see util.c). */
-void arch_prepare_run(struct dune_vcpu *vcpu);
+/* Before KVM_RUN (a TLB flush vcpu->flush_pending asks for): 0 or -errno. */
+long arch_prepare_run(struct dune_vcpu *vcpu);
 void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *exit);
 void arch_syscall_return(struct dune_vcpu *vcpu, long ret);
 int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *ret);

@@ -77,7 +77,7 @@ void dune_probe_faulted(struct dune_vcpu *vcpu, const siginfo_t *info, const sig
 
 static void handle_run_error(struct dune_vcpu *vcpu, long err)
 {
-	if (err == -EINTR || err == -EAGAIN) {
+	if (err == -EAGAIN) {
 		vcpu->vm->stats.exits[DUNE_EXIT_INTR]++;
 		return;
 	}
@@ -147,9 +147,18 @@ void dune_host_loop(struct dune_vcpu *vcpu)
 
 		if (vcpu->sigq.head != vcpu->sigq.tail)
 			dune_signals_deliver(vcpu);
-		arch_prepare_run(vcpu);
+		r = arch_prepare_run(vcpu);
+		if (r)
+			leave_vm(vcpu, "cannot prepare the vCPU to run", r);
 		r = sys3(SYS_ioctl, vcpu->fd, KVM_RUN, 0);
-		if (r < 0) {
+		/*
+		 * A signal interrupted KVM_RUN (KVM says so in exit_reason, but
+		 * not on every path): the guest may stand in a stub, which the
+		 * arch decodes like any other exit.
+		 */
+		if (r == -EINTR)
+			vcpu->run->exit_reason = KVM_EXIT_INTR;
+		else if (r < 0) {
 			handle_run_error(vcpu, r);
 			continue;
 		}

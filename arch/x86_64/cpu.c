@@ -238,11 +238,6 @@ static int set_fpu_control(struct dune_vcpu *vcpu)
 	return 0;
 }
 
-static int vector_has_error_code(int v)
-{
-	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
-}
-
 static void write_gdt_tss(uint8_t *kv, int hw)
 {
 	uint64_t *gdt = (uint64_t *)(kv + KV_GDT);
@@ -270,7 +265,7 @@ static void write_gdt_tss(uint8_t *kv, int hw)
 static void write_idt(uint8_t *ka)
 {
 	for (int v = 0; v < NR_VECTORS; v++) {
-		uint8_t *code = ka + KA_EXC + 16 * v;
+		uint8_t *code = ka + KA_EXC + EXC_STUB_SIZE * v;
 		uint64_t *gate = (uint64_t *)(ka + KA_IDT + 16 * v);
 		uint64_t addr = (uint64_t)code, dpl = (v == 3 || v == 4) ? 3 : 0;
 		uint64_t ist = (v == 1 || v == 2 || v == 8 || v == 18) ? 1 : 0;
@@ -278,7 +273,7 @@ static void write_idt(uint8_t *ka)
 
 		code[n++] = 0xe6;
 		code[n++] = DUNE_PORT_EXC + v;
-		if (vector_has_error_code(v)) {
+		if (x86_vector_has_error_code(v)) {
 			memcpy(code + n, "\x48\x83\xc4\x08", 4);
 			n += 4;
 		}

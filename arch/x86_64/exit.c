@@ -47,24 +47,34 @@ void arch_vcpu_start(struct dune_vcpu *vcpu)
  * A guest TLB flush without an extra ioctl: change CR3 (its PWT bit) through
  * the synced sregs, which makes KVM reset the guest MMU context.
  */
-void arch_flush_tlb(struct dune_vcpu *vcpu)
+static long flush_tlb(struct dune_vcpu *vcpu)
 {
 	struct kvm_sregs *s = &vcpu->run->s.regs.sregs;
+	long err = sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, s);
 
-	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, s))
-		return;
+	if (err)
+		return err;
 	s->cr3 ^= PTE_PWT;
 	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	return 0;
 }
 
-void arch_prepare_run(struct dune_vcpu *vcpu)
+/* A pending flush stays pending until it is done: the guest must not run before. */
+long arch_prepare_run(struct dune_vcpu *vcpu)
 {
-	x86_vcpu(vcpu)->last_syscall = 0;
-	x86_vcpu(vcpu)->exc_frame = NULL;
+	struct x86_vcpu *xc = x86_vcpu(vcpu);
+
+	xc->last_syscall = 0;
+	xc->exc_frame = NULL;
+	xc->exc_taken = 0;
 	if (vcpu->flush_pending) {
-		arch_flush_tlb(vcpu);
+		long err = flush_tlb(vcpu);
+
+		if (err)
+			return err;
 		vcpu->flush_pending = 0;
 	}
+	return 0;
 }
 
 static void decode_syscall(struct kvm_regs *r, struct dune_syscall *sys)
@@ -90,6 +100,13 @@ void arch_syscall_return(struct dune_vcpu *vcpu, long ret)
 	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 }
 
+/* Vectors whose exception pushes an error code (the IDT stubs pop it). */
+int x86_vector_has_error_code(int vector)
+{
+	return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 ||
+	       vector == 29 || vector == 30;
+}
+
 /* What Linux delivers for an exception at CPL3 (arch/x86/kernel/traps.c). */
 static void exception_signal(int vector, struct dune_fault *f)
 {
@@ -110,16 +127,18 @@ static void exception_signal(int vector, struct dune_fault *f)
 
 static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exit *e)
 {
+	struct x86_vcpu *xc = x86_vcpu(vcpu);
 	struct kvm_regs *r = &vcpu->run->s.regs.regs;
 	uint64_t *frame = (uint64_t *)r->rsp;	/* [error code,] rip cs rflags rsp ss */
 	uint64_t error = 0;
 	struct kvm_sregs s;
 
-	if (vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21)
+	if (x86_vector_has_error_code(vector))
 		error = *frame++;
-	x86_vcpu(vcpu)->exc_frame = frame;
-	x86_vcpu(vcpu)->exc_vector = vector;
-	x86_vcpu(vcpu)->exc_error = error;
+	xc->exc_frame = frame;
+	xc->exc_taken = 1;
+	xc->exc_vector = vector;
+	xc->exc_error = error;
 	memset(&e->fault, 0, sizeof(e->fault));
 	e->event = DUNE_EV_FAULT;
 	e->fault.pc = frame[0];
@@ -146,9 +165,73 @@ static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exi
 	e->fault.exec = !!(error & 16);
 }
 
+static uint64_t syscall_stub(struct dune_vcpu *vcpu)
+{
+	return (uint64_t)x86_vm(vcpu->vm)->ka + KA_SYSCALL;
+}
+
+/* The vCPU stands in the LSTAR stub (at CPL0 on hardware). */
+int x86_in_syscall_stub(struct dune_vcpu *vcpu, const struct kvm_regs *g)
+{
+	return x86_vcpu(vcpu)->last_syscall ||
+	       (g->rip >= syscall_stub(vcpu) && g->rip < syscall_stub(vcpu) + DUNE_PAGE_SIZE);
+}
+
+/*
+ * The program's registers, given the vCPU's g.  Besides CPL3 code, the vCPU
+ * may stand in a guest-kernel stub.  In the LSTAR stub at its `out`, the
+ * `syscall` trapped but nothing serviced it yet (a signal interrupted
+ * KVM_RUN in between): the program stands at its `syscall` again, RAX still
+ * the number, as if the signal had come just before it.  Past that `out` the
+ * call is done: RCX and R11 say where and with which flags the program goes
+ * on.  In an exception stub the user state is its iret frame (exc_frame).
+ */
+void x86_user_regs(struct dune_vcpu *vcpu, const struct kvm_regs *g, struct kvm_regs *r)
+{
+	struct x86_vcpu *xc = x86_vcpu(vcpu);
+
+	*r = *g;
+	if (xc->exc_frame) {
+		r->rip = xc->exc_frame[0];
+		r->rflags = xc->exc_frame[2];
+		r->rsp = xc->exc_frame[3];
+	} else if (x86_in_syscall_stub(vcpu, g)) {
+		r->rip = g->rip == syscall_stub(vcpu) && !xc->last_syscall ? g->rcx - 2 : g->rcx;
+		r->rflags = g->r11;
+	}
+}
+
+/*
+ * KVM_RUN was interrupted.  In an exception stub before its `out`, the
+ * exception is taken now, as if the `out` had run (the guest continues after
+ * it); past the `out`, the stub's iret frame holds the user state.
+ */
+static void decode_interrupted(struct dune_vcpu *vcpu, struct dune_exit *e)
+{
+	struct kvm_regs *g = &vcpu->run->s.regs.regs;
+	uint64_t stubs = (uint64_t)x86_vm(vcpu->vm)->ka + KA_EXC;
+	uint64_t off = g->rip - stubs;
+	int vector = off / EXC_STUB_SIZE;
+
+	e->event = DUNE_EV_INTR;
+	if (g->rip < stubs || vector >= NR_VECTORS)
+		return;
+	off %= EXC_STUB_SIZE;
+	if (off == 0) {
+		decode_exception(vcpu, vector, e);
+		g->rip += STUB_OUT_LEN;
+		vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		return;
+	}
+	/* the error code is popped by the instruction right after the `out` */
+	x86_vcpu(vcpu)->exc_frame = (uint64_t *)g->rsp +
+				    (off == STUB_OUT_LEN && x86_vector_has_error_code(vector));
+}
+
 void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 {
 	struct kvm_run *run = vcpu->run;
+	struct kvm_regs *g = &run->s.regs.regs;
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
@@ -157,7 +240,17 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 		if (run->io.port == DUNE_PORT_SYSCALL) {
 			e->event = DUNE_EV_SYSCALL;
 			x86_vcpu(vcpu)->last_syscall = 1;
-			decode_syscall(&run->s.regs.regs, &e->sys);
+			decode_syscall(g, &e->sys);
+			/*
+			 * Hardware stops at the `out` and skips it on the next
+			 * KVM_RUN; step over it now, so that a vCPU found at the
+			 * `out` always has a syscall nobody serviced yet.  KVM
+			 * skips nothing once RIP changed.
+			 */
+			if (g->rip == syscall_stub(vcpu)) {
+				g->rip += STUB_OUT_LEN;
+				run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+			}
 			return;
 		}
 		if (run->io.port >= DUNE_PORT_EXC && run->io.port < DUNE_PORT_EXC + NR_VECTORS) {
@@ -166,7 +259,7 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 		}
 		break;
 	case KVM_EXIT_INTR:
-		e->event = DUNE_EV_INTR;
+		decode_interrupted(vcpu, e);
 		return;
 	case KVM_EXIT_MMIO:
 		e->event = DUNE_EV_MMIO;
@@ -230,7 +323,7 @@ int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *r
 void arch_capture_native(struct dune_vcpu *vcpu)
 {
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
-	struct kvm_regs regs, *r = &regs;
+	struct kvm_regs regs, user, *r = &user;
 	struct x86_native_frame *f = &xc->native;
 	int saved;
 
@@ -244,6 +337,10 @@ void arch_capture_native(struct dune_vcpu *vcpu)
 		regs = xc->saved_regs;
 		xc->last_syscall = 1;
 	}
+	x86_user_regs(vcpu, &regs, &user);
+	/* a trap (#BP from int3) reports the next instruction: natively it must trap again */
+	if (xc->exc_taken && xc->exc_vector == 3)
+		user.rip--;
 	*f = (struct x86_native_frame){
 		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx,
 		.rsi = r->rsi, .rdi = r->rdi, .rbp = r->rbp, .r8 = r->r8,
@@ -252,16 +349,6 @@ void arch_capture_native(struct dune_vcpu *vcpu)
 		.rip = r->rip, .rflags = r->rflags, .rsp = r->rsp,
 		.xcr0 = x86_vm(vcpu->vm)->guest_xcr0, .xsave = NULL,
 	};
-	if (xc->last_syscall) {		/* resume after the `syscall` */
-		f->rip = r->rcx;
-		f->rflags = r->r11;
-	} else if (xc->exc_frame) {	/* resume at the faulting instruction */
-		f->rip = xc->exc_frame[0];
-		f->rflags = xc->exc_frame[2];
-		f->rsp = xc->exc_frame[3];
-		if (*(uint8_t *)(f->rip - 1) == 0xcc)	/* int3 traps after itself */
-			f->rip--;
-	}
 	if (saved || !sys3(SYS_ioctl, vcpu->fd, KVM_GET_XSAVE, &xc->xsave))
 		f->xsave = (uint8_t *)xc->xsave.region;
 }

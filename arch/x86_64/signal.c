@@ -37,28 +37,10 @@ struct rt_sigframe {
 	siginfo_t info;
 };
 
-static int in_syscall_stub(struct dune_vcpu *vcpu)
-{
-	uint64_t stub = (uint64_t)x86_vm(vcpu->vm)->ka + KA_SYSCALL;
-	uint64_t rip = vcpu->run->s.regs.regs.rip;
-
-	return x86_vcpu(vcpu)->last_syscall || (rip >= stub && rip < stub + 4096);
-}
-
 /* The registers as the program sees them at this exit. */
 static void user_regs(struct dune_vcpu *vcpu, struct kvm_regs *r)
 {
-	struct x86_vcpu *xc = x86_vcpu(vcpu);
-
-	*r = vcpu->run->s.regs.regs;
-	if (xc->exc_frame) {
-		r->rip = xc->exc_frame[0];
-		r->rflags = xc->exc_frame[2];
-		r->rsp = xc->exc_frame[3];
-	} else if (in_syscall_stub(vcpu)) {
-		r->rip = r->rcx;
-		r->rflags = r->r11;
-	}
+	x86_user_regs(vcpu, &vcpu->run->s.regs.regs, r);
 }
 
 /*
@@ -83,7 +65,7 @@ static int set_user_regs(struct dune_vcpu *vcpu, const struct kvm_regs *r)
 		xc->exc_frame[2] = r->rflags;
 		xc->exc_frame[3] = r->rsp;
 	} else {
-		if (in_syscall_stub(vcpu) && x86_vcpu_hw_semantics()) {
+		if (x86_in_syscall_stub(vcpu, g) && x86_vcpu_hw_semantics()) {
 			if (dune_ioctl(vcpu->fd, KVM_GET_SREGS, &s))
 				return -EIO;
 			x86_fill_user_sregs(vcpu, &s);
@@ -171,8 +153,8 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	frame.uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	frame.uc.uc_stack = ss;
 	regs_to_sigcontext(&r, &frame.uc.uc_mcontext);
-	frame.uc.uc_mcontext.trapno = xc->exc_frame ? xc->exc_vector : 0;
-	frame.uc.uc_mcontext.err = xc->exc_frame ? xc->exc_error : 0;
+	frame.uc.uc_mcontext.trapno = xc->exc_taken ? xc->exc_vector : 0;
+	frame.uc.uc_mcontext.err = xc->exc_taken ? xc->exc_error : 0;
 	frame.uc.uc_mcontext.cr2 = info->si_signo == SIGSEGV ? (uint64_t)info->si_addr : 0;
 	frame.uc.uc_mcontext.oldmask = old_mask;
 	frame.uc.uc_mcontext.fpstate = (struct _fpstate *)fp;

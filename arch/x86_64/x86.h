@@ -19,7 +19,7 @@
 
 /* Guest-kernel pages of the VM, at the start of the dune area's guest part. */
 #define KA_IDT		0x0000
-#define KA_EXC		0x1000	/* CPL0 exception stubs, 16 bytes per vector */
+#define KA_EXC		0x1000	/* CPL0 exception stubs, EXC_STUB_SIZE bytes per vector */
 #define KA_SYSCALL	0x2000	/* LSTAR stub: U=0 (hardware) or U=1 (kvm_pvm) */
 #define KA_PROBE	0x3000	/* probe code (U=1) */
 #define KA_PAGES	4
@@ -30,6 +30,9 @@
 #define KV_KSTACK_TOP	0x6000	/* TSS.RSP0: four pages below */
 #define KV_IST_TOP	0x8000	/* IST1 for NMI, #DB, #DF, #MC: two pages below */
 #define KV_PAGES	8
+
+#define EXC_STUB_SIZE	16
+#define STUB_OUT_LEN	2	/* every stub begins with `out` to its port: e6/e7 imm8 */
 
 #define TSS_IOMAP	0x68
 #define NR_VECTORS	32
@@ -91,7 +94,8 @@ struct x86_vcpu {
 	struct x86_entry_ctx ctx;
 	uint8_t *kv;			/* guest-kernel pages of this vCPU */
 	int last_syscall;		/* the last exit was a system call */
-	uint64_t *exc_frame;		/* the last exit was an exception: its frame */
+	uint64_t *exc_frame;		/* the user state is in an exception stub's frame */
+	int exc_taken;			/* this exit reports exception exc_vector */
 	int exc_vector;
 	uint64_t exc_error;
 	struct x86_native_frame native;
@@ -119,6 +123,9 @@ int x86_enter(struct x86_entry_ctx *ctx, struct dune_vcpu *vcpu, void *host_stac
 void x86_resume_native(struct x86_native_frame *frame) __attribute__((noreturn));
 long x86_clone_thread(unsigned long flags, void *stack, long ptid, long ctid, long tls);
 void x86_exit_thread(int *busy, long status) __attribute__((noreturn));
+int x86_vector_has_error_code(int vector);
+int x86_in_syscall_stub(struct dune_vcpu *vcpu, const struct kvm_regs *g);
+void x86_user_regs(struct dune_vcpu *vcpu, const struct kvm_regs *g, struct kvm_regs *r);
 int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs);
 void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s);
 uint64_t x86_tsc_cr4(void);
