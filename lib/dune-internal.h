@@ -76,13 +76,16 @@ struct dune_tools {
 };
 
 /*
- * Signals the host handler took for a thread, in arrival order: realtime
- * signals queue (each with its siginfo), a standard one is there at most
- * once.  The handler adds at tail, the host loop (which the handler may
- * interrupt, never the reverse) takes entries anywhere, leaving si_signo 0.
- * A signal arrives only while the thread's mask lets it through, so it is
- * delivered whatever the mask is later (sigsuspend restores its mask first),
- * unless a handler we started for an earlier one blocks it meanwhile.
+ * Signals the host handler took for a thread, in arrival order, each with
+ * its siginfo; a standard one is there at most once.  The handler adds at
+ * tail, the host loop (which the handler may interrupt, never the reverse)
+ * takes entries anywhere, leaving si_signo 0.  A signal arrives only while
+ * the thread's mask lets it through, so it is delivered whatever the mask is
+ * later (sigsuspend restores its mask first), unless a handler we started
+ * for an earlier one blocks it meanwhile.  A realtime signal stays blocked
+ * (held) from its arrival until the host loop takes it: its further
+ * instances wait in the kernel's own queue, in order, up to
+ * RLIMIT_SIGPENDING, and the queue here stays short.
  */
 #define DUNE_SIGQ_LEN	64
 struct dune_sigqueue {
@@ -90,6 +93,8 @@ struct dune_sigqueue {
 	unsigned int head, tail;
 	uint64_t standard;
 	uint64_t deferred;	/* blocked by the masks of handlers we started */
+	uint64_t held;		/* blocked by us, not by the program */
+	uint64_t start_mask;	/* a new thread's mask: its creator's, unheld */
 };
 
 struct dune_vcpu {
@@ -204,6 +209,10 @@ void dune_signals_init(void);
 void dune_signals_restore(void);
 void dune_force_signal(int sig, const siginfo_t *info) __attribute__((noreturn));
 void dune_signals_deliver(struct dune_vcpu *vcpu);
+long dune_sigprocmask(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+uint64_t dune_signals_mask(struct dune_vcpu *vcpu);
+void dune_signals_reset(struct dune_vcpu *vcpu, uint64_t mask);
+void dune_signals_unhold(struct dune_vcpu *vcpu);
 
 /* trace.c */
 int dune_tools_init(struct dune_vm *vm);
@@ -230,6 +239,7 @@ long dune_clone(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
 long dune_clone3(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 void dune_exit_thread(struct dune_vcpu *vcpu, long status) __attribute__((noreturn));
 void dune_escape_thread(struct dune_vcpu *vcpu) __attribute__((noreturn));
+void dune_vcpu_leave(struct dune_vcpu *vcpu);
 void dune_thread_main(struct dune_vcpu *vcpu) __attribute__((noreturn));
 
 /* hostloop.c */

@@ -16,6 +16,7 @@ struct dune_vm *dune_current_vm;
 static void __attribute__((noreturn)) leave_vm(struct dune_vcpu *vcpu, const char *why, long err)
 {
 	dune_log("%s (%s); continuing natively outside the VM", why, dune_strerror(err));
+	dune_vcpu_leave(vcpu);
 	arch_capture_native(vcpu);
 	arch_resume_native(vcpu);
 }

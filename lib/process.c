@@ -36,6 +36,7 @@ static long clone_thread(struct dune_vcpu *parent, unsigned long flags, uintptr_
 	}
 	child->vfork_child = !!(flags & CLONE_VFORK);
 	child->private_sighand = !(flags & CLONE_SIGHAND);
+	child->sigq.start_mask = dune_signals_mask(parent);
 	ret = arch_clone_thread(child, flags, ptid, ctid, tls);
 	if (ret < 0 || (flags & CLONE_VFORK))
 		dune_vcpu_put(child);
@@ -55,10 +56,12 @@ static void __attribute__((noreturn)) child_goes_native(struct dune_vcpu *vcpu, 
 static long fork_process(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
 			 long ptid, long ctid, long tls, const struct clone_args *args3, size_t size3)
 {
+	uint64_t mask;
 	long ret;
 
 	if (arch_vcpu_save(vcpu))
 		return -ENOMEM;
+	mask = dune_signals_mask(vcpu);
 	/* the child goes on from here, on a copy of this host stack */
 	if (args3)
 		ret = sys2(SYS_clone3, args3, size3);
@@ -70,8 +73,7 @@ static long fork_process(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t 
 	    arch_vcpu_restore(vcpu, vcpu, stack, !!(flags & CLONE_SETTLS), tls))
 		child_goes_native(vcpu, stack);
 	vcpu->tid = sys0(SYS_gettid);
-	vcpu->sigq.head = vcpu->sigq.tail = 0;
-	vcpu->sigq.standard = vcpu->sigq.deferred = 0;
+	dune_signals_reset(vcpu, mask);
 	return 0;
 }
 
@@ -167,6 +169,19 @@ void dune_exit_thread(struct dune_vcpu *vcpu, long status)
  */
 void dune_escape_thread(struct dune_vcpu *vcpu)
 {
+	dune_vcpu_leave(vcpu);
+	arch_capture_native(vcpu);
+	arch_native_set(vcpu, 0, 0);
+	arch_resume_native(vcpu);
+}
+
+/*
+ * This thread goes on natively (escape, or a VM that cannot go on): its
+ * signals are no longer the vCPU's, and the last thread inside gives the
+ * kernel the program's dispositions back.
+ */
+void dune_vcpu_leave(struct dune_vcpu *vcpu)
+{
 	struct dune_vm *vm = vcpu->vm;
 	int others_inside = 0;
 
@@ -175,13 +190,12 @@ void dune_escape_thread(struct dune_vcpu *vcpu)
 		others_inside |= vm->vcpus[i]->busy && !vm->vcpus[i]->escaped_tid;
 	if (!others_inside)
 		dune_signals_restore();
-	arch_capture_native(vcpu);
-	arch_native_set(vcpu, 0, 0);
-	arch_resume_native(vcpu);
+	dune_signals_unhold(vcpu);
 }
 
 /* A new thread's host thread starts here, on its vCPU's stack. */
 void dune_thread_main(struct dune_vcpu *vcpu)
 {
+	dune_signals_reset(vcpu, vcpu->sigq.start_mask);
 	dune_host_loop(vcpu);
 }

@@ -17,6 +17,7 @@
 #include "dune-internal.h"
 
 #define NSIG_KERNEL	64
+#define SIGSET_BYTES	8		/* the kernel's sigset_t */
 #define SIGRTMIN_KERNEL	32		/* glibc keeps a few for itself above this */
 #ifndef SA_RESTORER
 #define SA_RESTORER	0x04000000
@@ -71,7 +72,7 @@ static void run_handler_natively(int sig, siginfo_t *info, void *uc)
 
 	if (!(act->flags & SA_NODEFER))
 		mask |= sigbit(sig);
-	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, SIGSET_BYTES);
 	if (act->flags & SA_SIGINFO)
 		((sigaction_fn)act->handler)(sig, info, uc);
 	else
@@ -96,15 +97,14 @@ static void queue_signal(struct dune_sigqueue *q, const siginfo_t *info)
 
 /*
  * The oldest queued signal no handler we started blocks (one that does waits
- * for its rt_sigreturn, or its unblocking), off the queue.
+ * for its rt_sigreturn, or its unblocking), off the queue; mask is the
+ * program's.  A realtime one is no longer held.
  */
-static int take_signal(struct dune_sigqueue *q, siginfo_t *info)
+static int take_signal(struct dune_sigqueue *q, uint64_t mask, siginfo_t *info)
 {
 	unsigned int tail = __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE);
-	uint64_t blocked;
+	uint64_t blocked = __atomic_and_fetch(&q->deferred, mask, __ATOMIC_SEQ_CST);
 
-	sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, 8);
-	blocked = __atomic_and_fetch(&q->deferred, blocked, __ATOMIC_SEQ_CST);
 	for (unsigned int i = q->head; i != tail; i++) {
 		siginfo_t *slot = &q->info[i % DUNE_SIGQ_LEN];
 		int sig = slot->si_signo;
@@ -112,6 +112,7 @@ static int take_signal(struct dune_sigqueue *q, siginfo_t *info)
 		if (!sig || (is_handler(&program_act[sig]) && (blocked & sigbit(sig))))
 			continue;
 		__atomic_and_fetch(&q->standard, ~sigbit(sig), __ATOMIC_SEQ_CST);
+		__atomic_and_fetch(&q->held, ~sigbit(sig), __ATOMIC_SEQ_CST);
 		*info = *slot;
 		slot->si_signo = 0;
 		while (q->head != tail && !q->info[q->head % DUNE_SIGQ_LEN].si_signo)
@@ -132,6 +133,80 @@ static void host_handler(int sig, siginfo_t *info, void *uc)
 	if (vcpu->native_probe && (sig == SIGBUS || sig == SIGSEGV) && info->si_code > 0)
 		dune_probe_faulted(vcpu, info, &((ucontext_t *)uc)->uc_sigmask);
 	queue_signal(&vcpu->sigq, info);
+	if (sig >= SIGRTMIN_KERNEL) {	/* the kernel queues the next ones */
+		__atomic_or_fetch(&vcpu->sigq.held, sigbit(sig), __ATOMIC_SEQ_CST);
+		((ucontext_t *)uc)->uc_sigmask.__val[0] |= sigbit(sig);
+	}
+}
+
+/* The thread's signal mask as the program set it: without what we hold. */
+uint64_t dune_signals_mask(struct dune_vcpu *vcpu)
+{
+	uint64_t real = 0;
+
+	sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &real, SIGSET_BYTES);
+	return real & ~__atomic_load_n(&vcpu->sigq.held, __ATOMIC_SEQ_CST);
+}
+
+/* Make mask the program's; what we hold stays blocked. */
+static void set_program_mask(struct dune_vcpu *vcpu, uint64_t mask)
+{
+	mask &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
+	mask |= __atomic_load_n(&vcpu->sigq.held, __ATOMIC_SEQ_CST);
+	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, SIGSET_BYTES);
+}
+
+/*
+ * A new thread or fork child on this vCPU: nothing queued (pending signals
+ * are not inherited), and the mask its creator's program had.
+ */
+void dune_signals_reset(struct dune_vcpu *vcpu, uint64_t mask)
+{
+	struct dune_sigqueue *q = &vcpu->sigq;
+
+	q->head = q->tail = 0;
+	q->standard = q->deferred = q->held = 0;
+	set_program_mask(vcpu, mask);
+}
+
+/* Leaving the VM (exec, escape): nothing may stay blocked on our account. */
+void dune_signals_unhold(struct dune_vcpu *vcpu)
+{
+	uint64_t mask = dune_signals_mask(vcpu);
+
+	__atomic_store_n(&vcpu->sigq.held, 0, __ATOMIC_SEQ_CST);
+	set_program_mask(vcpu, mask);
+}
+
+/*
+ * rt_sigprocmask(2) on the program's mask.  What we hold stays blocked
+ * whatever it sets; a held signal it blocks itself becomes its own.
+ */
+long dune_sigprocmask(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	int how = sys->args[0];
+	uint64_t old, set, mask;
+
+	if (sys->args[3] != SIGSET_BYTES)
+		return -EINVAL;
+	if (sys->args[1] && dune_read_guest(&set, sys->args[1], sizeof(set)))
+		return -EFAULT;
+	old = mask = dune_signals_mask(vcpu);
+	if (sys->args[1]) {
+		if (how == SIG_BLOCK)
+			mask |= set;
+		else if (how == SIG_UNBLOCK)
+			mask &= ~set;
+		else if (how == SIG_SETMASK)
+			mask = set;
+		else
+			return -EINVAL;
+		__atomic_and_fetch(&vcpu->sigq.held, ~mask, __ATOMIC_SEQ_CST);
+		set_program_mask(vcpu, mask);
+	}
+	if (sys->args[2] && dune_write_guest(sys->args[2], &old, sizeof(old)))
+		return -EFAULT;
+	return 0;
 }
 
 /* What the kernel holds for sig when the program's act is installed. */
@@ -158,19 +233,19 @@ long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_sigaction act, native, old;
 	long ret;
 
-	if (sig < 1 || sig > NSIG_KERNEL || sys->args[3] != 8)
+	if (sig < 1 || sig > NSIG_KERNEL || sys->args[3] != SIGSET_BYTES)
 		return arch_raw_syscall(SYS_rt_sigaction, sig, sys->args[1], sys->args[2],
 					sys->args[3], 0, 0);
 	if (sys->args[1] && dune_read_guest(&act, sys->args[1], sizeof(act)))
 		return -EFAULT;
-	ret = sys4(SYS_rt_sigaction, sig, NULL, &old, 8);
+	ret = sys4(SYS_rt_sigaction, sig, NULL, &old, SIGSET_BYTES);
 	if (ret)
 		return ret;
 	if (program_act_known[sig])
 		old = program_act[sig];
 	if (sys->args[1]) {
 		native_action(&act, &native);
-		ret = sys4(SYS_rt_sigaction, sig, &native, NULL, 8);
+		ret = sys4(SYS_rt_sigaction, sig, &native, NULL, SIGSET_BYTES);
 		if (ret)
 			return ret;
 		if (!vcpu->private_sighand) {
@@ -190,10 +265,10 @@ void dune_signals_init(void)
 		struct dune_sigaction act, native;
 
 		if (sig == SIGKILL || sig == SIGSTOP || program_act_known[sig] ||
-		    sys4(SYS_rt_sigaction, sig, NULL, &act, 8) || !is_handler(&act))
+		    sys4(SYS_rt_sigaction, sig, NULL, &act, SIGSET_BYTES) || !is_handler(&act))
 			continue;
 		native_action(&act, &native);
-		if (!sys4(SYS_rt_sigaction, sig, &native, NULL, 8)) {
+		if (!sys4(SYS_rt_sigaction, sig, &native, NULL, SIGSET_BYTES)) {
 			program_act[sig] = act;
 			program_act_known[sig] = 1;
 		}
@@ -208,7 +283,7 @@ void dune_signals_restore(void)
 {
 	for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
 		if (program_act_known[sig])
-			sys4(SYS_rt_sigaction, sig, &program_act[sig], NULL, 8);
+			sys4(SYS_rt_sigaction, sig, &program_act[sig], NULL, SIGSET_BYTES);
 		program_act_known[sig] = 0;
 	}
 }
@@ -229,23 +304,25 @@ static int restartable(long nr)
 	return 1;
 }
 
-/* Run the program's handler for sig in the guest; -errno if no frame fits. */
-static int deliver(struct dune_vcpu *vcpu, int sig, const siginfo_t *info)
+/*
+ * Run the program's handler for sig in the guest; -errno if no frame fits.
+ * *mask is the program's mask, before and then during the handler (the
+ * caller makes it the thread's).
+ */
+static int deliver(struct dune_vcpu *vcpu, int sig, const siginfo_t *info, uint64_t *mask)
 {
 	struct dune_sigaction taken = take_action(sig), *act = &taken;
-	uint64_t old_mask, mask;
+	uint64_t old_mask = *mask;
 	int restart = vcpu->sys_interrupted && (act->flags & SA_RESTART) &&
 		      restartable(vcpu->sys_nr);
 	int err;
 
-	sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &old_mask, 8);
 	err = arch_signal_deliver(vcpu, info, act, old_mask, restart, vcpu->sys_nr);
 	vcpu->sys_interrupted = 0;
 	if (err)
 		return err;
-	mask = old_mask | act->mask | ((act->flags & SA_NODEFER) ? 0 : sigbit(sig));
-	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
-	__atomic_or_fetch(&vcpu->sigq.deferred, mask & ~old_mask, __ATOMIC_SEQ_CST);
+	*mask = old_mask | act->mask | ((act->flags & SA_NODEFER) ? 0 : sigbit(sig));
+	__atomic_or_fetch(&vcpu->sigq.deferred, *mask & ~old_mask, __ATOMIC_SEQ_CST);
 	vcpu->vm->stats.signals++;
 	return 0;
 }
@@ -256,8 +333,8 @@ void dune_force_signal(int sig, const siginfo_t *info)
 	struct dune_sigaction dfl = { .handler = (void *)SIG_DFL };
 	uint64_t mask = sigbit(sig);
 
-	sys4(SYS_rt_sigaction, sig, &dfl, NULL, 8);
-	sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, 8);
+	sys4(SYS_rt_sigaction, sig, &dfl, NULL, SIGSET_BYTES);
+	sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, SIGSET_BYTES);
 	sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), sig, info);
 	for (;;)
 		sys3(SYS_tgkill, sys0(SYS_getpid), sys0(SYS_gettid), SIGKILL);
@@ -266,9 +343,10 @@ void dune_force_signal(int sig, const siginfo_t *info)
 /* Before KVM_RUN: every signal the host handler noted for this thread. */
 void dune_signals_deliver(struct dune_vcpu *vcpu)
 {
+	uint64_t mask = dune_signals_mask(vcpu);
 	siginfo_t info;
 
-	while (take_signal(&vcpu->sigq, &info)) {
+	while (take_signal(&vcpu->sigq, mask, &info)) {
 		int sig = info.si_signo;
 
 		if (!is_handler(&program_act[sig])) {	/* changed since: as natively */
@@ -276,11 +354,12 @@ void dune_signals_deliver(struct dune_vcpu *vcpu)
 				sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), sig, &info);
 			continue;
 		}
-		if (deliver(vcpu, sig, &info)) {
+		if (deliver(vcpu, sig, &info, &mask)) {
 			info = (siginfo_t){ .si_signo = SIGSEGV, .si_code = SI_KERNEL };
 			dune_force_signal(SIGSEGV, &info);
 		}
 	}
+	set_program_mask(vcpu, mask);
 	vcpu->sys_interrupted = 0;
 }
 
@@ -291,7 +370,7 @@ void dune_signals_deliver(struct dune_vcpu *vcpu)
 void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f)
 {
 	siginfo_t info;
-	uint64_t blocked;
+	uint64_t mask;
 
 	vcpu->vm->stats.faults_signalled++;
 	if (vcpu->vm->debug)
@@ -301,10 +380,11 @@ void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f)
 	info.si_signo = f->signo;
 	info.si_code = f->code;
 	info.si_addr = (void *)f->addr;
-	sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, 8);
-	if (!is_handler(&program_act[f->signo]) || (blocked & sigbit(f->signo)) ||
-	    deliver(vcpu, f->signo, &info))
+	mask = dune_signals_mask(vcpu);
+	if (!is_handler(&program_act[f->signo]) || (mask & sigbit(f->signo)) ||
+	    deliver(vcpu, f->signo, &info, &mask))
 		dune_force_signal(f->signo, &info);
+	set_program_mask(vcpu, mask);
 }
 
 /* rt_sigreturn(2) from a handler that ran in the guest. */
@@ -316,7 +396,6 @@ long dune_sigreturn(struct dune_vcpu *vcpu)
 
 	if (arch_sigreturn(vcpu, &mask, &rax))
 		dune_force_signal(SIGSEGV, &info);
-	mask &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
-	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	set_program_mask(vcpu, mask);
 	return rax;
 }

@@ -261,6 +261,8 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 		dune_exit_thread(vcpu, a[0]);
 	case SYS_rt_sigaction:
 		return dune_sigaction(vcpu, sys);
+	case SYS_rt_sigprocmask:
+		return dune_sigprocmask(vcpu, sys);
 	case SYS_rt_sigreturn:
 		return dune_sigreturn(vcpu);
 	case SYS_seccomp:
@@ -276,6 +278,7 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	case SYS_execveat:
 		/* the new image runs natively: it must get the filters for real */
 		dune_seccomp_before_exec(dune_own_fds(vm, own) ? own[0] : 0);
+		dune_signals_unhold(vcpu);
 		return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(sys);
 	default:
 		return forward(sys);

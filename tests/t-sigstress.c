@@ -4,7 +4,8 @@
  * repeated whatever the timing of a signal.  Under interval timers of several
  * periods, an external flood, self-sent storms from several threads and with
  * SA_RESTART on and off, every syscall result is checked and every copied
- * byte compared; 1,000 queued realtime signals all arrive, in order.  The
+ * byte compared; 1,000 queued realtime signals all arrive, in order, and
+ * the mask the program reads is the one it set.  The
  * same workload runs natively first (proving the checks themselves), then in
  * a child inside dune.
  */
@@ -304,6 +305,9 @@ static void rt_queue(void)
 		}
 	}
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	sigprocmask(SIG_BLOCK, NULL, &set);
+	CHECK(!sigismember(&set, sig), "%s: signal %d still blocked after unblocking it", mode,
+	      sig);
 	CHECK(rt_count == RT_SIGNALS, "%s: %d of %d queued realtime signals delivered", mode,
 	      rt_count, RT_SIGNALS);
 	for (int i = 0; i < rt_count && i < RT_SIGNALS; i++) {
