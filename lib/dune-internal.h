@@ -107,6 +107,8 @@ struct dune_vcpu {
 	int sys_interrupted;		/* ...returned -EINTR */
 	int native_probe;		/* retrying natively an access KVM could not back */
 	struct dune_fault probe_fault;	/* and the fault that retry took */
+	uintptr_t fault_page;		/* the page of its last guest page fault... */
+	int fault_repeats;		/* ...and how often it faulted there in a row */
 	struct dune_sigqueue sigq;	/* noted by the host handler, not yet delivered */
 	uint8_t *stack_top;		/* its host-loop stack */
 	void *arch;
@@ -189,7 +191,7 @@ void *dune_pt_alloc(struct dune_vm *vm, uint64_t *gpa);
 void *dune_pt_hva(struct dune_vm *vm, uint64_t gpa);
 int dune_mem_map(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot);
 void dune_mem_unmap(struct dune_vm *vm, uintptr_t start, uintptr_t end);
-int dune_mem_fix_fault(struct dune_vm *vm, struct dune_fault *f);
+int dune_mem_fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f);
 int dune_mem_hva_of_gpa(struct dune_vm *vm, uint64_t gpa, uintptr_t *hva);
 int dune_overlaps_own(struct dune_vm *vm, uintptr_t start, uintptr_t end);
 int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);

@@ -403,12 +403,12 @@ static int access_allowed(const struct dune_vma *vma, const struct dune_fault *f
 /*
  * A guest page fault: map what the host has there and retry (returns 1), or
  * leave a signal description in f (returns 0).  A fault that repeats at the
- * same page means the host itself refuses the access.
+ * same page on the same vCPU means the host itself refuses the access (other
+ * threads faulting the same fresh page at once are no repeat).
  */
-static int fix_fault(struct dune_vm *vm, struct dune_fault *f)
+static int fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
 {
-	static uintptr_t last_page;
-	static int repeats;
+	struct dune_vm *vm = vcpu->vm;
 	uintptr_t page = DUNE_ALIGN_DOWN(f->addr, DUNE_PAGE_SIZE);
 	struct dune_vma vma;
 	struct vma_query q;
@@ -422,9 +422,9 @@ static int fix_fault(struct dune_vm *vm, struct dune_fault *f)
 	f->code = SEGV_ACCERR;
 	if (!access_allowed(&vma, f))
 		return 0;
-	repeats = page == last_page ? repeats + 1 : 0;
-	last_page = page;
-	if (repeats > 2)
+	vcpu->fault_repeats = page == vcpu->fault_page ? vcpu->fault_repeats + 1 : 0;
+	vcpu->fault_page = page;
+	if (vcpu->fault_repeats > 2)
 		return 0;
 	start = vma.start;
 	end = vma.end;
@@ -437,12 +437,13 @@ static int fix_fault(struct dune_vm *vm, struct dune_fault *f)
 	return for_each_guest_piece(vm, start, end, map_now, vma.prot) == 0;
 }
 
-int dune_mem_fix_fault(struct dune_vm *vm, struct dune_fault *f)
+int dune_mem_fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
 {
+	struct dune_vm *vm = vcpu->vm;
 	int fixed;
 
 	dune_lock(&vm->lock);
-	fixed = fix_fault(vm, f);
+	fixed = fix_fault(vcpu, f);
 	dune_unlock(&vm->lock);
 	return fixed;
 }
