@@ -135,6 +135,7 @@ struct dune_vm {
 	uint8_t *area;			/* the dune area (see above) */
 	uint64_t area_gpa;
 	size_t pt_next;			/* bump pointer of the page-table pool */
+	size_t area_usable;		/* read-write up to here, PROT_NONE above */
 	uint64_t gpa_next, gpa_limit;
 	uintptr_t brk;
 	int debug;			/* DUNE_DEBUG: 1 logs faults, 2 every exit */

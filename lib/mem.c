@@ -22,11 +22,32 @@
 
 /* ---- the dune area's pool: page tables, vCPUs (vm->lock held) ----------- */
 
+/*
+ * Only the part of the area in use is accessible, the rest is PROT_NONE, so
+ * mlockall(MCL_CURRENT) populates and locks what dune uses, not the whole
+ * reservation.  It grows 2 MiB at a time (MCL_FUTURE then locks the growth).
+ */
+static int area_make_usable(struct dune_vm *vm, size_t end)
+{
+	size_t want = DUNE_ALIGN_UP(end, DUNE_SZ_2M);
+	long err;
+
+	if (want <= vm->area_usable)
+		return 0;
+	err = sys3(SYS_mprotect, vm->area + vm->area_usable, want - vm->area_usable,
+		   PROT_READ | PROT_WRITE);
+	if (err)
+		return (int)err;
+	vm->area_usable = want;
+	return 0;
+}
+
 void *dune_area_alloc(struct dune_vm *vm, size_t pages)
 {
 	uint8_t *p = vm->area + vm->pt_next;
 
-	if (vm->pt_next + pages * DUNE_PAGE_SIZE > DUNE_AREA_SIZE)
+	if (vm->pt_next + pages * DUNE_PAGE_SIZE > DUNE_AREA_SIZE ||
+	    area_make_usable(vm, vm->pt_next + pages * DUNE_PAGE_SIZE))
 		return NULL;
 	vm->pt_next += pages * DUNE_PAGE_SIZE;
 	return p;
@@ -469,6 +490,11 @@ int dune_mem_init(struct dune_vm *vm)
 				 dune_strerror(err), arch_guest_phys_bits(vm));
 	vm->area_gpa = vm->slots[0].gpa;
 	vm->pt_next = DUNE_AREA_GUEST + arch_area_pages() * DUNE_PAGE_SIZE;
+	vm->area_usable = DUNE_ALIGN_UP(vm->pt_next, DUNE_SZ_2M);
+	err = sys3(SYS_mprotect, vm->area + vm->area_usable, DUNE_AREA_SIZE - vm->area_usable,
+		   PROT_NONE);
+	if (err)
+		return dune_fail(err, "mprotect of the dune area: %s", dune_strerror(err));
 	vm->stats.memslots = vm->nr_slots;
 	vm->brk = sys1(SYS_brk, 0);
 	err = maps_for_each(vm, mirror_vma, NULL);

@@ -3,7 +3,7 @@
  * Memory at scale, natively and inside dune: what Linux lets a process map
  * and touch must work inside too.  Each case runs in a child process, once
  * natively and once inside dune, and both must end the same way: threads
- * faulting the same fresh page together.
+ * faulting the same fresh page together, and mlockall's resident size.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -14,6 +14,7 @@
 #define SPARSE_STRIDE	(64UL << 20)
 #define FAULT_THREADS	8
 #define FAULT_ROUNDS	64
+#define RSS_SLACK_KB	(16 << 10)	/* what dune itself may add to mlockall's RSS */
 
 #define NORESERVE	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
 
@@ -69,6 +70,32 @@ static int threads_same_page(void)
 	return 0;
 }
 
+static long rss_kb(void)
+{
+	char buf[4096], *at;
+	FILE *f = fopen("/proc/self/status", "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	at = strstr(buf, "VmRSS:");
+	return at ? atol(at + 6) : -1;
+}
+
+/* mlockall locks the program's memory, not dune's unused reservation. */
+static int locked_rss(void)
+{
+	long kb;
+
+	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+		return 77;
+	kb = rss_kb();
+	munlockall();
+	printf("%ld\n", kb);
+	return 0;
+}
+
 /* Run fn natively and inside dune: the same exit status, and the output. */
 static int both(const char *name, int (*fn)(void), char *native_out, char *dune_out, size_t size)
 {
@@ -102,6 +129,14 @@ int main(void)
 			dune_out[strcspn(dune_out, "\n")] = '\0';
 			printf("# %s: %s inside dune, as natively\n", cases[i].name, dune_out);
 		}
+	}
+	if (both("mlockall", locked_rss, native_out, dune_out, sizeof(native_out))) {
+		long native_kb = atol(native_out), dune_kb = atol(dune_out);
+
+		printf("# RSS after mlockall: %ld KiB inside dune, %ld KiB natively\n", dune_kb,
+		       native_kb);
+		CHECK(dune_kb <= native_kb + RSS_SLACK_KB,
+		      "mlockall: RSS %ld KiB inside dune, %ld KiB natively", dune_kb, native_kb);
 	}
 	return finish();
 }
