@@ -2,16 +2,25 @@
 /*
  * Memory at scale, natively and inside dune: what Linux lets a process map
  * and touch must work inside too.  Each case runs in a child process, once
- * natively and once inside dune, and both must end the same way: threads
- * faulting the same fresh page together, and mlockall's resident size.
+ * natively and once inside dune, and both must end the same way: a sparse
+ * 512 GiB reservation touched once per 64 MiB, 8,192 small mappings in
+ * distinct 2 MiB windows, mappings made and dropped at ever new addresses,
+ * parts of 2 MiB guest pages protected and unmapped, threads faulting the same fresh page together, and mlockall's resident size.
  */
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
 
 #include "check.h"
 
+#define SZ_2M		(2UL << 20)
+#define SPARSE_SIZE	(512UL << 30)
 #define SPARSE_STRIDE	(64UL << 20)
+#define SMALL_MAPS	8192
+#define MOVING_MAPS	40000		/* more than KVM has memslots */
+#define MOVING_SLOTS_LIVE 1024		/* what dune may keep however many went */
 #define FAULT_THREADS	8
 #define FAULT_ROUNDS	64
 #define RSS_SLACK_KB	(16 << 10)	/* what dune itself may add to mlockall's RSS */
@@ -30,6 +39,153 @@ static int in_child(void *arg)
 	if (r->inside)
 		enter_dune();
 	return r->fn();
+}
+
+/* How many of what were done, and inside dune what the VM uses for them now. */
+static uint64_t report(size_t n, const char *what)
+{
+	struct dune_stats st = { .size = sizeof(st) };
+
+	if (!dune_is_inside() || dune_get_stats(&st)) {
+		printf("%zu %s\n", n, what);
+		return 0;
+	}
+	printf("%zu %s, %llu memslots, %llu page-table pages\n", n, what,
+	       (unsigned long long)st.memslots, (unsigned long long)st.pt_pages);
+	return st.memslots;
+}
+
+/* One byte per 64 MiB of a 512 GiB MAP_NORESERVE mapping: JIT cages, sanitizers. */
+static int sparse_reservation(void)
+{
+	unsigned char *p = mmap(NULL, SPARSE_SIZE, PROT_READ | PROT_WRITE, NORESERVE, -1, 0);
+	size_t n = SPARSE_SIZE / SPARSE_STRIDE, i;
+
+	if (p == MAP_FAILED)
+		return 2;
+	for (i = 0; i < n; i++)
+		p[i * SPARSE_STRIDE + i % 4096] = (unsigned char)(i | 1);
+	barrier();
+	for (i = 0; i < n; i++)
+		if (p[i * SPARSE_STRIDE + i % 4096] != (unsigned char)(i | 1))
+			return 3;
+	report(n, "touches");
+	return munmap(p, SPARSE_SIZE) ? 4 : 0;
+}
+
+/* A page in each of 8,192 distinct 2 MiB windows of a PROT_NONE reservation. */
+static int small_mappings(void)
+{
+	size_t len = SMALL_MAPS * SZ_2M, i;
+	unsigned char *base = mmap(NULL, len, PROT_NONE, NORESERVE, -1, 0);
+
+	if (base == MAP_FAILED)
+		return 2;
+	for (i = 0; i < SMALL_MAPS; i++) {
+		unsigned char *p = mmap(base + i * SZ_2M, 4096, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+		if (p == MAP_FAILED)
+			return 3;
+		p[i % 4096] = (unsigned char)(i | 1);
+	}
+	barrier();
+	for (i = 0; i < SMALL_MAPS; i++)
+		if (base[i * SZ_2M + i % 4096] != (unsigned char)(i | 1))
+			return 4;
+	report(SMALL_MAPS, "mappings");
+	return munmap(base, len) ? 5 : 0;
+}
+
+/*
+ * Map, touch and unmap at a new address each time, more often than KVM has
+ * memslots and over more guest-physical space than it has: what is gone must
+ * give its memslot back.
+ */
+static int moving_mappings(void)
+{
+	size_t len = MOVING_MAPS * SZ_2M, i;
+	unsigned char *hole = mmap(NULL, len, PROT_NONE, NORESERVE, -1, 0);
+
+	if (hole == MAP_FAILED || munmap(hole, len))
+		return 2;
+	for (i = 0; i < MOVING_MAPS; i++) {
+		unsigned char *want = hole + (i * 7919 % MOVING_MAPS) * SZ_2M;
+		volatile unsigned char *p = mmap(want, 65536, PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+						 -1, 0);
+
+		if (p == MAP_FAILED)
+			return 3;
+		if (p[i % 65536] || p[65535 - i % 65536])
+			return 6;	/* fresh memory shows old contents */
+		p[i % 65536] = 1;
+		if (p[i % 65536] != 1 || munmap((void *)p, 65536))
+			return 4;
+	}
+	/* the memslots of what is gone go: as many as what lives, at most twice */
+	return report(MOVING_MAPS, "mappings") > 2 * MOVING_SLOTS_LIVE ? 5 : 0;
+}
+
+static sigjmp_buf probe_jump;
+
+static void on_segv(int sig)
+{
+	(void)sig;
+	siglongjmp(probe_jump, 1);
+}
+
+/* Does a read (or a write of v) at p fault? */
+static int faults(volatile unsigned char *p, int write, unsigned char v)
+{
+	if (sigsetjmp(probe_jump, 1))
+		return 1;
+	if (write)
+		*p = v;
+	else
+		(void)*p;
+	return 0;
+}
+
+/*
+ * Parts of 2 MiB that were mapped whole change: mprotect and munmap of one
+ * page, then of the whole 2 MiB, in a mapping mapped at once (8 MiB) and in
+ * one mapped on first touch (128 MiB).
+ */
+static int split_one(size_t len)
+{
+	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, NORESERVE, -1, 0);
+	unsigned char *b = (unsigned char *)(((uintptr_t)p + 2 * SZ_2M - 1) & ~(SZ_2M - 1));
+
+	if (p == MAP_FAILED)
+		return 2;
+	if (faults(b, 1, 1) || faults(b + SZ_2M, 1, 2) || faults(b + SZ_2M - 1, 1, 3))
+		return 3;
+	if (mprotect(b + 4096, 4096, PROT_READ) || !faults(b + 4096, 1, 4) ||
+	    faults(b + 4096, 0, 0) || faults(b + 8192, 1, 5) || faults(b + 4095, 1, 6))
+		return 4;
+	if (munmap(b + SZ_2M + 65536, 4096) || !faults(b + SZ_2M + 65536, 0, 0) ||
+	    faults(b + SZ_2M + 65536 + 4096, 1, 7) || b[SZ_2M] != 2)
+		return 5;
+	if (mprotect(b, SZ_2M, PROT_NONE) || !faults(b + SZ_2M - 1, 0, 0) ||
+	    mprotect(b, SZ_2M, PROT_READ | PROT_WRITE) || b[0] != 1 || b[SZ_2M - 1] != 3 ||
+	    faults(b + 4096, 1, 8))
+		return 6;
+	return munmap(p, len) ? 7 : 0;
+}
+
+static int huge_page_split(void)
+{
+	struct sigaction sa = { .sa_handler = on_segv, .sa_flags = SA_NODEFER };
+	int err;
+
+	sigaction(SIGSEGV, &sa, NULL);
+	err = split_one(8UL << 20);
+	if (!err)
+		err = split_one(128UL << 20);
+	if (!err)
+		report(2, "mappings split");
+	return err;
 }
 
 static pthread_barrier_t fault_barrier;
@@ -120,7 +276,11 @@ int main(void)
 		const char *name;
 		int (*fn)(void);
 	} cases[] = {
+		{ "sparse 512 GiB", sparse_reservation },
+		{ "small mappings", small_mappings },
+		{ "moving mappings", moving_mappings },
 		{ "threads faulting one page", threads_same_page },
+		{ "2 MiB pages split", huge_page_split },
 	};
 	char native_out[4096], dune_out[4096];
 
