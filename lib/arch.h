@@ -72,6 +72,10 @@ int arch_map(struct dune_vm *vm, uintptr_t va, uint64_t gpa, size_t len, int pro
 int arch_unmap(struct dune_vm *vm, uintptr_t va, size_t len);
 /* Drop every guest mapping but the guest kernel's (vm->lock held). */
 int arch_pt_reset(struct dune_vm *vm);
+/* Is any page of [va, va + len) mapped in the guest page tables? */
+int arch_is_mapped(struct dune_vm *vm, uintptr_t va, size_t len);
+/* Unlink the tables that map nothing and give them to dune_pt_free(). */
+void arch_pt_prune(struct dune_vm *vm);
 
 /*
  * Switch to the host stack and run dune_host_start(vcpu) there; the guest

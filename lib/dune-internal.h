@@ -30,7 +30,8 @@
 #define DUNE_AREA_STACK_SIZE	(1UL << 20)
 #define DUNE_AREA_GUEST		(DUNE_AREA_STACK + DUNE_AREA_STACK_SIZE)
 
-#define DUNE_MAX_SLOTS		8192
+#define DUNE_MAX_SLOTS		32768	/* KVM's x86 limit is 32764 */
+#define DUNE_GPA_UNITS		(1UL << 19)	/* 2 MiB units of guest-physical space: 1 TiB */
 #define DUNE_MAX_VCPUS		256	/* threads inside at once (KVM may allow fewer) */
 #define DUNE_THREAD_STACK	(256UL << 10)	/* host-loop stack of other threads */
 #define DUNE_MAX_OWN		4
@@ -40,10 +41,11 @@
 
 /* Mappings up to this size get guest PTEs at once; larger ones on first touch. */
 #define DUNE_EAGER_MAP		(64UL << 20)
-/* A fault in a large mapping maps this much around the address... */
-#define DUNE_FAULT_WINDOW	(64UL << 20)
-/* ...and registers a memslot of at most this much around it. */
+/* A fault in a large mapping maps and registers at most this much around it. */
 #define DUNE_SLOT_WINDOW	(1UL << 30)
+/* Unused memslots go when those in use cover twice what they did, and this. */
+#define DUNE_SLOT_BUDGET	(16UL << 30)
+#define DUNE_SLOT_COUNT_MIN	1024
 
 struct dune_slot {
 	uintptr_t hva;
@@ -112,6 +114,8 @@ struct dune_vcpu {
 	int sys_interrupted;		/* ...returned -EINTR */
 	int native_probe;		/* retrying natively an access KVM could not back */
 	struct dune_fault probe_fault;	/* and the fault that retry took */
+	uintptr_t fault_page;		/* the page of its last guest page fault... */
+	int fault_repeats;		/* ...and how often it faulted there in a row */
 	struct dune_sigqueue sigq;	/* noted by the host handler, not yet delivered */
 	uint8_t *stack_top;		/* its host-loop stack */
 	void *arch;
@@ -138,13 +142,21 @@ struct dune_vm {
 	uint8_t *area;			/* the dune area (see above) */
 	uint64_t area_gpa;
 	size_t pt_next;			/* bump pointer of the page-table pool */
-	uint64_t gpa_next, gpa_limit;
+	size_t pt_free;			/* freed table pages that may be reused (offsets)... */
+	size_t pt_freed;		/* ...and those KVM may still cache (see dune_mem_sweep) */
+	size_t area_usable;		/* read-write up to here, PROT_NONE above */
+	size_t gpa_next, gpa_units;	/* next-fit cursor and size of gpa_used[] */
 	uintptr_t brk;
 	int debug;			/* DUNE_DEBUG: 1 logs faults, 2 every exit */
 	struct dune_range own[DUNE_MAX_OWN];
 	int nr_own;
-	int nr_slots;
-	struct dune_slot slots[DUNE_MAX_SLOTS];	/* sorted by hva */
+	int nr_slots, max_slots;
+	struct dune_slot *slots;		/* sorted by hva, in the area's pool */
+	size_t slot_bytes;			/* what they cover */
+	size_t sweep_bytes;			/* sweep unused ones above this... */
+	int sweep_slots;			/* ...or this many */
+	uint64_t slot_ids[DUNE_MAX_SLOTS / 64];	/* KVM slot ids in use */
+	uint64_t gpa_used[DUNE_GPA_UNITS / 64];	/* 2 MiB units from GPA_BASE in use */
 	struct dune_stats stats;
 	struct dune_tools tools;
 	void *arch;
@@ -192,9 +204,10 @@ int dune_mem_replay_slots(struct dune_vm *vm);
 int dune_mem_resync(struct dune_vm *vm);
 void *dune_pt_alloc(struct dune_vm *vm, uint64_t *gpa);
 void *dune_pt_hva(struct dune_vm *vm, uint64_t gpa);
+void dune_pt_free(struct dune_vm *vm, uint64_t gpa);
 int dune_mem_map(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot);
 void dune_mem_unmap(struct dune_vm *vm, uintptr_t start, uintptr_t end);
-int dune_mem_fix_fault(struct dune_vm *vm, struct dune_fault *f);
+int dune_mem_fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f);
 int dune_mem_hva_of_gpa(struct dune_vm *vm, uint64_t gpa, uintptr_t *hva);
 int dune_overlaps_own(struct dune_vm *vm, uintptr_t start, uintptr_t end);
 int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);

@@ -23,7 +23,7 @@ static void __attribute__((noreturn)) leave_vm(struct dune_vcpu *vcpu, const cha
 
 static void handle_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
 {
-	if (f->is_page_fault && dune_mem_fix_fault(vcpu->vm, f)) {
+	if (f->is_page_fault && dune_mem_fix_fault(vcpu, f)) {
 		vcpu->vm->stats.faults_fixed++;
 		return;
 	}

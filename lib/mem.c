@@ -19,26 +19,59 @@
 #include "dune-internal.h"
 
 #define GPA_BASE	(1ULL << 32)	/* below: left free, like a PC's low memory */
+#define RESET_GPA	(1ULL << 20)	/* the page of reset_shadow()'s slot */
 
 /* ---- the dune area's pool: page tables, vCPUs (vm->lock held) ----------- */
+
+/*
+ * Only the part of the area in use is accessible, the rest is PROT_NONE, so
+ * mlockall(MCL_CURRENT) populates and locks what dune uses, not the whole
+ * reservation.  It grows 2 MiB at a time (MCL_FUTURE then locks the growth).
+ */
+static int area_make_usable(struct dune_vm *vm, size_t end)
+{
+	size_t want = DUNE_ALIGN_UP(end, DUNE_SZ_2M);
+	long err;
+
+	if (want <= vm->area_usable)
+		return 0;
+	err = sys3(SYS_mprotect, vm->area + vm->area_usable, want - vm->area_usable,
+		   PROT_READ | PROT_WRITE);
+	if (err)
+		return (int)err;
+	vm->area_usable = want;
+	return 0;
+}
 
 void *dune_area_alloc(struct dune_vm *vm, size_t pages)
 {
 	uint8_t *p = vm->area + vm->pt_next;
 
-	if (vm->pt_next + pages * DUNE_PAGE_SIZE > DUNE_AREA_SIZE)
+	if (vm->pt_next + pages * DUNE_PAGE_SIZE > DUNE_AREA_SIZE ||
+	    area_make_usable(vm, vm->pt_next + pages * DUNE_PAGE_SIZE))
 		return NULL;
 	vm->pt_next += pages * DUNE_PAGE_SIZE;
 	return p;
 }
 
-/* Page-table pages are never recycled as other tables (see arch_pt_reset). */
+/*
+ * A page-table page comes from the pool, or is one freed by arch_pt_prune()
+ * after KVM dropped every shadow page (dune_mem_sweep): KVM caches shadow
+ * pages by the guest-physical frame of each table, so a page must not come
+ * back as another table while it may still hold a copy of the old one.
+ */
 void *dune_pt_alloc(struct dune_vm *vm, uint64_t *gpa)
 {
-	uint8_t *page = dune_area_alloc(vm, 1);
+	uint8_t *page;
 
-	if (!page)
-		return NULL;
+	if (vm->pt_free) {
+		page = vm->area + vm->pt_free;
+		vm->pt_free = *(size_t *)page;
+	} else {
+		page = dune_area_alloc(vm, 1);
+		if (!page)
+			return NULL;
+	}
 	memset(page, 0, DUNE_PAGE_SIZE);
 	vm->stats.pt_pages++;
 	*gpa = vm->area_gpa + (page - vm->area);
@@ -48,6 +81,16 @@ void *dune_pt_alloc(struct dune_vm *vm, uint64_t *gpa)
 void *dune_pt_hva(struct dune_vm *vm, uint64_t gpa)
 {
 	return vm->area + (gpa - vm->area_gpa);
+}
+
+/* An unlinked table page: reusable after the next shadow reset. */
+void dune_pt_free(struct dune_vm *vm, uint64_t gpa)
+{
+	size_t *page = dune_pt_hva(vm, gpa);
+
+	*page = vm->pt_freed;
+	vm->pt_freed = gpa - vm->area_gpa;
+	vm->stats.pt_pages--;
 }
 
 /* ---- memslots ----------------------------------------------------------- */
@@ -68,40 +111,108 @@ static int slot_search(struct dune_vm *vm, uintptr_t hva)
 	return lo;
 }
 
-static long register_slot(struct dune_vm *vm, const struct dune_slot *s)
+static long set_region(struct dune_vm *vm, uint32_t id, uint64_t gpa, size_t size, uintptr_t hva)
 {
 	struct kvm_userspace_memory_region region = {
-		.slot = s->id,
-		.guest_phys_addr = s->gpa,
-		.memory_size = s->size,
-		.userspace_addr = s->hva,
+		.slot = id,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = hva,
 	};
 
 	return dune_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
 }
 
+static long register_slot(struct dune_vm *vm, const struct dune_slot *s)
+{
+	return set_region(vm, s->id, s->gpa, s->size, s->hva);
+}
+
+static int bit_test(const uint64_t *map, size_t i)
+{
+	return map[i / 64] >> (i % 64) & 1;
+}
+
+static void bits_set(uint64_t *map, size_t from, size_t n, int on)
+{
+	for (size_t i = from; i < from + n; i++)
+		map[i / 64] = on ? map[i / 64] | 1ULL << (i % 64) : map[i / 64] & ~(1ULL << (i % 64));
+}
+
+/* The first of n free 2 MiB units of guest-physical space at or after from, or -1. */
+static long gpa_find(struct dune_vm *vm, size_t from, size_t n)
+{
+	size_t run = 0;
+
+	for (size_t u = from; u < vm->gpa_units; u++) {
+		if (!(u % 64) && vm->gpa_used[u / 64] == ~0ULL) {
+			u += 63;
+			run = 0;
+		} else if (bit_test(vm->gpa_used, u)) {
+			run = 0;
+		} else if (++run == n) {
+			return u + 1 - n;
+		}
+	}
+	return -1;
+}
+
+/* Guest-physical units of a slot: 2 MiB aligned, GPA == HVA mod 2 MiB. */
+static size_t slot_units(uintptr_t hva, size_t size)
+{
+	return DUNE_ALIGN_UP((hva & (DUNE_SZ_2M - 1)) + size, DUNE_SZ_2M) / DUNE_SZ_2M;
+}
+
+static size_t slot_first_unit(const struct dune_slot *s)
+{
+	return (DUNE_ALIGN_DOWN(s->gpa, DUNE_SZ_2M) - GPA_BASE) / DUNE_SZ_2M;
+}
+
 static int add_slot(struct dune_vm *vm, uintptr_t hva, size_t size)
 {
-	struct dune_slot slot = {
-		.hva = hva,
-		.size = size,
-		.gpa = DUNE_ALIGN_UP(vm->gpa_next, DUNE_SZ_2M) + (hva & (DUNE_SZ_2M - 1)),
-		.id = vm->nr_slots,
-	};
-	int at = slot_search(vm, hva);
-	long err;
+	struct dune_slot slot = { .hva = hva, .size = size };
+	size_t units = slot_units(hva, size);
+	int at = slot_search(vm, hva), id = 0;
+	long u = -1, err;
 
-	if (vm->nr_slots == DUNE_MAX_SLOTS || slot.gpa + size > vm->gpa_limit)
+	if (vm->nr_slots < vm->max_slots) {
+		u = gpa_find(vm, vm->gpa_next, units);
+		if (u < 0)
+			u = gpa_find(vm, 0, units);
+	}
+	if (u < 0)
 		return -ENOSPC;
+	while (bit_test(vm->slot_ids, id))
+		id++;
+	slot.id = id;
+	slot.gpa = GPA_BASE + u * DUNE_SZ_2M + (hva & (DUNE_SZ_2M - 1));
 	err = register_slot(vm, &slot);
 	if (err)
 		return (int)err;
+	bits_set(vm->gpa_used, u, units, 1);
+	bits_set(vm->slot_ids, id, 1, 1);
 	memmove(&vm->slots[at + 1], &vm->slots[at], (vm->nr_slots - at) * sizeof(vm->slots[0]));
 	vm->slots[at] = slot;
 	vm->nr_slots++;
 	vm->stats.memslots = vm->nr_slots;
-	vm->gpa_next = slot.gpa + size;
+	vm->slot_bytes += size;
+	vm->gpa_next = u + units;
 	return 0;
+}
+
+static void remove_slot(struct dune_vm *vm, int i)
+{
+	struct dune_slot *s = &vm->slots[i];
+
+	/* it maps nothing: if KVM refuses, it stays registered, and unused */
+	if (set_region(vm, s->id, s->gpa, 0, s->hva))
+		return;
+	bits_set(vm->gpa_used, slot_first_unit(s), slot_units(s->hva, s->size), 0);
+	bits_set(vm->slot_ids, s->id, 1, 0);
+	vm->slot_bytes -= s->size;
+	memmove(s, s + 1, (vm->nr_slots - i - 1) * sizeof(*s));
+	vm->nr_slots--;
+	vm->stats.memslots = vm->nr_slots;
 }
 
 /* A fork child's new VM: the same slots at the same guest-physical addresses. */
@@ -114,6 +225,61 @@ int dune_mem_replay_slots(struct dune_vm *vm)
 			return dune_fail(err, "memslot replay: %s", dune_strerror(err));
 	}
 	return 0;
+}
+
+/* A present PTE changed: every vCPU must drop its cached translations. */
+static void note_change(struct dune_vm *vm, int changed)
+{
+	if (changed <= 0)
+		return;
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i]->flush_pending = 1;
+	vm->stats.tlb_flushes++;
+}
+
+/*
+ * Make KVM drop every shadow page: deleting a memslot does that on x86 (by
+ * default KVM zaps all shadow pages of all slots, and waits until no vCPU
+ * uses them), so register and delete a page-sized slot where nothing else is.
+ * The slot id is the one dune keeps for it, past those it allocates.
+ */
+static void reset_shadow(struct dune_vm *vm)
+{
+	if (!set_region(vm, vm->max_slots, RESET_GPA, DUNE_PAGE_SIZE, (uintptr_t)vm->area))
+		(void)set_region(vm, vm->max_slots, RESET_GPA, 0, (uintptr_t)vm->area);
+}
+
+/*
+ * Give back what no guest mapping uses any more: page-table pages that map
+ * nothing (reusable once KVM has dropped its copies) and memslots that no
+ * PTE points into (their ids and guest-physical space are reused).  Returns
+ * nonzero if anything was freed.  Then the next sweep waits until the slots
+ * in use doubled.
+ */
+static int sweep(struct dune_vm *vm)
+{
+	int before = vm->nr_slots;
+
+	arch_pt_prune(vm);
+	for (int i = vm->nr_slots - 1; i >= 0; i--) {
+		struct dune_slot *s = &vm->slots[i];
+
+		if (s->hva != (uintptr_t)vm->area && !arch_is_mapped(vm, s->hva, s->size))
+			remove_slot(vm, i);
+	}
+	if (vm->pt_freed && vm->nr_slots == before)
+		reset_shadow(vm);
+	while (vm->pt_freed) {
+		size_t *page = (size_t *)(vm->area + vm->pt_freed), next = *page;
+
+		*page = vm->pt_free;
+		vm->pt_free = vm->pt_freed;
+		vm->pt_freed = next;
+	}
+	note_change(vm, 1);
+	vm->sweep_bytes = 2 * vm->slot_bytes > DUNE_SLOT_BUDGET ? 2 * vm->slot_bytes : DUNE_SLOT_BUDGET;
+	vm->sweep_slots = 2 * vm->nr_slots > DUNE_SLOT_COUNT_MIN ? 2 * vm->nr_slots : DUNE_SLOT_COUNT_MIN;
+	return vm->nr_slots < before || vm->pt_free;
 }
 
 /*
@@ -165,16 +331,6 @@ int dune_mem_hva_of_gpa(struct dune_vm *vm, uint64_t gpa, uintptr_t *hva)
 
 /* ---- guest page tables -------------------------------------------------- */
 
-/* A present PTE changed: every vCPU must drop its cached translations. */
-static void note_change(struct dune_vm *vm, int changed)
-{
-	if (changed <= 0)
-		return;
-	for (int i = 0; i < vm->nr_vcpus; i++)
-		vm->vcpus[i]->flush_pending = 1;
-	vm->stats.tlb_flushes++;
-}
-
 /* Map [start, end), already covered by slots, slot by slot. */
 static int map_covered(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot)
 {
@@ -191,11 +347,24 @@ static int map_covered(struct dune_vm *vm, uintptr_t start, uintptr_t end, int p
 	return 0;
 }
 
-static int map_now(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot)
+static int map_once(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot)
 {
 	int err = cover_with_slots(vm, start, end);
 
 	return err ? err : map_covered(vm, start, end, prot);
+}
+
+/* Out of memslots, guest-physical space or table pages: sweep, and try again. */
+static int map_now(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot)
+{
+	int err;
+
+	if (vm->slot_bytes > vm->sweep_bytes || vm->nr_slots >= vm->sweep_slots)
+		sweep(vm);
+	err = map_once(vm, start, end, prot);
+	if ((err == -ENOSPC || err == -ENOMEM) && sweep(vm))
+		err = map_once(vm, start, end, prot);
+	return err;
 }
 
 static void unmap_now(struct dune_vm *vm, uintptr_t start, uintptr_t end)
@@ -391,6 +560,46 @@ static int grow_stack(struct dune_vm *vm, uintptr_t addr, struct vma_query *q, s
 	return find_vma(vm, addr, vma, q);
 }
 
+/* Bytes of [start, end) that memslots cover. */
+static size_t slotted(struct dune_vm *vm, uintptr_t start, uintptr_t end)
+{
+	size_t sum = 0;
+
+	for (int i = slot_search(vm, start); i < vm->nr_slots && vm->slots[i].hva < end; i++) {
+		const struct dune_slot *s = &vm->slots[i];
+		uintptr_t a = s->hva > start ? s->hva : start;
+		uintptr_t b = s->hva + s->size < end ? s->hva + s->size : end;
+
+		sum += b - a;
+	}
+	return sum;
+}
+
+/*
+ * What a fault at addr in the large mapping [*start, *end) maps: the largest
+ * aligned window, from 2 MiB up to DUNE_SLOT_WINDOW, of which memslots
+ * already cover a quarter.  Sequential first touches get ever larger windows
+ * (few exits); sparse ones 2 MiB each, so memslots cover only what is used
+ * (KVM's shadow MMU keeps 8 bytes per 4 KiB of memslot).  As memslots run
+ * short, windows grow sooner.
+ */
+static void fault_window(struct dune_vm *vm, uintptr_t addr, uintptr_t *start, uintptr_t *end)
+{
+	size_t scarcity = 1 + 8UL * vm->nr_slots / vm->max_slots, w = DUNE_SZ_2M;
+	uintptr_t vstart = *start, vend = *end;
+
+	for (size_t size = 2 * DUNE_SZ_2M; size <= DUNE_SLOT_WINDOW; size *= 2) {
+		uintptr_t a = DUNE_ALIGN_DOWN(addr, size), b = a + size;
+
+		a = a > vstart ? a : vstart;
+		b = b < vend ? b : vend;
+		if (slotted(vm, a, b) * 4 * scarcity >= size)
+			w = size;
+	}
+	*start = DUNE_ALIGN_DOWN(addr, w) > vstart ? DUNE_ALIGN_DOWN(addr, w) : vstart;
+	*end = DUNE_ALIGN_DOWN(addr, w) + w < vend ? DUNE_ALIGN_DOWN(addr, w) + w : vend;
+}
+
 static int access_allowed(const struct dune_vma *vma, const struct dune_fault *f)
 {
 	if (f->write && !(vma->prot & PROT_WRITE))
@@ -403,12 +612,12 @@ static int access_allowed(const struct dune_vma *vma, const struct dune_fault *f
 /*
  * A guest page fault: map what the host has there and retry (returns 1), or
  * leave a signal description in f (returns 0).  A fault that repeats at the
- * same page means the host itself refuses the access.
+ * same page on the same vCPU means the host itself refuses the access (other
+ * threads faulting the same fresh page at once are no repeat).
  */
-static int fix_fault(struct dune_vm *vm, struct dune_fault *f)
+static int fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
 {
-	static uintptr_t last_page;
-	static int repeats;
+	struct dune_vm *vm = vcpu->vm;
 	uintptr_t page = DUNE_ALIGN_DOWN(f->addr, DUNE_PAGE_SIZE);
 	struct dune_vma vma;
 	struct vma_query q;
@@ -422,27 +631,24 @@ static int fix_fault(struct dune_vm *vm, struct dune_fault *f)
 	f->code = SEGV_ACCERR;
 	if (!access_allowed(&vma, f))
 		return 0;
-	repeats = page == last_page ? repeats + 1 : 0;
-	last_page = page;
-	if (repeats > 2)
+	vcpu->fault_repeats = page == vcpu->fault_page ? vcpu->fault_repeats + 1 : 0;
+	vcpu->fault_page = page;
+	if (vcpu->fault_repeats > 2)
 		return 0;
 	start = vma.start;
 	end = vma.end;
-	if (end - start > DUNE_EAGER_MAP) {
-		uintptr_t wstart = DUNE_ALIGN_DOWN(f->addr, DUNE_FAULT_WINDOW);
-
-		start = start > wstart ? start : wstart;
-		end = end < wstart + DUNE_FAULT_WINDOW ? end : wstart + DUNE_FAULT_WINDOW;
-	}
+	if (end - start > DUNE_EAGER_MAP)
+		fault_window(vm, f->addr, &start, &end);
 	return for_each_guest_piece(vm, start, end, map_now, vma.prot) == 0;
 }
 
-int dune_mem_fix_fault(struct dune_vm *vm, struct dune_fault *f)
+int dune_mem_fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
 {
+	struct dune_vm *vm = vcpu->vm;
 	int fixed;
 
 	dune_lock(&vm->lock);
-	fixed = fix_fault(vm, f);
+	fixed = fix_fault(vcpu, f);
 	dune_unlock(&vm->lock);
 	return fixed;
 }
@@ -458,16 +664,30 @@ static int mirror_vma(struct dune_vm *vm, const struct dune_vma *vma, void *arg)
 
 int dune_mem_init(struct dune_vm *vm)
 {
+	long cap = dune_ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, (void *)KVM_CAP_NR_MEMSLOTS);
+	size_t gpa_units = ((1ULL << arch_guest_phys_bits(vm)) - GPA_BASE) / DUNE_SZ_2M;
 	int err;
 
-	vm->gpa_next = GPA_BASE;
-	vm->gpa_limit = 1ULL << arch_guest_phys_bits(vm);
+	/* the last slot id KVM allows is reset_shadow()'s */
+	vm->max_slots = (cap > 0 && cap <= DUNE_MAX_SLOTS ? cap : DUNE_MAX_SLOTS) - 1;
+	vm->gpa_units = gpa_units < DUNE_GPA_UNITS ? gpa_units : DUNE_GPA_UNITS;
+	vm->sweep_bytes = DUNE_SLOT_BUDGET;
+	vm->sweep_slots = DUNE_SLOT_COUNT_MIN;
+	vm->pt_next = DUNE_AREA_GUEST + arch_area_pages() * DUNE_PAGE_SIZE;
+	vm->area_usable = DUNE_ALIGN_UP(vm->pt_next, DUNE_SZ_2M);
+	err = sys3(SYS_mprotect, vm->area + vm->area_usable, DUNE_AREA_SIZE - vm->area_usable,
+		   PROT_NONE);
+	if (err)
+		return dune_fail(err, "mprotect of the dune area: %s", dune_strerror(err));
+	vm->slots = dune_area_alloc(vm, DUNE_ALIGN_UP(vm->max_slots * sizeof(vm->slots[0]),
+						      DUNE_PAGE_SIZE) / DUNE_PAGE_SIZE);
+	if (!vm->slots)
+		return dune_fail(-ENOMEM, "dune area full");
 	err = add_slot(vm, (uintptr_t)vm->area, DUNE_AREA_SIZE);
 	if (err)
 		return dune_fail(err, "memslot for the dune area: %s (guest physical address bits: %u)",
 				 dune_strerror(err), arch_guest_phys_bits(vm));
 	vm->area_gpa = vm->slots[0].gpa;
-	vm->pt_next = DUNE_AREA_GUEST + arch_area_pages() * DUNE_PAGE_SIZE;
 	vm->stats.memslots = vm->nr_slots;
 	vm->brk = sys1(SYS_brk, 0);
 	err = maps_for_each(vm, mirror_vma, NULL);

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* x86-64 4-level guest page tables, 4 KiB pages, GVA == HVA -> memslot GPA. */
+/*
+ * x86-64 4-level guest page tables, GVA == HVA -> memslot GPA.  A 2 MiB
+ * range that one call maps whole (one mapping, one protection, one memslot:
+ * GPA == HVA mod 2 MiB) gets a 2 MiB page; anything else 4 KiB pages.
+ */
 #include <errno.h>
 #include <sys/mman.h>
 
@@ -8,6 +12,8 @@
 
 #define LEVELS		4
 #define USER_VA_END	(1ULL << 47)
+#define HUGE		(1UL << 21)
+#define TABLE_FLAGS	(PTE_P | PTE_W | PTE_U)	/* leaves decide the access */
 
 static unsigned int pt_index(uintptr_t va, int level)
 {
@@ -23,23 +29,58 @@ static uint64_t *pml4(struct dune_vm *vm)
 	return xv->pml4;
 }
 
-/* The last-level table for va, created on the way if create is set. */
-static uint64_t *leaf_table(struct dune_vm *vm, uintptr_t va, int create)
+static uint64_t *table_of(struct dune_vm *vm, uint64_t entry)
+{
+	return dune_pt_hva(vm, entry & PTE_ADDR);
+}
+
+/* The page-directory entry for va, with the tables above it if create is set. */
+static uint64_t *pde_of(struct dune_vm *vm, uintptr_t va, int create)
 {
 	uint64_t *table = pml4(vm);
 
-	for (int level = LEVELS - 1; table && level > 0; level--) {
+	for (int level = LEVELS - 1; table && level > 1; level--) {
 		uint64_t *entry = &table[pt_index(va, level)];
 		uint64_t gpa;
 
 		if (!(*entry & PTE_P)) {
 			if (!create || !dune_pt_alloc(vm, &gpa))
 				return NULL;
-			*entry = gpa | PTE_P | PTE_W | PTE_U;
+			*entry = gpa | TABLE_FLAGS;
 		}
-		table = dune_pt_hva(vm, *entry & PTE_ADDR);
+		table = table_of(vm, *entry);
 	}
-	return table;
+	return table ? &table[pt_index(va, 1)] : NULL;
+}
+
+/* A 2 MiB page becomes a table of 512 pages with its flags (a present entry changes). */
+static int split(struct dune_vm *vm, uint64_t *pde)
+{
+	uint64_t gpa, *pt = dune_pt_alloc(vm, &gpa);
+
+	if (!pt)
+		return -ENOMEM;
+	for (int i = 0; i < 512; i++)
+		pt[i] = (*pde & ~PTE_PS) + i * DUNE_PAGE_SIZE;
+	*pde = gpa | TABLE_FLAGS;
+	return 1;
+}
+
+/* The page table under pde, made if needed; *changed is set if a 2 MiB page split. */
+static uint64_t *pt_of(struct dune_vm *vm, uint64_t *pde, int *changed)
+{
+	uint64_t gpa;
+
+	if (*pde & PTE_PS) {
+		if (split(vm, pde) < 0)
+			return NULL;
+		*changed = 1;
+	} else if (!(*pde & PTE_P)) {
+		if (!dune_pt_alloc(vm, &gpa))
+			return NULL;
+		*pde = gpa | TABLE_FLAGS;
+	}
+	return table_of(vm, *pde);
 }
 
 static uint64_t pte_flags(int prot)
@@ -53,26 +94,44 @@ static uint64_t pte_flags(int prot)
 	return flags;
 }
 
-/* Set len bytes of PTEs from va; returns 1 if a present entry changed. */
-static int set_ptes(struct dune_vm *vm, uintptr_t va, uint64_t gpa, size_t len, uint64_t flags)
+static void set_entry(uint64_t *entry, uint64_t value, int *changed)
+{
+	if ((*entry & PTE_P) && *entry != value)
+		*changed = 1;
+	*entry = value;
+}
+
+/*
+ * Map len bytes from va; returns 1 if a present entry changed.  A whole
+ * 2 MiB gets a 2 MiB page if huge is set, unless a page table is already
+ * there: a table page stays one (see clear_leaves).
+ */
+static int set_ptes(struct dune_vm *vm, uintptr_t va, uint64_t gpa, size_t len, uint64_t flags,
+		    int huge)
 {
 	int changed = 0;
 
 	if (va + len > USER_VA_END || va + len < va)
 		return -EINVAL;
 	for (uintptr_t end = va + len; va < end;) {
-		uint64_t *table = leaf_table(vm, va, 1);
+		uint64_t *pde = pde_of(vm, va, 1), *pt;
 
-		if (!table)
+		if (!pde)
+			return -ENOMEM;
+		if (huge && !(va & (HUGE - 1)) && end - va >= HUGE &&
+		    (!(*pde & PTE_P) || (*pde & PTE_PS))) {
+			set_entry(pde, (gpa & PTE_ADDR) | flags | PTE_PS, &changed);
+			va += HUGE;
+			gpa += HUGE;
+			continue;
+		}
+		pt = pt_of(vm, pde, &changed);
+		if (!pt)
 			return -ENOMEM;
 		for (unsigned int i = pt_index(va, 0); i < 512 && va < end; i++) {
-			uint64_t pte = (gpa & PTE_ADDR) | flags;
-
-			if ((table[i] & PTE_P) && table[i] != pte)
-				changed = 1;
-			table[i] = pte;
-			va += 4096;
-			gpa += 4096;
+			set_entry(&pt[i], (gpa & PTE_ADDR) | flags, &changed);
+			va += DUNE_PAGE_SIZE;
+			gpa += DUNE_PAGE_SIZE;
 		}
 	}
 	return changed;
@@ -80,7 +139,7 @@ static int set_ptes(struct dune_vm *vm, uintptr_t va, uint64_t gpa, size_t len, 
 
 int arch_map(struct dune_vm *vm, uintptr_t va, uint64_t gpa, size_t len, int prot)
 {
-	return set_ptes(vm, va, gpa, len, pte_flags(prot));
+	return set_ptes(vm, va, gpa, len, pte_flags(prot), 1);
 }
 
 /* Guest-kernel pages: supervisor, except the pages CPL3 code must run. */
@@ -89,20 +148,34 @@ int x86_map_supervisor(struct dune_vm *vm, uintptr_t va, int user)
 	uintptr_t off = va - (uintptr_t)vm->area;
 
 	return set_ptes(vm, va, vm->area_gpa + off, 4096,
-			PTE_P | (user ? PTE_U : PTE_W)) < 0 ? -ENOMEM : 0;
+			PTE_P | (user ? PTE_U : PTE_W), 0) < 0 ? -ENOMEM : 0;
 }
 
+/*
+ * Part of a 2 MiB page goes: split it.  Without a page for the table, the
+ * whole 2 MiB goes (the rest faults and is mapped again).
+ */
 int arch_unmap(struct dune_vm *vm, uintptr_t va, size_t len)
 {
 	uintptr_t end = va + len < USER_VA_END ? va + len : USER_VA_END;
 	int changed = 0;
 
 	while (va < end) {
-		uint64_t *table = leaf_table(vm, va, 0);
-		uintptr_t next = (va | ((1UL << 21) - 1)) + 1;
+		uint64_t *pde = pde_of(vm, va, 0), *pt = NULL;
+		uintptr_t next = (va | (HUGE - 1)) + 1;
 
-		for (; table && va < end && va < next; va += 4096) {
-			uint64_t *pte = &table[pt_index(va, 0)];
+		if (pde && (*pde & PTE_PS) && (!(va & (HUGE - 1)) && end >= next)) {
+			*pde = 0;
+			changed = 1;
+		} else if (pde && (*pde & PTE_P)) {
+			pt = pt_of(vm, pde, &changed);
+			if (!pt) {
+				*pde = 0;
+				changed = 1;
+			}
+		}
+		for (; pt && va < end && va < next; va += DUNE_PAGE_SIZE) {
+			uint64_t *pte = &pt[pt_index(va, 0)];
 
 			changed |= *pte & PTE_P;
 			*pte = 0;
@@ -112,20 +185,41 @@ int arch_unmap(struct dune_vm *vm, uintptr_t va, size_t len)
 	return changed;
 }
 
+/* Is anything of [va, va + len) mapped? */
+int arch_is_mapped(struct dune_vm *vm, uintptr_t va, size_t len)
+{
+	uintptr_t end = va + len < USER_VA_END ? va + len : USER_VA_END;
+
+	for (; va < end; va = (va | (HUGE - 1)) + 1) {
+		uint64_t *pde = pde_of(vm, va, 0), *pt;
+
+		if (!pde || !(*pde & PTE_P))
+			continue;
+		if (*pde & PTE_PS)
+			return 1;
+		pt = table_of(vm, *pde);
+		for (uintptr_t at = va; at < end && at < ((va | (HUGE - 1)) + 1); at += DUNE_PAGE_SIZE)
+			if (pt[pt_index(at, 0)] & PTE_P)
+				return 1;
+	}
+	return 0;
+}
+
 /*
  * Clear every leaf but keep the tables: under shadow paging KVM caches
  * shadow pages by the guest-physical frame of each table and never sees our
- * writes to them, so a table page must never come back as another table.
- * (Leaves are safe: the host's munmap/mprotect zap KVM's copies through its
- * MMU notifier, and a fault re-reads the guest PTE.)
+ * writes to them, so a table page must never come back as another table
+ * until KVM dropped them all (arch_pt_prune).  (Leaves are safe: the host's
+ * munmap/mprotect zap KVM's copies through its MMU notifier, and a fault
+ * re-reads the guest PTE.)
  */
 static void clear_leaves(struct dune_vm *vm, uint64_t *table, int level)
 {
 	for (int i = 0; i < 512; i++) {
-		if (level == 0)
+		if (level == 0 || (table[i] & PTE_PS))
 			table[i] = 0;
 		else if (table[i] & PTE_P)
-			clear_leaves(vm, dune_pt_hva(vm, table[i] & PTE_ADDR), level - 1);
+			clear_leaves(vm, table_of(vm, table[i]), level - 1);
 	}
 }
 
@@ -133,4 +227,27 @@ int arch_pt_reset(struct dune_vm *vm)
 {
 	clear_leaves(vm, pml4(vm), LEVELS - 1);
 	return x86_map_guest_kernel(vm);
+}
+
+/* Unlink the tables below table that map nothing; returns 1 if table maps nothing. */
+static int prune(struct dune_vm *vm, uint64_t *table, int level)
+{
+	int empty = 1;
+
+	for (int i = 0; i < 512; i++) {
+		if (!(table[i] & PTE_P))
+			continue;
+		if (level > 0 && !(table[i] & PTE_PS) && prune(vm, table_of(vm, table[i]), level - 1)) {
+			dune_pt_free(vm, table[i] & PTE_ADDR);
+			table[i] = 0;
+		} else {
+			empty = 0;
+		}
+	}
+	return empty;
+}
+
+void arch_pt_prune(struct dune_vm *vm)
+{
+	(void)prune(vm, pml4(vm), LEVELS - 1);	/* the PML4 itself stays */
 }

@@ -41,6 +41,7 @@
 #define PTE_W		(1ULL << 1)
 #define PTE_U		(1ULL << 2)
 #define PTE_PWT		(1ULL << 3)
+#define PTE_PS		(1ULL << 7)
 #define PTE_NX		(1ULL << 63)
 #define PTE_ADDR	0x000ffffffffff000ULL
 
