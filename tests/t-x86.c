@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * x86-64 specifics: segment bases and PR_SET_TSC reach the vCPU; XSAVE state
- * KVM lacks.
+ * KVM lacks; a fault in compat-mode code runs its handler in 64-bit mode.
  */
 #include <asm/prctl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 
 #include "check.h"
 
@@ -109,9 +113,66 @@ static void check_tsc_trap(void)
 	CHECK(rdtsc() != 0, "rdtsc traps in the parent too");
 }
 
+#define USER_CS32	0x23
+
+static sigjmp_buf compat_back;
+static volatile int compat_cs, compat_signo;
+
+static void compat_fault(int sig, siginfo_t *si, void *uc)
+{
+	(void)si;
+	compat_signo = sig;
+	compat_cs = ((ucontext_t *)uc)->uc_mcontext.gregs[REG_CSGSFS] & 0xffff;
+	siglongjmp(compat_back, 1);
+}
+
+/*
+ * Far-return into 32-bit code (below 4 GiB) that executes ud2: the SIGILL
+ * handler runs in 64-bit mode and sees the compat code segment.
+ */
+static int compat_child(void *mode)
+{
+	struct sigaction sa = { .sa_sigaction = compat_fault, .sa_flags = SA_SIGINFO | SA_ONSTACK };
+	static char altstack[64 << 10];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	uint8_t *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+
+	if (code == MAP_FAILED)
+		return 2;
+	code[0] = 0x0f;		/* ud2 */
+	code[1] = 0x0b;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGILL, &sa, NULL);
+	sigaltstack(&ss, NULL);	/* the compat code's stack pointer is not the handler's */
+	if (mode)
+		enter_dune();
+	if (!sigsetjmp(compat_back, 1))
+		asm volatile("pushq %0; pushq %1; lretq" :: "i"(USER_CS32), "r"((uint64_t)code)
+			     : "memory");
+	if (compat_signo != SIGILL || compat_cs != USER_CS32) {
+		printf("signal %d, cs %#x in the handler\n", compat_signo, compat_cs);
+		return 1;
+	}
+	return 0;
+}
+
+static void check_compat_fault(void)
+{
+	for (long mode = 0; mode < 2; mode++) {
+		char out[256] = "";
+		int status = run_child(compat_child, (void *)mode, out, sizeof(out));
+
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "ud2 in compat mode %s: %s %s", mode ? "inside" : "natively",
+		      status_str(status), out);
+	}
+}
+
 int main(void)
 {
 	check_amx_refusal();
+	check_compat_fault();
 	enter_dune();
 	check_gs_base();
 	check_tsc_trap();

@@ -313,6 +313,12 @@ uint64_t x86_tsc_cr4(void)
 	return mode == PR_TSC_SIGSEGV ? X86_CR4_TSD : 0;
 }
 
+/* A user code segment of our GDT: GDT_USER_CS (64-bit) or GDT_USER_CS32. */
+struct kvm_segment x86_user_code_segment(uint16_t selector)
+{
+	return segment(selector, 11, 3, selector == GDT_USER_CS);
+}
+
 /* CPL3 with the calling thread's FS/GS bases (the host mirrors ARCH_SET_FS/GS). */
 void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 {
@@ -322,7 +328,7 @@ void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 
 	sys2(SYS_arch_prctl, ARCH_GET_FS, &fs_base);
 	sys2(SYS_arch_prctl, ARCH_GET_GS, &gs_base);
-	s->cs = segment(GDT_USER_CS, 11, 3, 1);
+	s->cs = x86_user_code_segment(GDT_USER_CS);
 	s->ss = segment(GDT_USER_DS, 3, 3, 0);
 	s->ds = s->es = s->fs = s->gs = s->ss;
 	s->ds.selector = s->es.selector = s->fs.selector = s->gs.selector = 0;

@@ -44,16 +44,38 @@ static void user_regs(struct dune_vcpu *vcpu, struct kvm_regs *r)
 }
 
 /*
- * Continue at CPL3 with r.  From an exception stub its iretq does it; from
- * the syscall stub on hardware the vCPU is at CPL0, so its segments go back
- * to user ones (kvm_pvm runs the stub at CPL3 already).
+ * The code segment of the program at this exit: 64-bit, or compat mode (an
+ * exception frame says; a syscall comes from 64-bit code; interrupted CPL3
+ * code is asked for).
  */
-static int set_user_regs(struct dune_vcpu *vcpu, const struct kvm_regs *r)
+static uint16_t user_cs(struct dune_vcpu *vcpu)
+{
+	struct x86_vcpu *xc = x86_vcpu(vcpu);
+	struct kvm_sregs s;
+
+	if (xc->exc_frame)
+		return xc->exc_frame[1];
+	if (x86_in_syscall_stub(vcpu, &vcpu->run->s.regs.regs) ||
+	    sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, &s))
+		return GDT_USER_CS;
+	return s.cs.selector;
+}
+
+/*
+ * Continue at CPL3 with r in code segment cs (now: the one the vCPU has).
+ * From an exception stub its iretq does it; from the syscall stub on
+ * hardware the vCPU is at CPL0, so its segments go back to user ones
+ * (kvm_pvm runs the stub at CPL3 already), as they do for a change of mode.
+ */
+static int set_user_regs(struct dune_vcpu *vcpu, const struct kvm_regs *r, uint16_t cs,
+			 uint16_t now)
 {
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
 	struct kvm_regs *g = &vcpu->run->s.regs.regs;
 	struct kvm_sregs s;
 
+	if (cs != GDT_USER_CS && cs != GDT_USER_CS32)
+		return -EINVAL;
 	if (xc->exc_frame) {
 		uint64_t rsp = g->rsp, rip = g->rip, rflags = g->rflags;
 
@@ -62,13 +84,16 @@ static int set_user_regs(struct dune_vcpu *vcpu, const struct kvm_regs *r)
 		g->rip = rip;
 		g->rflags = rflags;
 		xc->exc_frame[0] = r->rip;
+		xc->exc_frame[1] = cs;
 		xc->exc_frame[2] = r->rflags;
 		xc->exc_frame[3] = r->rsp;
+		xc->exc_frame[4] = GDT_USER_DS;
 	} else {
-		if (x86_in_syscall_stub(vcpu, g) && x86_vcpu_hw_semantics()) {
+		if (cs != now || (x86_in_syscall_stub(vcpu, g) && x86_vcpu_hw_semantics())) {
 			if (dune_ioctl(vcpu->fd, KVM_GET_SREGS, &s))
 				return -EIO;
 			x86_fill_user_sregs(vcpu, &s);
+			s.cs = x86_user_code_segment(cs);
 			if (dune_ioctl(vcpu->fd, KVM_SET_SREGS, &s))
 				return -EIO;
 		}
@@ -79,14 +104,14 @@ static int set_user_regs(struct dune_vcpu *vcpu, const struct kvm_regs *r)
 	return 0;
 }
 
-static void regs_to_sigcontext(const struct kvm_regs *r, struct sigcontext *sc)
+static void regs_to_sigcontext(const struct kvm_regs *r, uint16_t cs, struct sigcontext *sc)
 {
 	sc->r8 = r->r8; sc->r9 = r->r9; sc->r10 = r->r10; sc->r11 = r->r11;
 	sc->r12 = r->r12; sc->r13 = r->r13; sc->r14 = r->r14; sc->r15 = r->r15;
 	sc->rdi = r->rdi; sc->rsi = r->rsi; sc->rbp = r->rbp; sc->rbx = r->rbx;
 	sc->rdx = r->rdx; sc->rax = r->rax; sc->rcx = r->rcx; sc->rsp = r->rsp;
 	sc->rip = r->rip; sc->eflags = r->rflags;
-	sc->cs = GDT_USER_CS;
+	sc->cs = cs;
 	sc->__pad0 = GDT_USER_DS;	/* ss */
 }
 
@@ -135,6 +160,7 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	struct rt_sigframe frame;
 	struct kvm_regs r;
 	uint64_t top, fp, sp;
+	uint16_t cs = user_cs(vcpu);
 	stack_t ss;
 
 	user_regs(vcpu, &r);
@@ -152,7 +178,7 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	frame.pretcode = (uint64_t)act->restorer;
 	frame.uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	frame.uc.uc_stack = ss;
-	regs_to_sigcontext(&r, &frame.uc.uc_mcontext);
+	regs_to_sigcontext(&r, cs, &frame.uc.uc_mcontext);
 	frame.uc.uc_mcontext.trapno = xc->exc_taken ? xc->exc_vector : 0;
 	frame.uc.uc_mcontext.err = xc->exc_taken ? xc->exc_error : 0;
 	frame.uc.uc_mcontext.cr2 = info->si_signo == SIGSEGV ? (uint64_t)info->si_addr : 0;
@@ -171,7 +197,7 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	r.rsp = sp;
 	r.rip = (uint64_t)act->handler;
 	r.rflags &= ~(0x400ULL | 0x100ULL | 0x10000ULL);	/* DF TF RF, as Linux */
-	return set_user_regs(vcpu, &r);
+	return set_user_regs(vcpu, &r, GDT_USER_CS, cs);	/* handlers run in 64-bit mode */
 }
 
 /* rt_sigreturn(): the state the frame holds, changes by the handler included. */
@@ -191,5 +217,5 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *rax)
 	if (frame.uc.uc_mcontext.fpstate &&
 	    !dune_read_guest(&xc->xsave, (uint64_t)frame.uc.uc_mcontext.fpstate, XSAVE_SIZE))
 		dune_ioctl(vcpu->fd, KVM_SET_XSAVE, &xc->xsave);
-	return set_user_regs(vcpu, &r);
+	return set_user_regs(vcpu, &r, frame.uc.uc_mcontext.cs | 3, user_cs(vcpu));
 }

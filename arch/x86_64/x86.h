@@ -129,6 +129,7 @@ int x86_in_syscall_stub(struct dune_vcpu *vcpu, const struct kvm_regs *g);
 void x86_user_regs(struct dune_vcpu *vcpu, const struct kvm_regs *g, struct kvm_regs *r);
 int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs);
 void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s);
+struct kvm_segment x86_user_code_segment(uint16_t selector);
 uint64_t x86_tsc_cr4(void);
 int x86_vcpu_hw_semantics(void);
 int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value);
