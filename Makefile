@@ -18,12 +18,14 @@ endif
 LIB_SRC	:= $(wildcard lib/*.c) $(wildcard $(ARCH_DIR)/*.c) $(wildcard $(ARCH_DIR)/*.S)
 LIB_OBJ	:= $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC))
 TESTS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/t-*.c))
+ARCH_TESTS := $(patsubst tests/$(ARCH)/%.c,$(BUILD)/tests/%,$(wildcard tests/$(ARCH)/t-*.c))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run
 STATIC	:= $(BUILD)/tests/static-inside $(BUILD)/tests/static-pie-inside
 TOOLS	:= $(patsubst tools/%.c,$(BUILD)/%,$(filter-out tools/dune-run-preload.c,$(wildcard tools/dune-*.c)))
 
-all: $(BUILD)/libdune.a $(BUILD)/libdune.so $(BUILD)/libdune-run.so $(TOOLS) $(TESTS) $(HELPERS) $(SCRIPTS) \
+all: $(BUILD)/libdune.a $(BUILD)/libdune.so $(BUILD)/libdune-run.so $(TOOLS) $(TESTS) $(ARCH_TESTS) \
+	$(HELPERS) $(SCRIPTS) \
 	$(STATIC)
 
 $(BUILD)/obj/%.c.o: %.c $(wildcard lib/*.h) $(wildcard $(ARCH_DIR)/*.h) $(BUILD)/gen/syscall-names.h
@@ -54,6 +56,12 @@ $(BUILD)/libdune-run.so: tools/dune-run-preload.c $(LIB_OBJ)
 $(BUILD)/tests/%: tests/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
+
+# unit tests of the ISA backend's host-side logic (no /dev/kvm needed)
+$(BUILD)/tests/%: tests/$(ARCH)/%.c tests/check.h $(wildcard lib/*.h) $(wildcard $(ARCH_DIR)/*.h) \
+		$(BUILD)/libdune.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests -I$(ARCH_DIR) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
 
 $(BUILD)/tests/%: tests/helpers/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
