@@ -66,6 +66,7 @@ struct dune_vma {
 
 #define DUNE_NR_SYSCALLS	512
 #define DUNE_DENY_KILL		(-1)
+#define DUNE_MAX_ERRNO		4095	/* a syscall's -errno range, as the kernel's */
 #define DUNE_NO_RETURN		(-0x7fffffffffffffffL)
 
 /* What tools asked for through the environment (trace.c). */

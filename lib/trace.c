@@ -35,15 +35,23 @@ static long syscall_nr(const char *name, size_t len)
 	return -1;
 }
 
+/* An errno by name (EPERM) or number (1..4095); 0 if it is neither. */
 static int errno_value(const char *name, size_t len)
 {
-	for (int e = 1; e < 4096; e++) {
+	int e = 0;
+
+	for (e = 1; e < DUNE_MAX_ERRNO + 1; e++) {
 		const char *n = strerrorname_np(e);
 
 		if (n && strlen(n) == len && !strncmp(n, name, len))
 			return e;
 	}
-	return atoi(name);
+	e = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9' || (e = e * 10 + name[i] - '0') > DUNE_MAX_ERRNO)
+			return 0;
+	}
+	return e;
 }
 
 static int open_output(const char *var)
@@ -66,12 +74,14 @@ static int parse_deny(struct dune_tools *t, const char *list)
 
 		if (nr < 0)
 			return dune_fail(-EINVAL, "DUNE_DENY: unknown system call '%s'", list);
-		if (eq && !strncmp(eq + 1, "kill", end - eq - 1))
+		if (eq && end - eq - 1 == 4 && !strncmp(eq + 1, "kill", 4))
 			action = DUNE_DENY_KILL;
 		else if (eq)
 			action = errno_value(eq + 1, end - eq - 1);
 		if (action == 0)
-			return dune_fail(-EINVAL, "DUNE_DENY: bad action in '%s'", list);
+			return dune_fail(-EINVAL, "DUNE_DENY: '%.*s': the action must be an errno "
+					 "(a name or 1..%d) or 'kill'", (int)(end - list), list,
+					 DUNE_MAX_ERRNO);
 		t->deny[nr] = action;
 		t->active = 1;
 		list = *end ? end + 1 : end;

@@ -3,21 +3,33 @@
  * libdune-run.so: preloaded by dune-run into every program it starts (and,
  * through the inherited environment, into everything those exec), it enters
  * dune before main().  A program that cannot enter says so once and runs
- * natively: a preloaded library must not end a process.
+ * natively, unless a policy (DUNE_DENY) is in force: then running natively
+ * would run it without the policy, so it stops with dune-run's own status.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "dune.h"
 
+#define EXIT_FAILED	125	/* as dune-run's own failures */
+
 __attribute__((constructor)) static void dune_run_enter(void)
 {
+	const char *policy = getenv("DUNE_DENY");
 	int err;
 
 	if (dune_is_inside())
 		return;
 	err = dune_enter();
-	if (err && !getenv("DUNE_RUN_QUIET"))
+	if (!err)
+		return;
+	if (policy && *policy) {
+		fprintf(stderr, "dune-run: cannot enter dune, so the policy cannot hold: %s\n",
+			dune_last_error());
+		_exit(EXIT_FAILED);
+	}
+	if (!getenv("DUNE_RUN_QUIET"))
 		fprintf(stderr, "dune-run: cannot enter dune, running natively: %s\n",
 			dune_last_error());
 }

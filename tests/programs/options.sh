@@ -42,6 +42,19 @@ printf '# no getppid\ndeny getppid EACCES\n' >"$work/policy"
 "$dune_run" --policy="$work/policy" "$here/getppid-errno" >"$work/out" </dev/null
 check "--policy with an errno name" grep -q "getppid=-1 errno=13 " "$work/out"
 check "deny=kill ends with SIGSYS" [ "$(status --deny=getppid=kill "$here/getppid-errno")" = 159 ]
+for bad in getppid=65536 getppid=4096 getppid= getppid=k getppid=-1 getppid=EPERMX; do
+	check "--deny=$bad is refused, the program does not run" \
+		[ "$(status --deny="$bad" sh -c 'echo ran')" = 125 ] && [ ! -s "$work/out" ]
+	check "  ... with one clear line" sh -c "[ \$(wc -l <$work/err) -eq 1 ] &&
+		grep -q 'must be an errno' $work/err"
+done
+check "--deny=getppid=4095 is an errno" [ "$(status --deny=getppid=4095 "$here/getppid-errno")" = 0 ]
+check "  ... refused with it" grep -q "getppid=-1 errno=4095 " "$work/out"
+check "a policy that cannot hold stops the program" \
+	[ "$(DUNE_KVM_DEVICE=/nonexistent status --deny=mkdir sh -c 'echo ran')" = 125 ]
+check "  ... before it runs" [ ! -s "$work/out" ]
+check "without a policy it runs natively" \
+	[ "$(DUNE_KVM_DEVICE=/nonexistent status sh -c 'echo ran')" = 0 ]
 
 # static executables: loaded by dune-exec-static, inside dune, exec'd ones too
 static=$here/static-inside
