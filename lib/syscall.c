@@ -236,6 +236,7 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	case SYS_shmdt:
 		return do_shmdt(vm, sys);
 	case SYS_close:
+	case SYS_dup:
 	case SYS_fcntl:
 	case SYS_ioctl:
 		return dune_is_own_fd(vm, a[0]) ? -EBADF : forward(sys);

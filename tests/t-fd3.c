@@ -2,8 +2,8 @@
 /*
  * Descriptor numbers inside dune are those of the native process: dune's own
  * descriptors (KVM, VM, vCPU, ...) must not take low numbers, and where they
- * live they must look like free numbers: close() gives EBADF, dup2() over
- * them works, and dune keeps working either way.
+ * live they must look like free numbers: close(), dup(), dup3() and
+ * fcntl() give EBADF, dup2() over them works, and dune keeps working.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -132,6 +132,15 @@ static void check_dune_fds(const struct fd_list *native,
 		errno = 0;
 		CHECK(fcntl(fd, F_GETFD) == -1 && errno == EBADF,
 		      "fcntl(%d, F_GETFD): errno %d, expected EBADF", fd, errno);
+		errno = 0;
+		CHECK(dup(fd) == -1 && errno == EBADF,
+		      "dup(%d): errno %d, expected EBADF", fd, errno);
+		errno = 0;
+		CHECK(fcntl(fd, F_DUPFD_CLOEXEC, 0) == -1 && errno == EBADF,
+		      "fcntl(%d, F_DUPFD_CLOEXEC): errno %d, expected EBADF", fd, errno);
+		errno = 0;
+		CHECK(dup3(fd, 100, 0) == -1 && errno == EBADF,
+		      "dup3(%d, 100): errno %d, expected EBADF", fd, errno);
 		errno = 0;
 		CHECK(close(fd) == -1 && errno == EBADF,
 		      "close(%d) of dune's descriptor: errno %d, expected EBADF",
