@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include "kvm-compat.h"
 
@@ -36,6 +37,8 @@
 #define DUNE_MAX_OWN		4
 #define DUNE_MAX_SHARED_FDS	(DUNE_MAX_VCPUS + 1)
 #define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 4 + DUNE_MAX_SHARED_FDS)
+#define DUNE_FD_TOP		65536	/* dune's fds stay below (see util.c) */
+#define DUNE_FD_ROOM		(DUNE_MAX_VCPUS + 64)
 #define DUNE_MAPS_BUF		(64UL << 10)
 
 /* Mappings up to this size get guest PTEs at once; larger ones on first touch. */
@@ -117,6 +120,7 @@ struct dune_vm {
 	int pid;			/* the process the VM belongs to */
 	int vm_fd;
 	int lock;			/* memory map, page tables, vCPU pool */
+	int fd_lock;			/* RLIMIT_NOFILE lifted (dune_fds_begin) */
 	char kvm_path[128];
 	char static_loader[256];	/* DUNE_EXEC_STATIC: see exec.c */
 	/*
@@ -159,6 +163,8 @@ int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
 void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *dune_strerror(int err);
+void dune_fds_begin(struct dune_vm *vm, struct rlimit *program);
+void dune_fds_end(struct dune_vm *vm, const struct rlimit *program);
 int dune_reopen_high(int fd);
 int dune_take_high(long fd);
 long dune_ioctl(int fd, unsigned long request, void *arg);

@@ -133,9 +133,17 @@ struct dune_vcpu *dune_vcpu_get(struct dune_vm *vm)
 			vcpu = vm->vcpus[i];
 	if (!vcpu)
 		vcpu = vcpu_alloc(vm);
-	if (vcpu && vcpu->fd < 0 && vcpu_open(vcpu)) {
-		vcpu_close(vcpu, 0);
-		vcpu = NULL;
+	if (vcpu && vcpu->fd < 0) {
+		struct rlimit program;
+		int err;
+
+		dune_fds_begin(vm, &program);
+		err = vcpu_open(vcpu);
+		dune_fds_end(vm, &program);
+		if (err) {
+			vcpu_close(vcpu, 0);
+			vcpu = NULL;
+		}
 	}
 	if (vcpu) {
 		vcpu->busy = 1;
@@ -184,12 +192,29 @@ static uint8_t *map_area(void)
 	return (uint8_t *)area;
 }
 
+/* /dev/kvm's fd is needed until the VM and its CPUID exist: one fd less after. */
+static void close_kvm(struct dune_vm *vm)
+{
+	sys1(SYS_close, vm->kvm_fd);
+	vm->kvm_fd = -1;
+}
+
+/* The VM's fds first (the first vCPU's come with dune_vcpu_get()). */
 static int vm_setup(struct dune_vm *vm)
 {
-	int err = create_vm_fd(vm);
+	struct rlimit program;
+	int err;
 
+	dune_fds_begin(vm, &program);
+	vm->kvm_fd = open_kvm(vm->kvm_path);
+	err = vm->kvm_fd < 0 ? vm->kvm_fd : create_vm_fd(vm);
 	if (!err)
 		err = arch_vm_init(vm);
+	if (vm->kvm_fd >= 0)
+		close_kvm(vm);
+	if (!err)
+		err = dune_tools_init(vm);
+	dune_fds_end(vm, &program);
 	if (!err)
 		err = dune_mem_init(vm);
 	if (!err && !dune_vcpu_get(vm))
@@ -227,13 +252,7 @@ int dune_vm_create(struct dune_vm **vmp)
 	if (loader && strlen(loader) < sizeof(vm->static_loader))
 		strcpy(vm->static_loader, loader);
 	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = -1;
-	vm->kvm_fd = open_kvm(vm->kvm_path);
-	err = vm->kvm_fd < 0 ? vm->kvm_fd : vm_setup(vm);
-	if (!err)
-		err = dune_tools_init(vm);
-	if (vm->kvm_fd >= 0)
-		sys1(SYS_close, vm->kvm_fd);
-	vm->kvm_fd = -1;
+	err = vm_setup(vm);
 	if (err) {
 		dune_vm_destroy(vm);
 		return err;
@@ -260,6 +279,7 @@ void dune_vm_destroy(struct dune_vm *vm)
 int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared)
 {
 	uint64_t t0 = dune_now_ns(), t1, t2;
+	struct rlimit program;
 	int err;
 
 	if (!files_shared) {	/* our copies of fds shared further up the tree */
@@ -274,20 +294,20 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared
 	}
 	drop_parent_fd(vm, vm->vm_fd, files_shared);
 	vm->vm_fd = -1;
-	vm->lock = 0;
+	vm->lock = vm->fd_lock = 0;	/* held by our parent's threads, not by us */
 	vm->pid = sys0(SYS_getpid);
+	dune_fds_begin(vm, &program);
 	vm->kvm_fd = open_kvm(vm->kvm_path);
-	if (vm->kvm_fd < 0)
-		return vm->kvm_fd;
-	err = create_vm_fd(vm);
+	err = vm->kvm_fd < 0 ? vm->kvm_fd : create_vm_fd(vm);
+	if (vm->kvm_fd >= 0)
+		close_kvm(vm);
 	t1 = dune_now_ns();
 	if (!err)
 		err = dune_mem_replay_slots(vm);
 	t2 = dune_now_ns();
 	if (!err)
 		err = vcpu_open(keep);
-	sys1(SYS_close, vm->kvm_fd);
-	vm->kvm_fd = -1;
+	dune_fds_end(vm, &program);
 	vm->stats.fork_vm_ns = t1 - t0;
 	vm->stats.fork_memslots_ns = t2 - t1;
 	vm->stats.fork_vcpu_ns = dune_now_ns() - t2;
@@ -350,20 +370,22 @@ int dune_own_fds(struct dune_vm *vm, int *fds)
 /* The program wants this fd number: give it up and keep working on another. */
 int dune_move_own_fd(struct dune_vm *vm, long fd)
 {
-	int *slot;
+	struct rlimit program;
+	int *slot, err = 0;
 
-	for (int n = 0; (slot = own_fd_slot(vm, n)); n++) {
+	dune_fds_begin(vm, &program);
+	for (int n = 0; !err && (slot = own_fd_slot(vm, n)); n++) {
 		if (*slot == fd) {
-			int nfd;
+			int nfd = -EBUSY;	/* another process's: it cannot move */
 
-			if (slot >= vm->shared_fds && slot < vm->shared_fds + DUNE_MAX_SHARED_FDS)
-				return -EBUSY;	/* another process's: it cannot move */
-			nfd = dune_reopen_high(*slot);
-
+			if (slot < vm->shared_fds || slot >= vm->shared_fds + DUNE_MAX_SHARED_FDS)
+				nfd = dune_reopen_high(*slot);
 			if (nfd < 0)
-				return nfd;
-			*slot = nfd;
+				err = nfd;
+			else
+				*slot = nfd;
 		}
 	}
-	return 0;
+	dune_fds_end(vm, &program);
+	return err;
 }
