@@ -39,6 +39,7 @@
 #define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 4 + DUNE_MAX_SHARED_FDS)
 #define DUNE_FD_TOP		65536	/* dune's fds stay below (see util.c) */
 #define DUNE_FD_ROOM		(DUNE_MAX_VCPUS + 64)
+#define DUNE_RUN_EAGAIN_MAX	1000
 #define DUNE_MAPS_BUF		(64UL << 10)
 
 /* Mappings up to this size get guest PTEs at once; larger ones on first touch. */
@@ -108,6 +109,7 @@ struct dune_vcpu {
 	int tid;			/* the thread running it */
 	long sys_nr;			/* the last forwarded syscall... */
 	int sys_interrupted;		/* ...returned -EINTR */
+	int run_eagain;			/* KVM_RUN's EAGAINs in a row */
 	int native_probe;		/* retrying natively an access KVM could not back */
 	struct dune_fault probe_fault;	/* and the fault that retry took */
 	struct dune_sigqueue sigq;	/* noted by the host handler, not yet delivered */

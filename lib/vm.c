@@ -72,6 +72,26 @@ static int vcpu_open(struct dune_vcpu *vcpu)
 	return arch_vcpu_init(vcpu);
 }
 
+/*
+ * KVM starts the VM's worker thread at its first KVM_RUN, and fails that
+ * KVM_RUN (EAGAIN) for as long as it cannot: at RLIMIT_NPROC, where the
+ * thread counts.  Find out before the program depends on the VM, with a
+ * run that returns at once.
+ */
+static int vcpu_first_run(struct dune_vcpu *vcpu)
+{
+	long r;
+
+	vcpu->run->immediate_exit = 1;
+	r = dune_ioctl(vcpu->fd, KVM_RUN, 0);
+	vcpu->run->immediate_exit = 0;
+	if (r == -EINTR)
+		return 0;
+	r = r < 0 ? r : -EIO;
+	return dune_fail(r, "first KVM_RUN: %s%s", dune_strerror(r),
+			 r == -EAGAIN ? " (KVM's worker thread counts against RLIMIT_NPROC)" : "");
+}
+
 /* An fd of the VM this process was forked from: closed, or kept for its owner. */
 static void drop_parent_fd(struct dune_vm *vm, int fd, int files_shared)
 {
@@ -219,6 +239,8 @@ static int vm_setup(struct dune_vm *vm)
 		err = dune_mem_init(vm);
 	if (!err && !dune_vcpu_get(vm))
 		err = dune_fail(-ENOMEM, "cannot create the first vCPU: %s", dune_last_error());
+	if (!err)
+		err = vcpu_first_run(vm->vcpus[0]);
 	return err;
 }
 
@@ -308,6 +330,8 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared
 	if (!err)
 		err = vcpu_open(keep);
 	dune_fds_end(vm, &program);
+	if (!err)
+		err = vcpu_first_run(keep);
 	vm->stats.fork_vm_ns = t1 - t0;
 	vm->stats.fork_memslots_ns = t2 - t1;
 	vm->stats.fork_vcpu_ns = dune_now_ns() - t2;
