@@ -171,6 +171,7 @@ int dune_reopen_high(int fd);
 int dune_take_high(long fd);
 long dune_ioctl(int fd, unsigned long request, void *arg);
 void dune_lock(int *lock);
+int dune_guest_copy_check(void);
 int dune_read_guest(void *dst, uintptr_t src, size_t len);
 uint64_t dune_now_ns(void);
 int dune_write_guest(uintptr_t dst, const void *src, size_t len);

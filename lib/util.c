@@ -274,6 +274,28 @@ void dune_unlock(int *lock)
 	sys3(SYS_futex, lock, FUTEX_WAKE_PRIVATE, 1);
 }
 
+/*
+ * dune reads and writes the program's memory with process_vm_readv/writev
+ * (signal frames, sigaction, clone3): a seccomp filter installed before
+ * dune_enter() (containers often refuse them) would break that later, so
+ * entering fails now if they do not work.
+ */
+int dune_guest_copy_check(void)
+{
+	char a = 1, b = 0;
+	struct iovec local = { &b, 1 }, remote = { &a, 1 };
+	long pid = sys0(SYS_getpid), r, w;
+
+	r = arch_raw_syscall(SYS_process_vm_readv, pid, (long)&local, 1, (long)&remote, 1, 0);
+	w = arch_raw_syscall(SYS_process_vm_writev, pid, (long)&remote, 1, (long)&local, 1, 0);
+	if (r == 1 && w == 1 && b == 1)
+		return 0;
+	r = r == 1 ? w : r;
+	r = r < 0 ? r : -EIO;
+	return dune_fail(r, "process_vm_%s: %s (refused by a seccomp filter?): dune needs it "
+			 "to reach the program's memory", w == 1 ? "readv" : "writev", dune_strerror(r));
+}
+
 /* Copy from a guest pointer: -EFAULT instead of a crash if it is bad. */
 int dune_read_guest(void *dst, uintptr_t src, size_t len)
 {

@@ -200,10 +200,18 @@ static uint8_t *map_area(void)
 	size_t len = DUNE_AREA_SIZE + DUNE_SZ_2M;
 	long raw = raw_mmap(NULL, len, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+	struct rlimit as;
 	uintptr_t area;
 
-	if (raw < 0 && raw > -4096)
+	if (raw < 0 && raw > -4096) {
+		if (raw == -ENOMEM && !sys2(SYS_getrlimit, RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY)
+			dune_fail(raw, "cannot reserve the dune area (%lu MiB): RLIMIT_AS %lu MiB "
+				  "leaves too little room", (len >> 20), (unsigned long)(as.rlim_cur >> 20));
+		else
+			dune_fail(raw, "cannot reserve the dune area (%lu MiB): %s", (len >> 20),
+				  dune_strerror(raw));
 		return NULL;
+	}
 	area = DUNE_ALIGN_UP((uintptr_t)raw, DUNE_SZ_2M);
 	if (area > (uintptr_t)raw)
 		sys2(SYS_munmap, raw, area - raw);
@@ -259,7 +267,7 @@ int dune_vm_create(struct dune_vm **vmp)
 	int err;
 
 	if (!area)
-		return dune_fail(-ENOMEM, "cannot reserve the dune area");
+		return -ENOMEM;		/* map_area() said why */
 	vm = (struct dune_vm *)(area + DUNE_AREA_VM);
 	vm->area = area;
 	vm->vm_fd = -1;
@@ -274,7 +282,9 @@ int dune_vm_create(struct dune_vm **vmp)
 	if (loader && strlen(loader) < sizeof(vm->static_loader))
 		strcpy(vm->static_loader, loader);
 	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = -1;
-	err = vm_setup(vm);
+	err = dune_guest_copy_check();
+	if (!err)
+		err = vm_setup(vm);
 	if (err) {
 		dune_vm_destroy(vm);
 		return err;
