@@ -235,9 +235,9 @@ int dune_reopen_high(int fd)
 }
 
 /*
- * A new fd of dune's (or -errno from creating it, passed on), made
- * close-on-exec: moved near the top, or where the kernel put it if a tight
- * limit leaves no room there.
+ * A new fd of dune's, close-on-exec from its making (or -errno from making
+ * it, passed on): moved near the top, or left where the kernel put it if a
+ * tight limit leaves no room there.
  */
 int dune_take_high(long fd)
 {
