@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include "kvm-compat.h"
 
@@ -37,6 +38,9 @@
 #define DUNE_MAX_OWN		4
 #define DUNE_MAX_SHARED_FDS	(DUNE_MAX_VCPUS + 1)
 #define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 4 + DUNE_MAX_SHARED_FDS)
+#define DUNE_FD_TOP		65536	/* dune's fds stay below (see util.c) */
+#define DUNE_FD_ROOM		(DUNE_MAX_VCPUS + 64)
+#define DUNE_RUN_EAGAIN_MAX	1000
 #define DUNE_MAPS_BUF		(64UL << 10)
 
 /* Mappings up to this size get guest PTEs at once; larger ones on first touch. */
@@ -113,6 +117,7 @@ struct dune_vcpu {
 	int tid;			/* the thread running it */
 	long sys_nr;			/* the last forwarded syscall... */
 	int sys_interrupted;		/* ...returned -EINTR */
+	int run_eagain;			/* KVM_RUN's EAGAINs in a row */
 	int native_probe;		/* retrying natively an access KVM could not back */
 	struct dune_fault probe_fault;	/* and the fault that retry took */
 	uintptr_t fault_page;		/* the page of its last guest page fault... */
@@ -127,6 +132,7 @@ struct dune_vm {
 	int pid;			/* the process the VM belongs to */
 	int vm_fd;
 	int lock;			/* memory map, page tables, vCPU pool */
+	int fd_lock;			/* RLIMIT_NOFILE lifted (dune_fds_begin) */
 	char kvm_path[128];
 	char static_loader[256];	/* DUNE_EXEC_STATIC: see exec.c */
 	/*
@@ -177,10 +183,13 @@ int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
 void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *dune_strerror(int err);
+void dune_fds_begin(struct dune_vm *vm, struct rlimit *program);
+void dune_fds_end(struct dune_vm *vm, const struct rlimit *program);
 int dune_reopen_high(int fd);
 int dune_take_high(long fd);
 long dune_ioctl(int fd, unsigned long request, void *arg);
 void dune_lock(int *lock);
+int dune_guest_copy_check(void);
 int dune_read_guest(void *dst, uintptr_t src, size_t len);
 uint64_t dune_now_ns(void);
 int dune_write_guest(uintptr_t dst, const void *src, size_t len);

@@ -76,9 +76,10 @@ void dune_probe_faulted(struct dune_vcpu *vcpu, const siginfo_t *info, const sig
 	arch_call_on_stack(vcpu->stack_top, continue_with_probe_fault, vcpu);
 }
 
+/* A KVM_RUN that keeps failing with EAGAIN (a resource KVM lacks) ends the VM. */
 static void handle_run_error(struct dune_vcpu *vcpu, long err)
 {
-	if (err == -EAGAIN) {
+	if (err == -EAGAIN && ++vcpu->run_eagain < DUNE_RUN_EAGAIN_MAX) {
 		vcpu->vm->stats.exits[DUNE_EXIT_INTR]++;
 		return;
 	}
@@ -163,6 +164,7 @@ void dune_host_loop(struct dune_vcpu *vcpu)
 			handle_run_error(vcpu, r);
 			continue;
 		}
+		vcpu->run_eagain = 0;
 		arch_decode_exit(vcpu, &e);
 		if (vcpu->vm->debug > 1)
 			trace_exit(vcpu, &e);

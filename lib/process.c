@@ -6,11 +6,14 @@
  * Runs on the host loop: raw syscalls only.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "dune-internal.h"
 
@@ -43,35 +46,151 @@ static long clone_thread(struct dune_vcpu *parent, unsigned long flags, uintptr_
 	return ret;
 }
 
-/* The fork child could not get a VM: it goes on natively rather than die. */
-static void __attribute__((noreturn)) child_goes_native(struct dune_vcpu *vcpu, uintptr_t stack)
+/*
+ * A fork child tells its parent through this pipe whether it has a working
+ * VM (0) or not (-errno).  Without one it must not run on (natively it would
+ * run with stale state): like the kernel at RLIMIT_NPROC, where KVM's worker
+ * thread for the child's VM counts, the fork fails and no child is seen.
+ */
+struct fork_report {
+	int pipe[2];
+	int files_shared;	/* CLONE_FILES: one fd table, the parent closes both ends */
+	uint64_t exit_sig;	/* the child's exit signal, blocked meanwhile */
+	uint64_t mask;		/* the program's signal mask */
+	uint64_t pending;	/* signals pending before the clone */
+};
+
+static int report_open(struct dune_vm *vm, struct fork_report *r, unsigned long flags, int sig)
 {
-	dune_log("fork child: %s; continuing natively outside the VM", dune_last_error());
-	arch_capture_native(vcpu);
-	arch_native_set(vcpu, 0, stack);
-	arch_resume_native(vcpu);
+	struct rlimit program;
+	long err;
+
+	dune_fds_begin(vm, &program);	/* room even in a full fd table */
+	err = sys2(SYS_pipe2, r->pipe, O_CLOEXEC);
+	if (!err) {
+		r->pipe[0] = dune_take_high(r->pipe[0]);
+		r->pipe[1] = dune_take_high(r->pipe[1]);
+	}
+	dune_fds_end(vm, &program);
+	if (err)
+		return dune_fail(err, "fork: no pipe for the child's report: %s", dune_strerror(err));
+	r->files_shared = !!(flags & CLONE_FILES);
+	r->exit_sig = sig >= 1 && sig <= 64 ? 1ULL << (sig - 1) : 0;
+	sys4(SYS_rt_sigprocmask, SIG_BLOCK, &r->exit_sig, &r->mask, sizeof(r->mask));
+	sys2(SYS_rt_sigpending, &r->pending, sizeof(r->pending));
+	return 0;
+}
+
+/* In the child: say how it went, then run on with the program's mask, or end. */
+static void report_child(struct dune_vm *vm, struct fork_report *r, int err)
+{
+	if (!r->files_shared)
+		sys1(SYS_close, r->pipe[0]);
+	sys3(SYS_write, r->pipe[1], &err, sizeof(err));
+	if (!r->files_shared)
+		sys1(SYS_close, r->pipe[1]);
+	if (err) {
+		dune_vm_before_exit(vm);
+		sys1(SYS_exit_group, 1);
+	}
+	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &r->mask, NULL, sizeof(r->mask));
+}
+
+/*
+ * The child's word.  One that dies before it can say is the program's, as
+ * natively (with a shared fd table no EOF tells: waitid does).
+ */
+static int child_report(struct fork_report *r, long pid)
+{
+	struct pollfd pfd = { .fd = r->pipe[0], .events = POLLIN };
+	const struct timespec tick = { 0, 100 * 1000 * 1000 };
+	siginfo_t info;
+	int err = 0;
+
+	if (!r->files_shared)
+		sys1(SYS_close, r->pipe[1]);
+	for (;;) {
+		long n = sys4(SYS_ppoll, &pfd, 1, &tick, NULL);
+
+		if (n > 0) {
+			if (sys3(SYS_read, r->pipe[0], &err, sizeof(err)) != sizeof(err))
+				err = 0;
+			break;
+		}
+		info.si_pid = 0;
+		if (sys5(SYS_waitid, P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT | __WALL, NULL) ||
+		    info.si_pid == pid)
+			break;
+	}
+	sys1(SYS_close, r->pipe[0]);
+	if (r->files_shared)
+		sys1(SYS_close, r->pipe[1]);
+	return err;
+}
+
+/*
+ * In the parent: reap a child that has no VM, and take back the exit
+ * signal it sent (blocked since before the clone) unless one was pending
+ * already.  (Another child's signal merged into it is lost: rare.)
+ */
+static long report_close(struct fork_report *r, long pid)
+{
+	const struct timespec now = { 0, 0 };
+	uint64_t pending = 0;
+	siginfo_t info;
+	int err = 0;
+
+	if (pid > 0) {
+		err = child_report(r, pid);
+	} else {
+		sys1(SYS_close, r->pipe[0]);
+		sys1(SYS_close, r->pipe[1]);
+	}
+	if (err) {
+		while (sys4(SYS_wait4, pid, NULL, __WALL, NULL) == -EINTR)
+			;
+		sys2(SYS_rt_sigpending, &pending, sizeof(pending));
+		if (r->exit_sig & ~r->pending & pending &&
+		    sys4(SYS_rt_sigtimedwait, &r->exit_sig, &info, &now, sizeof(r->exit_sig)) > 0 &&
+		    info.si_pid != pid)
+			sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), info.si_signo, &info);
+		pid = err == -ENOMEM ? -ENOMEM : -EAGAIN;
+	}
+	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &r->mask, NULL, sizeof(r->mask));
+	return pid;
 }
 
 /* args3: a clone3 whose stack fields are zero (the child starts on a copy of ours) */
 static long fork_process(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
 			 long ptid, long ctid, long tls, const struct clone_args *args3, size_t size3)
 {
+	struct dune_vm *vm = vcpu->vm;
+	struct fork_report report;
 	uint64_t mask;
 	long ret;
+	int err;
 
 	if (arch_vcpu_save(vcpu))
 		return -ENOMEM;
 	mask = dune_signals_mask(vcpu);
+	if (report_open(vm, &report, flags, args3 ? (int)args3->exit_signal : (int)(flags & CSIGNAL)))
+		return -EAGAIN;
 	/* the child goes on from here, on a copy of this host stack */
+	dune_lock(&vm->fd_lock);	/* it must not inherit a lifted RLIMIT_NOFILE */
 	if (args3)
 		ret = sys2(SYS_clone3, args3, size3);
 	else
 		ret = arch_raw_syscall(SYS_clone, flags, 0, ptid, ctid, tls, 0);
-	if (ret)
-		return ret;
-	if (dune_vm_rebuild(vcpu->vm, vcpu, !!(flags & CLONE_FILES)) ||
-	    arch_vcpu_restore(vcpu, vcpu, stack, !!(flags & CLONE_SETTLS), tls))
-		child_goes_native(vcpu, stack);
+	if (ret) {
+		dune_unlock(&vm->fd_lock);
+		return report_close(&report, ret);
+	}
+	err = dune_vm_rebuild(vm, vcpu, report.files_shared);
+	if (!err)
+		err = arch_vcpu_restore(vcpu, vcpu, stack, !!(flags & CLONE_SETTLS), tls);
+	if (err && vm->debug)
+		dune_log("fork child: %s", dune_last_error());
+	report_child(vm, &report, err);
 	vcpu->tid = sys0(SYS_gettid);
 	dune_signals_reset(vcpu, mask);
 	return 0;

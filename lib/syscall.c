@@ -205,6 +205,28 @@ static long do_close_range(struct dune_vm *vm, const struct dune_syscall *sys)
 	return first <= last ? sys3(SYS_close_range, first, last, flags) : 0;
 }
 
+/* Not while dune has RLIMIT_NOFILE lifted (util.c): the program never sees that. */
+static long forward_fds_locked(struct dune_vm *vm, const struct dune_syscall *sys)
+{
+	long ret;
+
+	dune_lock(&vm->fd_lock);
+	ret = forward(sys);
+	dune_unlock(&vm->fd_lock);
+	return ret;
+}
+
+/*
+ * Nor a program it execs: wait for the window to close.  (Not holding the
+ * lock across execve: a vfork child shares it with its parent.)
+ */
+static long do_execve(struct dune_vm *vm, const struct dune_syscall *sys)
+{
+	dune_lock(&vm->fd_lock);
+	dune_unlock(&vm->fd_lock);
+	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(sys);
+}
+
 static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
@@ -236,6 +258,7 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	case SYS_shmdt:
 		return do_shmdt(vm, sys);
 	case SYS_close:
+	case SYS_dup:
 	case SYS_fcntl:
 	case SYS_ioctl:
 		return dune_is_own_fd(vm, a[0]) ? -EBADF : forward(sys);
@@ -279,7 +302,11 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 		/* the new image runs natively: it must get the filters for real */
 		dune_seccomp_before_exec(dune_own_fds(vm, own) ? own[0] : 0);
 		dune_signals_unhold(vcpu);
-		return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(sys);
+		return do_execve(vm, sys);
+	case SYS_getrlimit:
+	case SYS_setrlimit:
+	case SYS_prlimit64:
+		return forward_fds_locked(vm, sys);
 	default:
 		return forward(sys);
 	}

@@ -140,11 +140,13 @@ void dune_log(const char *fmt, ...)
 /* Record why a dune call failed (for dune_last_error()) and return err. */
 int dune_fail(int err, const char *fmt, ...)
 {
+	char buf[sizeof(last_error)];	/* fmt's arguments may be last_error itself */
 	va_list ap;
 
 	va_start(ap, fmt);
-	dune_vfmt(last_error, sizeof(last_error), fmt, ap);
+	dune_vfmt(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	memcpy(last_error, buf, sizeof(buf));
 	return err;
 }
 
@@ -153,45 +155,101 @@ const char *dune_last_error(void)
 	return last_error;
 }
 
+/* (EMFILE always means RLIMIT_NOFILE: say so, the limit is what to raise.) */
 const char *dune_strerror(int err)
 {
 	const char *s = strerrordesc_np(err < 0 ? -err : err);
+
+	if (err == EMFILE || err == -EMFILE)
+		return "Too many open files (RLIMIT_NOFILE)";
 
 	return s ? s : "Unknown error";
 }
 
 /*
- * Move a dune fd out of the program's way: close-on-exec and near the top of
- * RLIMIT_NOFILE, so the program's next open() returns what it would natively.
- * The top holds one fd per vCPU (thread) and the VM's, in at most half the limit.
+ * dune's fds live at the top of RLIMIT_NOFILE's hard limit (the kernel's fd
+ * table grows to the highest fd, so at most DUNE_FD_TOP), in at most half of
+ * it: one fd per vCPU (thread) and the VM's.  Where the hard limit is above
+ * the soft one, that is above what the program can use: it pays nothing.
+ */
+static long fd_top(const struct rlimit *lim)
+{
+	return lim->rlim_max < DUNE_FD_TOP ? (long)lim->rlim_max : DUNE_FD_TOP;
+}
+
+/* A close-on-exec copy of fd near the top (-errno: no room there). */
+static long dup_high(int fd)
+{
+	struct rlimit lim;
+	long top;
+
+	if (sys4(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim))
+		return -EINVAL;
+	top = fd_top(&lim);
+	return sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC,
+		    top - (top / 2 < DUNE_FD_ROOM ? top / 2 : DUNE_FD_ROOM));
+}
+
+/*
+ * While dune makes or moves its fds, the soft limit is lifted to fd_top(),
+ * so that it can place them there and make them even when the program's
+ * table is full.  vm->fd_lock keeps the program's own rlimit calls (and
+ * fork, exec) out of that window: they never see the lifted value.
+ */
+void dune_fds_begin(struct dune_vm *vm, struct rlimit *program)
+{
+	struct rlimit lifted;
+
+	dune_lock(&vm->fd_lock);
+	if (sys4(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, program)) {
+		program->rlim_cur = program->rlim_max = 0;	/* nothing to restore */
+		return;
+	}
+	lifted = *program;
+	lifted.rlim_cur = fd_top(program);
+	if (lifted.rlim_cur > program->rlim_cur)
+		sys4(SYS_prlimit64, 0, RLIMIT_NOFILE, &lifted, NULL);
+}
+
+void dune_fds_end(struct dune_vm *vm, const struct rlimit *program)
+{
+	if (program->rlim_cur < (rlim_t)fd_top(program))
+		sys4(SYS_prlimit64, 0, RLIMIT_NOFILE, program, NULL);
+	dune_unlock(&vm->fd_lock);
+}
+
+/*
+ * Move a dune fd out of the program's way (it wants that number): near the
+ * top if there is room, else to any free number.
  */
 int dune_reopen_high(int fd)
 {
-	struct rlimit lim;
-	long base = 64, nfd, top;
+	long nfd = dup_high(fd);
 
-	if (sys2(SYS_getrlimit, RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur > 128) {
-		top = lim.rlim_cur > 65536 ? 65536 : (long)lim.rlim_cur;
-		base = top - (top / 2 < DUNE_MAX_VCPUS + 64 ? top / 2 : DUNE_MAX_VCPUS + 64);
-	}
-	nfd = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
+	if (nfd < 0)
+		nfd = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
 	if (nfd < 0)
 		return (int)nfd;
 	sys1(SYS_close, fd);
 	return (int)nfd;
 }
 
-/* A new fd of dune's (or -errno from creating it): moved high, or closed. */
+/*
+ * A new fd of dune's, close-on-exec from its making (or -errno from making
+ * it, passed on): moved near the top, or left where the kernel put it if a
+ * tight limit leaves no room there.
+ */
 int dune_take_high(long fd)
 {
-	int nfd;
+	long nfd;
 
 	if (fd < 0)
 		return (int)fd;
-	nfd = dune_reopen_high(fd);
+	nfd = dup_high(fd);
 	if (nfd < 0)
-		sys1(SYS_close, fd);
-	return nfd;
+		return (int)fd;
+	sys1(SYS_close, fd);
+	return (int)nfd;
 }
 
 /* ioctl without errno: -errno on failure. */
@@ -214,6 +272,28 @@ void dune_unlock(int *lock)
 {
 	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
 	sys3(SYS_futex, lock, FUTEX_WAKE_PRIVATE, 1);
+}
+
+/*
+ * dune reads and writes the program's memory with process_vm_readv/writev
+ * (signal frames, sigaction, clone3): a seccomp filter installed before
+ * dune_enter() (containers often refuse them) would break that later, so
+ * entering fails now if they do not work.
+ */
+int dune_guest_copy_check(void)
+{
+	char a = 1, b = 0;
+	struct iovec local = { &b, 1 }, remote = { &a, 1 };
+	long pid = sys0(SYS_getpid), r, w;
+
+	r = arch_raw_syscall(SYS_process_vm_readv, pid, (long)&local, 1, (long)&remote, 1, 0);
+	w = arch_raw_syscall(SYS_process_vm_writev, pid, (long)&remote, 1, (long)&local, 1, 0);
+	if (r == 1 && w == 1 && b == 1)
+		return 0;
+	r = r == 1 ? w : r;
+	r = r < 0 ? r : -EIO;
+	return dune_fail(r, "process_vm_%s: %s (refused by a seccomp filter?): dune needs it "
+			 "to reach the program's memory", w == 1 ? "readv" : "writev", dune_strerror(r));
 }
 
 /* Copy from a guest pointer: -EFAULT instead of a crash if it is bad. */

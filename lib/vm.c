@@ -72,6 +72,26 @@ static int vcpu_open(struct dune_vcpu *vcpu)
 	return arch_vcpu_init(vcpu);
 }
 
+/*
+ * KVM starts the VM's worker thread at its first KVM_RUN, and fails that
+ * KVM_RUN (EAGAIN) for as long as it cannot: at RLIMIT_NPROC, where the
+ * thread counts.  Find out before the program depends on the VM, with a
+ * run that returns at once.
+ */
+static int vcpu_first_run(struct dune_vcpu *vcpu)
+{
+	long r;
+
+	vcpu->run->immediate_exit = 1;
+	r = dune_ioctl(vcpu->fd, KVM_RUN, 0);
+	vcpu->run->immediate_exit = 0;
+	if (r == -EINTR)
+		return 0;
+	r = r < 0 ? r : -EIO;
+	return dune_fail(r, "first KVM_RUN: %s%s", dune_strerror(r),
+			 r == -EAGAIN ? " (KVM's worker thread counts against RLIMIT_NPROC)" : "");
+}
+
 /* An fd of the VM this process was forked from: closed, or kept for its owner. */
 static void drop_parent_fd(struct dune_vm *vm, int fd, int files_shared)
 {
@@ -133,9 +153,17 @@ struct dune_vcpu *dune_vcpu_get(struct dune_vm *vm)
 			vcpu = vm->vcpus[i];
 	if (!vcpu)
 		vcpu = vcpu_alloc(vm);
-	if (vcpu && vcpu->fd < 0 && vcpu_open(vcpu)) {
-		vcpu_close(vcpu, 0);
-		vcpu = NULL;
+	if (vcpu && vcpu->fd < 0) {
+		struct rlimit program;
+		int err;
+
+		dune_fds_begin(vm, &program);
+		err = vcpu_open(vcpu);
+		dune_fds_end(vm, &program);
+		if (err) {
+			vcpu_close(vcpu, 0);
+			vcpu = NULL;
+		}
 	}
 	if (vcpu) {
 		vcpu->busy = 1;
@@ -172,10 +200,18 @@ static uint8_t *map_area(void)
 	size_t len = DUNE_AREA_SIZE + DUNE_SZ_2M;
 	long raw = raw_mmap(NULL, len, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+	struct rlimit as;
 	uintptr_t area;
 
-	if (raw < 0 && raw > -4096)
+	if (raw < 0 && raw > -4096) {
+		if (raw == -ENOMEM && !sys2(SYS_getrlimit, RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY)
+			dune_fail(raw, "cannot reserve the dune area (%lu MiB): RLIMIT_AS %lu MiB "
+				  "leaves too little room", (len >> 20), (unsigned long)(as.rlim_cur >> 20));
+		else
+			dune_fail(raw, "cannot reserve the dune area (%lu MiB): %s", (len >> 20),
+				  dune_strerror(raw));
 		return NULL;
+	}
 	area = DUNE_ALIGN_UP((uintptr_t)raw, DUNE_SZ_2M);
 	if (area > (uintptr_t)raw)
 		sys2(SYS_munmap, raw, area - raw);
@@ -184,16 +220,35 @@ static uint8_t *map_area(void)
 	return (uint8_t *)area;
 }
 
+/* /dev/kvm's fd is needed until the VM and its CPUID exist: one fd less after. */
+static void close_kvm(struct dune_vm *vm)
+{
+	sys1(SYS_close, vm->kvm_fd);
+	vm->kvm_fd = -1;
+}
+
+/* The VM's fds first (the first vCPU's come with dune_vcpu_get()). */
 static int vm_setup(struct dune_vm *vm)
 {
-	int err = create_vm_fd(vm);
+	struct rlimit program;
+	int err;
 
+	dune_fds_begin(vm, &program);
+	vm->kvm_fd = open_kvm(vm->kvm_path);
+	err = vm->kvm_fd < 0 ? vm->kvm_fd : create_vm_fd(vm);
 	if (!err)
 		err = arch_vm_init(vm);
+	if (vm->kvm_fd >= 0)
+		close_kvm(vm);
+	if (!err)
+		err = dune_tools_init(vm);
+	dune_fds_end(vm, &program);
 	if (!err)
 		err = dune_mem_init(vm);
 	if (!err && !dune_vcpu_get(vm))
 		err = dune_fail(-ENOMEM, "cannot create the first vCPU: %s", dune_last_error());
+	if (!err)
+		err = vcpu_first_run(vm->vcpus[0]);
 	return err;
 }
 
@@ -212,7 +267,7 @@ int dune_vm_create(struct dune_vm **vmp)
 	int err;
 
 	if (!area)
-		return dune_fail(-ENOMEM, "cannot reserve the dune area");
+		return -ENOMEM;		/* map_area() said why */
 	vm = (struct dune_vm *)(area + DUNE_AREA_VM);
 	vm->area = area;
 	vm->vm_fd = -1;
@@ -227,13 +282,9 @@ int dune_vm_create(struct dune_vm **vmp)
 	if (loader && strlen(loader) < sizeof(vm->static_loader))
 		strcpy(vm->static_loader, loader);
 	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = -1;
-	vm->kvm_fd = open_kvm(vm->kvm_path);
-	err = vm->kvm_fd < 0 ? vm->kvm_fd : vm_setup(vm);
+	err = dune_guest_copy_check();
 	if (!err)
-		err = dune_tools_init(vm);
-	if (vm->kvm_fd >= 0)
-		sys1(SYS_close, vm->kvm_fd);
-	vm->kvm_fd = -1;
+		err = vm_setup(vm);
 	if (err) {
 		dune_vm_destroy(vm);
 		return err;
@@ -260,6 +311,7 @@ void dune_vm_destroy(struct dune_vm *vm)
 int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared)
 {
 	uint64_t t0 = dune_now_ns(), t1, t2;
+	struct rlimit program;
 	int err;
 
 	if (!files_shared) {	/* our copies of fds shared further up the tree */
@@ -274,20 +326,22 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared
 	}
 	drop_parent_fd(vm, vm->vm_fd, files_shared);
 	vm->vm_fd = -1;
-	vm->lock = 0;
+	vm->lock = vm->fd_lock = 0;	/* held by our parent's threads, not by us */
 	vm->pid = sys0(SYS_getpid);
+	dune_fds_begin(vm, &program);
 	vm->kvm_fd = open_kvm(vm->kvm_path);
-	if (vm->kvm_fd < 0)
-		return vm->kvm_fd;
-	err = create_vm_fd(vm);
+	err = vm->kvm_fd < 0 ? vm->kvm_fd : create_vm_fd(vm);
+	if (vm->kvm_fd >= 0)
+		close_kvm(vm);
 	t1 = dune_now_ns();
 	if (!err)
 		err = dune_mem_replay_slots(vm);
 	t2 = dune_now_ns();
 	if (!err)
 		err = vcpu_open(keep);
-	sys1(SYS_close, vm->kvm_fd);
-	vm->kvm_fd = -1;
+	dune_fds_end(vm, &program);
+	if (!err)
+		err = vcpu_first_run(keep);
 	vm->stats.fork_vm_ns = t1 - t0;
 	vm->stats.fork_memslots_ns = t2 - t1;
 	vm->stats.fork_vcpu_ns = dune_now_ns() - t2;
@@ -350,20 +404,22 @@ int dune_own_fds(struct dune_vm *vm, int *fds)
 /* The program wants this fd number: give it up and keep working on another. */
 int dune_move_own_fd(struct dune_vm *vm, long fd)
 {
-	int *slot;
+	struct rlimit program;
+	int *slot, err = 0;
 
-	for (int n = 0; (slot = own_fd_slot(vm, n)); n++) {
+	dune_fds_begin(vm, &program);
+	for (int n = 0; !err && (slot = own_fd_slot(vm, n)); n++) {
 		if (*slot == fd) {
-			int nfd;
+			int nfd = -EBUSY;	/* another process's: it cannot move */
 
-			if (slot >= vm->shared_fds && slot < vm->shared_fds + DUNE_MAX_SHARED_FDS)
-				return -EBUSY;	/* another process's: it cannot move */
-			nfd = dune_reopen_high(*slot);
-
+			if (slot < vm->shared_fds || slot >= vm->shared_fds + DUNE_MAX_SHARED_FDS)
+				nfd = dune_reopen_high(*slot);
 			if (nfd < 0)
-				return nfd;
-			*slot = nfd;
+				err = nfd;
+			else
+				*slot = nfd;
 		}
 	}
-	return 0;
+	dune_fds_end(vm, &program);
+	return err;
 }

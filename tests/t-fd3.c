@@ -2,8 +2,10 @@
 /*
  * Descriptor numbers inside dune are those of the native process: dune's own
  * descriptors (KVM, VM, vCPU, ...) must not take low numbers, and where they
- * live they must look like free numbers: close() gives EBADF, dup2() over
- * them works, and dune keeps working either way.
+ * live they must look like free numbers: close(), dup(), dup3() and
+ * fcntl() give EBADF, dup2() over them works (or, above the soft
+ * RLIMIT_NOFILE where they go if the hard one leaves room, gives EBADF as
+ * natively), and dune keeps working.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -121,8 +123,11 @@ static void check_close_high(const struct fd_list *native)
 static void check_dune_fds(const struct fd_list *native,
 			   const struct fd_list *inside)
 {
+	struct rlimit nofile;
 	char what[64];
 	int i, fd;
+
+	getrlimit(RLIMIT_NOFILE, &nofile);
 
 	for (i = 0; i < inside->n; i++) {
 		fd = inside->fd[i];
@@ -133,12 +138,28 @@ static void check_dune_fds(const struct fd_list *native,
 		CHECK(fcntl(fd, F_GETFD) == -1 && errno == EBADF,
 		      "fcntl(%d, F_GETFD): errno %d, expected EBADF", fd, errno);
 		errno = 0;
+		CHECK(dup(fd) == -1 && errno == EBADF,
+		      "dup(%d): errno %d, expected EBADF", fd, errno);
+		errno = 0;
+		CHECK(fcntl(fd, F_DUPFD_CLOEXEC, 0) == -1 && errno == EBADF,
+		      "fcntl(%d, F_DUPFD_CLOEXEC): errno %d, expected EBADF", fd, errno);
+		errno = 0;
+		CHECK(dup3(fd, 100, 0) == -1 && errno == EBADF,
+		      "dup3(%d, 100): errno %d, expected EBADF", fd, errno);
+		errno = 0;
 		CHECK(close(fd) == -1 && errno == EBADF,
 		      "close(%d) of dune's descriptor: errno %d, expected EBADF",
 		      fd, errno);
 		snprintf(what, sizeof(what), "close(%d)", fd);
 		check_dune_works(what);
 
+		if ((rlim_t)fd >= nofile.rlim_cur) {	/* no such number natively */
+			errno = 0;
+			CHECK(dup2(0, fd) == -1 && errno == EBADF,
+			      "dup2(0, %d) above RLIMIT_NOFILE %lu: errno %d, expected EBADF",
+			      fd, (unsigned long)nofile.rlim_cur, errno);
+			continue;
+		}
 		CHECK(dup2(0, fd) == fd, "dup2(0, %d): %s", fd, strerror(errno));
 		snprintf(what, sizeof(what), "dup2(0, %d)", fd);
 		check_dune_works(what);

@@ -97,6 +97,7 @@ cp -r /usr/include/linux "$work/seed/tree/sub/"
 
 # (/proc's link count is the number of processes: it differs between any two runs)
 case_ shell-pipeline sh 'ls -la / | grep -v " proc$" | sort | head; echo $?'
+case_ ulimit-n sh 'ulimit -n 64 && ls / | sort | head -3 && exec 9>&1 && echo x | cat >&9; echo $?'
 case_ find-wc find "find /usr/include -name '*.h' | wc -l"
 case_ tar tar 'tar czf t.tgz tree && mkdir out && tar xzf t.tgz -C out &&
 	(cd tree && find . -type f | sort | xargs cat | md5sum) &&
