@@ -17,13 +17,17 @@
 #include "dune-internal.h"
 
 /* A readable ELF executable without an interpreter (path: the guest's pointer). */
-static int is_static_elf(uintptr_t path)
+static int is_static_elf(struct dune_vm *vm, uintptr_t path)
 {
-	long fd = sys4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	struct rlimit program;
 	int elf, dynamic = 0;
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph;
+	long fd;
 
+	dune_fds_begin(vm, &program);	/* a full fd table must not change what runs */
+	fd = sys4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	dune_fds_end(vm, &program);
 	if (fd < 0)
 		return 0;
 	elf = sys4(SYS_pread64, fd, &eh, sizeof(eh), 0) == sizeof(eh) &&
@@ -74,7 +78,7 @@ static long exec_loader(struct dune_vm *vm, const struct dune_syscall *sys)
 
 long dune_execve(struct dune_vm *vm, const struct dune_syscall *sys)
 {
-	if (vm->static_loader[0] && is_static_elf(sys->args[0]))
+	if (vm->static_loader[0] && is_static_elf(vm, sys->args[0]))
 		return exec_loader(vm, sys);
 	return arch_raw_syscall(SYS_execve, sys->args[0], sys->args[1], sys->args[2], 0, 0, 0);
 }

@@ -471,10 +471,14 @@ static void parse_maps_line(const char *line, struct dune_vma *vma)
 static int maps_for_each(struct dune_vm *vm, int (*fn)(struct dune_vm *, const struct dune_vma *, void *),
 			 void *arg)
 {
-	long fd = sys4(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	struct rlimit program;
 	size_t have = 0;
 	int ret = 0;
+	long fd;
 
+	dune_fds_begin(vm, &program);	/* a full fd table must not stop a fault */
+	fd = sys4(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	dune_fds_end(vm, &program);
 	if (fd < 0)
 		return (int)fd;
 	for (;;) {

@@ -19,6 +19,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include <sys/mman.h>
+
 #include "check.h"
 
 #define NPROC_LIMIT	13	/* odd: the last child's clone works, its VM's worker not */
@@ -217,6 +219,7 @@ static int nofile_full(void)
 {
 	struct rlimit lim = { 32, 4096 };
 	int n = 0, fds[64];
+	char *big;
 
 	if (setrlimit(RLIMIT_NOFILE, &lim))
 		return 100;
@@ -226,6 +229,14 @@ static int nofile_full(void)
 	CHECK(errno == EMFILE, "dup: %s", strerror(errno));
 	printf("%d fds free under RLIMIT_NOFILE 32\n", n);
 	thread_and_fork("full fd table");
+	/* a first touch that makes dune read /proc/self/maps */
+	big = mmap(NULL, 256 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(big != MAP_FAILED, "mmap 256 MiB: %s", strerror(errno));
+	if (big != MAP_FAILED) {
+		big[200 << 20] = 1;
+		CHECK(big[200 << 20] == 1, "a touch of a large mapping with a full fd table");
+		munmap(big, 256 << 20);
+	}
 	while (n > 0)
 		close(fds[--n]);
 	return finish();
