@@ -85,6 +85,16 @@ static void handle_run_error(struct dune_vcpu *vcpu, long err)
 	}
 	if (err == -EFAULT)
 		handle_memory_fault(vcpu);
+	if (err == -EBADF) {
+		/*
+		 * The program closed the vCPU's fd where dune could not refuse
+		 * it (io_uring): the thread's registers and FPU state went with
+		 * it, and going on from stale ones would corrupt the program.
+		 */
+		dune_log("the vCPU's fd was closed behind dune's back: this thread's state is lost; "
+			 "killing the process");
+		dune_force_signal(SIGKILL, &(siginfo_t){ .si_signo = SIGKILL, .si_code = SI_KERNEL });
+	}
 	leave_vm(vcpu, "KVM_RUN failed", err);
 }
 
