@@ -243,6 +243,7 @@ long dune_tools_before(struct dune_vcpu *vcpu, const struct dune_syscall *sys, i
 void dune_tools_after(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long ret,
 		      uint64_t ns);
 void dune_tools_report(struct dune_vm *vm, const char *why);
+const char *dune_syscall_name(long nr);
 
 /* seccomp.c */
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip);

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 
 #include "dune-internal.h"
+#include "syscalls.h"
 
 #define NSIG_KERNEL	64
 #define SIGSET_BYTES	8		/* the kernel's sigset_t */
@@ -288,22 +289,6 @@ void dune_signals_restore(void)
 	}
 }
 
-/* Syscalls Linux does not restart after a handler, even with SA_RESTART. */
-static int restartable(long nr)
-{
-	static const long never[] = {
-		SYS_pause, SYS_rt_sigsuspend, SYS_rt_sigtimedwait, SYS_nanosleep,
-		SYS_clock_nanosleep, SYS_poll, SYS_ppoll, SYS_select, SYS_pselect6,
-		SYS_epoll_wait, SYS_epoll_pwait, SYS_epoll_pwait2, SYS_semtimedop,
-		SYS_io_getevents,
-	};
-
-	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
-		if (nr == never[i])
-			return 0;
-	return 1;
-}
-
 /*
  * Run the program's handler for sig in the guest; -errno if no frame fits.
  * *mask is the program's mask, before and then during the handler (the
@@ -314,7 +299,7 @@ static int deliver(struct dune_vcpu *vcpu, int sig, const siginfo_t *info, uint6
 	struct dune_sigaction taken = take_action(sig), *act = &taken;
 	uint64_t old_mask = *mask;
 	int restart = vcpu->sys_interrupted && (act->flags & SA_RESTART) &&
-		      restartable(vcpu->sys_nr);
+		      !(dune_syscall_why(vcpu->sys_nr) & DUNE_WHY_NORESTART);
 	int err;
 
 	err = arch_signal_deliver(vcpu, info, act, old_mask, restart, vcpu->sys_nr);

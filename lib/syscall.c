@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 
 #include "dune-internal.h"
+#include "syscalls.h"
 
 #define IS_ERR_VALUE(x)	((unsigned long)(x) >= (unsigned long)-4095)
 
@@ -45,8 +46,9 @@ static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 
 /* ---- the mmap family: keep the guest page tables in step ------------------ */
 
-static long do_mmap(struct dune_vm *vm, const struct dune_syscall *sys)
+static long do_mmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	struct dune_vm *vm = vcpu->vm;
 	uintptr_t addr = sys->args[0];
 	size_t len = sys->args[1];
 	long ret;
@@ -60,8 +62,9 @@ static long do_mmap(struct dune_vm *vm, const struct dune_syscall *sys)
 	return ret;
 }
 
-static long do_munmap(struct dune_vm *vm, const struct dune_syscall *sys)
+static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	struct dune_vm *vm = vcpu->vm;
 	uintptr_t addr = sys->args[0], end = addr + sys->args[1];
 	long ret;
 
@@ -93,8 +96,9 @@ static long do_munmap(struct dune_vm *vm, const struct dune_syscall *sys)
 	return 0;
 }
 
-static long do_mprotect(struct dune_vm *vm, const struct dune_syscall *sys)
+static long do_mprotect(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	struct dune_vm *vm = vcpu->vm;
 	uintptr_t addr = sys->args[0], end = addr + sys->args[1];
 	long ret;
 
@@ -108,8 +112,9 @@ static long do_mprotect(struct dune_vm *vm, const struct dune_syscall *sys)
 	return ret;
 }
 
-static long do_mremap(struct dune_vm *vm, const struct dune_syscall *sys)
+static long do_mremap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	struct dune_vm *vm = vcpu->vm;
 	uintptr_t old = sys->args[0];
 	size_t old_len = sys->args[1], new_len = sys->args[2];
 	long ret;
@@ -128,8 +133,9 @@ static long do_mremap(struct dune_vm *vm, const struct dune_syscall *sys)
 	return ret;
 }
 
-static long do_brk(struct dune_vm *vm, const struct dune_syscall *sys)
+static long do_brk(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	struct dune_vm *vm = vcpu->vm;
 	uintptr_t old = vm->brk;
 	long ret = forward(sys);
 
@@ -141,8 +147,9 @@ static long do_brk(struct dune_vm *vm, const struct dune_syscall *sys)
 	return ret;
 }
 
-static long do_shmat(struct dune_vm *vm, const struct dune_syscall *sys)
+static long do_shmat(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	struct dune_vm *vm = vcpu->vm;
 	int prot = sys->args[2] & SHM_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE;
 	struct shmid_ds ds;
 	long ret = forward(sys);
@@ -156,8 +163,9 @@ static long do_shmat(struct dune_vm *vm, const struct dune_syscall *sys)
 	return ret;
 }
 
-static long do_shmdt(struct dune_vm *vm, const struct dune_syscall *sys)
+static long do_shmdt(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	struct dune_vm *vm = vcpu->vm;
 	struct dune_vma vma;
 	int found = !dune_maps_find(vm, sys->args[0], &vma);
 	long ret = forward(sys);
@@ -169,8 +177,9 @@ static long do_shmdt(struct dune_vm *vm, const struct dune_syscall *sys)
 
 /* ---- dune's own fds do not exist for the program ---------------------------- */
 
-static long do_dup2(struct dune_vm *vm, const struct dune_syscall *sys)
+static long do_dup2(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	struct dune_vm *vm = vcpu->vm;
 	long err;
 
 	if (dune_is_own_fd(vm, sys->args[0]))
@@ -184,8 +193,9 @@ static long do_dup2(struct dune_vm *vm, const struct dune_syscall *sys)
 }
 
 /* close_range(2) around dune's fds, which are not there for the program. */
-static long do_close_range(struct dune_vm *vm, const struct dune_syscall *sys)
+static long do_close_range(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	struct dune_vm *vm = vcpu->vm;
 	unsigned long first = sys->args[0], last = sys->args[1], flags = sys->args[2];
 	int own[DUNE_MAX_OWN_FDS], n = dune_own_fds(vm, own);
 	long ret;
@@ -206,8 +216,9 @@ static long do_close_range(struct dune_vm *vm, const struct dune_syscall *sys)
 }
 
 /* Not while dune has RLIMIT_NOFILE lifted (util.c): the program never sees that. */
-static long forward_fds_locked(struct dune_vm *vm, const struct dune_syscall *sys)
+static long forward_fds_locked(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	struct dune_vm *vm = vcpu->vm;
 	long ret;
 
 	dune_lock(&vm->fd_lock);
@@ -220,96 +231,118 @@ static long forward_fds_locked(struct dune_vm *vm, const struct dune_syscall *sy
  * Nor a program it execs: wait for the window to close.  (Not holding the
  * lock across execve: a vfork child shares it with its parent.)
  */
-static long do_execve(struct dune_vm *vm, const struct dune_syscall *sys)
+static long do_execve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	struct dune_vm *vm = vcpu->vm;
+	int own[DUNE_MAX_OWN_FDS];
+
+	/* the new image runs natively: it must get the filters for real */
+	dune_seccomp_before_exec(dune_own_fds(vm, own) ? own[0] : 0);
+	dune_signals_unhold(vcpu);
 	dune_lock(&vm->fd_lock);
 	dune_unlock(&vm->fd_lock);
 	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(sys);
 }
 
-static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+/* ---- the others of the table (syscalls.h) ------------------------------- */
+
+static long do_forward(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	struct dune_vm *vm = vcpu->vm;
+	(void)vcpu;
+	return forward(sys);
+}
+
+static long refuse_own_fd(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	return dune_is_own_fd(vcpu->vm, sys->args[0]) ? -EBADF : forward(sys);
+}
+
+static long do_clone(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
 	const long *a = sys->args;
-	int skip, own[DUNE_MAX_OWN_FDS];
+
+	/* x86-64 order: flags, stack, parent_tid, child_tid, tls */
+	return dune_clone(vcpu, a[0], a[1], a[2], a[3], a[4]);
+}
+
+#ifdef SYS_fork
+static long do_fork(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	(void)sys;
+	return dune_clone(vcpu, SIGCHLD, 0, 0, 0, 0);
+}
+
+static long do_vfork(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	(void)sys;
+	return dune_clone(vcpu, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+}
+#endif
+
+static long do_exit(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	dune_exit_thread(vcpu, sys->args[0]);
+}
+
+static long do_exit_group(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	dune_vm_before_exit(vcpu->vm);
+	return forward(sys);
+}
+
+static long do_sigreturn(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	(void)sys;
+	return dune_sigreturn(vcpu);
+}
+
+static long do_seccomp(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	(void)vcpu;
+	return dune_seccomp_syscall(sys);
+}
+
+/* An arch intercept (the vCPU mirrors some state), or plain forwarding. */
+static long do_arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
 	long ret;
 
-	vm->stats.syscalls++;
+	return arch_syscall(vcpu, sys, &ret) ? ret : forward(sys);
+}
+
+static long do_prctl(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	if (sys->args[0] == PR_SET_SECCOMP || sys->args[0] == PR_GET_SECCOMP)
+		return dune_seccomp_syscall(sys);
+	return do_arch_syscall(vcpu, sys);
+}
+
+typedef long (*syscall_fn)(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+
+#define HANDLER(name, why, fn)	[SYS_##name] = fn,
+#define WHY(name, why, fn)	[SYS_##name] = why,
+static const syscall_fn handlers[DUNE_NR_SYSCALLS] = { DUNE_SYSCALLS(HANDLER) };
+static const uint16_t whys[DUNE_NR_SYSCALLS] = { DUNE_SYSCALLS(WHY) };
+
+unsigned int dune_syscall_why(long nr)
+{
+	return nr >= 0 && nr < DUNE_NR_SYSCALLS ? whys[nr] : 0;
+}
+
+static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	int skip;
+	long ret;
+
+	vcpu->vm->stats.syscalls++;
 	if (sys->nr == DUNE_SYSCALL_NR)		/* dune's own, not the program's */
 		return dune_op(vcpu, sys);
 	ret = dune_seccomp_check(sys, &skip);
 	if (skip)
 		return ret;
-	if (arch_syscall(vcpu, sys, &ret))
-		return ret;
-	switch (sys->nr) {
-	case SYS_mmap:
-		return do_mmap(vm, sys);
-	case SYS_munmap:
-		return do_munmap(vm, sys);
-	case SYS_mprotect:
-		return do_mprotect(vm, sys);
-	case SYS_mremap:
-		return do_mremap(vm, sys);
-	case SYS_brk:
-		return do_brk(vm, sys);
-	case SYS_shmat:
-		return do_shmat(vm, sys);
-	case SYS_shmdt:
-		return do_shmdt(vm, sys);
-	case SYS_close:
-	case SYS_dup:
-	case SYS_fcntl:
-	case SYS_ioctl:
-		return dune_is_own_fd(vm, a[0]) ? -EBADF : forward(sys);
-#ifdef SYS_dup2
-	case SYS_dup2:
-#endif
-	case SYS_dup3:
-		return do_dup2(vm, sys);
-	case SYS_close_range:
-		return do_close_range(vm, sys);
-	case SYS_clone:
-		/* x86-64 order: flags, stack, parent_tid, child_tid, tls */
-		return dune_clone(vcpu, a[0], a[1], a[2], a[3], a[4]);
-	case SYS_clone3:
-		return dune_clone3(vcpu, sys);
-#ifdef SYS_fork
-	case SYS_fork:
-		return dune_clone(vcpu, SIGCHLD, 0, 0, 0, 0);
-	case SYS_vfork:
-		return dune_clone(vcpu, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
-#endif
-	case SYS_exit:
-		dune_exit_thread(vcpu, a[0]);
-	case SYS_rt_sigaction:
-		return dune_sigaction(vcpu, sys);
-	case SYS_rt_sigprocmask:
-		return dune_sigprocmask(vcpu, sys);
-	case SYS_rt_sigreturn:
-		return dune_sigreturn(vcpu);
-	case SYS_seccomp:
-		return dune_seccomp_syscall(sys);
-	case SYS_prctl:
-		if (a[0] == PR_SET_SECCOMP || a[0] == PR_GET_SECCOMP)
-			return dune_seccomp_syscall(sys);
-		return forward(sys);
-	case SYS_exit_group:
-		dune_vm_before_exit(vm);
-		return forward(sys);
-	case SYS_execve:
-	case SYS_execveat:
-		/* the new image runs natively: it must get the filters for real */
-		dune_seccomp_before_exec(dune_own_fds(vm, own) ? own[0] : 0);
-		dune_signals_unhold(vcpu);
-		return do_execve(vm, sys);
-	case SYS_getrlimit:
-	case SYS_setrlimit:
-	case SYS_prlimit64:
-		return forward_fds_locked(vm, sys);
-	default:
-		return forward(sys);
-	}
+	if (sys->nr >= 0 && sys->nr < DUNE_NR_SYSCALLS && handlers[sys->nr])
+		return handlers[sys->nr](vcpu, sys);
+	return forward(sys);
 }
 
 /* Tools (trace, stats, deny) wrap the syscall only if one was asked for. */
@@ -327,9 +360,9 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		dune_tools_after(vcpu, sys, ret, 0);
 		return ret;
 	}
-	if (sys->nr == SYS_exit_group || sys->nr == SYS_execve || sys->nr == SYS_execveat) {
+	if (dune_syscall_why(sys->nr) & DUNE_WHY_NORETURN) {	/* the report cannot wait */
 		dune_tools_after(vcpu, sys, DUNE_NO_RETURN, 0);
-		dune_tools_report(vm, sys->nr == SYS_exit_group ? "exit_group" : "execve");
+		dune_tools_report(vm, dune_syscall_name(sys->nr));
 	}
 	start = dune_now_ns();
 	ret = handle_syscall(vcpu, sys);

@@ -21,7 +21,7 @@ static const char *const syscall_names[DUNE_NR_SYSCALLS] = {
 #include "syscall-names.h"
 };
 
-static const char *syscall_name(long nr)
+const char *dune_syscall_name(long nr)
 {
 	return nr >= 0 && nr < DUNE_NR_SYSCALLS && syscall_names[nr] ? syscall_names[nr] : NULL;
 }
@@ -144,7 +144,7 @@ static int path_arg(long nr)
 
 static void put_call(struct out *o, const struct dune_syscall *sys, long ret)
 {
-	const char *name = syscall_name(sys->nr);
+	const char *name = dune_syscall_name(sys->nr);
 	int p = path_arg(sys->nr);
 
 	put(o, "[%d] ", (int)sys0(SYS_gettid));
@@ -225,7 +225,7 @@ static void put_table(struct out *o, struct dune_vm *vm, const char *why)
 		if (best < 0)
 			break;
 		done[best / 64] |= 1ULL << (best % 64);
-		put(o, "  %-20s %10lu %12lu %10lu\n", syscall_name(best) ? syscall_name(best) : "?",
+		put(o, "  %-20s %10lu %12lu %10lu\n", dune_syscall_name(best) ? dune_syscall_name(best) : "?",
 		    t->calls[best], t->ns[best] / 1000, t->ns[best] / 1000 / t->calls[best]);
 	}
 }
@@ -242,9 +242,9 @@ static void put_json(struct out *o, struct dune_vm *vm, const char *why)
 	put(o, "\"faults_fixed\":%lu,\"faults_signalled\":%lu,\"signals\":%lu,\"syscalls\":{",
 	    s->faults_fixed, s->faults_signalled, s->signals);
 	for (long nr = 0; nr < DUNE_NR_SYSCALLS; nr++) {
-		if (!t->calls[nr] || !syscall_name(nr))
+		if (!t->calls[nr] || !dune_syscall_name(nr))
 			continue;
-		put(o, "%s\"%s\":{\"calls\":%lu,\"ns\":%lu}", sep, syscall_name(nr), t->calls[nr],
+		put(o, "%s\"%s\":{\"calls\":%lu,\"ns\":%lu}", sep, dune_syscall_name(nr), t->calls[nr],
 		    t->ns[nr]);
 		sep = ",";
 	}
