@@ -7,7 +7,7 @@ CC	?= gcc
 
 CFLAGS	?= -O2 -g
 WARN	:= -Wall -Wextra -Werror
-CPPFLAGS += -Ilib -I$(ARCH_DIR)/include -D_GNU_SOURCE
+CPPFLAGS += -Ilib -I$(ARCH_DIR)/include -Iinclude/uapi -D_GNU_SOURCE
 ALL_CFLAGS = $(WARN) $(CFLAGS) -fPIC -fno-strict-aliasing -fvisibility=hidden
 
 ARCH_DIR := arch/$(ARCH)
@@ -101,7 +101,7 @@ conformance: all
 lint:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=clang all
 	cppcheck --quiet --inline-suppr --enable=warning,performance,portability --error-exitcode=1 \
-		--suppress=missingIncludeSystem -D__x86_64__ -Ilib -I$(ARCH_DIR) -I$(ARCH_DIR)/include -I$(BUILD)/gen \
+		--suppress=missingIncludeSystem -D__x86_64__ -Ilib -I$(ARCH_DIR) -I$(ARCH_DIR)/include -Iinclude/uapi -I$(BUILD)/gen \
 		lib $(ARCH_DIR) tools tests
 
 install: all

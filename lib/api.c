@@ -69,6 +69,8 @@ void dune_copy_stats(struct dune_stats *stats, size_t size)
 {
 	memset((char *)stats + 8, 0, size - 8);
 	if (dune_current_vm)
+		dune_fastpath_counters(dune_current_vm, &dune_current_vm->stats);
+	if (dune_current_vm)
 		memcpy((char *)stats + 8, (char *)&dune_current_vm->stats + 8, size - 8);
 }
 
@@ -77,6 +79,7 @@ long dune_copy_stats_to_guest(struct dune_vm *vm, uintptr_t dst, size_t size)
 {
 	if (size < offsetof(struct dune_stats, syscalls) || size > sizeof(vm->stats))
 		return -EINVAL;
+	dune_fastpath_counters(vm, &vm->stats);
 	return dune_write_guest(dst + 8, (char *)&vm->stats + 8, size - 8);
 }
 

@@ -37,7 +37,7 @@
 #define DUNE_THREAD_STACK	(256UL << 10)	/* host-loop stack of other threads */
 #define DUNE_MAX_OWN		4
 #define DUNE_MAX_SHARED_FDS	(DUNE_MAX_VCPUS + 1)
-#define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 4 + DUNE_MAX_SHARED_FDS)
+#define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 5 + DUNE_MAX_SHARED_FDS)
 #define DUNE_FD_TOP		65536	/* dune's fds stay below (see util.c) */
 #define DUNE_FD_ROOM		(DUNE_MAX_VCPUS + 64)
 #define DUNE_RUN_EAGAIN_MAX	1000
@@ -104,6 +104,13 @@ struct dune_sigqueue {
 	uint64_t start_mask;	/* a new thread's mask: its creator's, unheld */
 };
 
+/* The in-kernel fast path (fastpath.c). */
+enum { DUNE_MODE_AUTO, DUNE_MODE_USER, DUNE_MODE_KMOD };
+struct dune_fastpath {
+	int mode;
+	int fd;				/* the module's device; -1: user-space path only */
+};
+
 struct dune_vcpu {
 	struct dune_vm *vm;
 	int id;
@@ -166,6 +173,7 @@ struct dune_vm {
 	uint64_t gpa_used[DUNE_GPA_UNITS / 64];	/* 2 MiB units from GPA_BASE in use */
 	struct dune_stats stats;
 	struct dune_tools tools;
+	struct dune_fastpath fast;
 	void *arch;
 	char maps_buf[DUNE_MAPS_BUF];
 };
@@ -248,7 +256,14 @@ const char *dune_syscall_name(long nr);
 /* seccomp.c */
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip);
 long dune_seccomp_syscall(const struct dune_syscall *sys);
+int dune_seccomp_active(void);
 void dune_seccomp_before_exec(int own_fd_min);
+
+/* fastpath.c */
+int dune_fastpath_init(struct dune_vm *vm);
+int dune_fastpath_attach(struct dune_vm *vm, int files_shared);
+void dune_fastpath_update(struct dune_vm *vm);
+void dune_fastpath_counters(struct dune_vm *vm, struct dune_stats *stats);
 
 /* exec.c */
 long dune_execve(struct dune_vm *vm, const struct dune_syscall *sys);

@@ -65,6 +65,13 @@ enum dune_exit_kind {
 	DUNE_EXIT_KINDS
 };
 
+/*
+ * Why the kernel module left syscalls to user space: not allowed by policy;
+ * the thread is traced, audited or filtered natively; an -ERESTART result;
+ * guest state it cannot touch or a foreign mm; switched off by the admin.
+ */
+#define DUNE_KERNEL_DECLINE_KINDS 5
+
 struct dune_stats {
 	uint32_t size;			/* in: sizeof(struct dune_stats) */
 	uint32_t reserved;
@@ -80,6 +87,9 @@ struct dune_stats {
 	uint64_t fork_vm_ns;		/* KVM_CREATE_VM */
 	uint64_t fork_memslots_ns;	/* re-registering the memslots */
 	uint64_t fork_vcpu_ns;		/* the vCPU and its state */
+	/* the in-kernel fast path (DUNE_MODE), zero without the module: */
+	uint64_t kernel_syscalls;	/* served in the kernel (syscalls: in user space) */
+	uint64_t kernel_declined[DUNE_KERNEL_DECLINE_KINDS];	/* by reason, see below */
 };
 
 /*

@@ -35,6 +35,12 @@ static struct {
 	struct filter filters[FILTERS_MAX];
 } seccomp;
 
+/* Does dune judge syscalls with the program's filters (or strict mode)? */
+int dune_seccomp_active(void)
+{
+	return seccomp.strict || seccomp.count;
+}
+
 static uint32_t load_data(const struct seccomp_data *d, uint32_t off)
 {
 	uint32_t v = 0;

@@ -296,10 +296,13 @@ static long do_sigreturn(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	return dune_sigreturn(vcpu);
 }
 
+/* A new filter or strict mode: the fast path must not serve what it judges. */
 static long do_seccomp(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	(void)vcpu;
-	return dune_seccomp_syscall(sys);
+	long ret = dune_seccomp_syscall(sys);
+
+	dune_fastpath_update(vcpu->vm);
+	return ret;
 }
 
 /* An arch intercept (the vCPU mirrors some state), or plain forwarding. */
@@ -313,7 +316,7 @@ static long do_arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *s
 static long do_prctl(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	if (sys->args[0] == PR_SET_SECCOMP || sys->args[0] == PR_GET_SECCOMP)
-		return dune_seccomp_syscall(sys);
+		return do_seccomp(vcpu, sys);
 	return do_arch_syscall(vcpu, sys);
 }
 

@@ -214,6 +214,9 @@ static void put_table(struct out *o, struct dune_vm *vm, const char *why)
 	    s->exits[0], s->exits[1], s->exits[2], s->exits[3], s->exits[4]);
 	put(o, "  faults fixed %lu, faults signalled %lu, signals delivered %lu\n",
 	    s->faults_fixed, s->faults_signalled, s->signals);
+	dune_fastpath_counters(vm, s);
+	put(o, "  syscalls served: %lu in user space, %lu in the kernel (%s)\n",
+	    s->exits[DUNE_EXIT_SYSCALL], s->kernel_syscalls, vm->fast.fd >= 0 ? "module attached" : "no module");
 	put(o, "  %-20s %10s %12s %10s\n", "syscall", "calls", "total us", "avg us");
 	for (;;) {	/* by time spent, most first */
 		long best = -1;
@@ -239,8 +242,11 @@ static void put_json(struct out *o, struct dune_vm *vm, const char *why)
 	put(o, "{\"pid\":%d,\"end\":\"%s\",\"exits\":{\"syscall\":%lu,\"fault\":%lu,"
 	    "\"interrupted\":%lu,\"mmio\":%lu,\"other\":%lu},", (int)sys0(SYS_getpid), why,
 	    s->exits[0], s->exits[1], s->exits[2], s->exits[3], s->exits[4]);
-	put(o, "\"faults_fixed\":%lu,\"faults_signalled\":%lu,\"signals\":%lu,\"syscalls\":{",
-	    s->faults_fixed, s->faults_signalled, s->signals);
+	dune_fastpath_counters(vm, s);
+	put(o, "\"faults_fixed\":%lu,\"faults_signalled\":%lu,\"signals\":%lu,"
+	    "\"served\":{\"user\":%lu,\"kernel\":%lu},\"syscalls\":{",
+	    s->faults_fixed, s->faults_signalled, s->signals, s->exits[DUNE_EXIT_SYSCALL],
+	    s->kernel_syscalls);
 	for (long nr = 0; nr < DUNE_NR_SYSCALLS; nr++) {
 		if (!t->calls[nr] || !dune_syscall_name(nr))
 			continue;

@@ -244,6 +244,10 @@ static int vm_setup(struct dune_vm *vm)
 		err = dune_tools_init(vm);
 	dune_fds_end(vm, &program);
 	if (!err)
+		err = dune_fastpath_init(vm);
+	if (!err)
+		err = dune_fastpath_attach(vm, 0);
+	if (!err)
 		err = dune_mem_init(vm);
 	if (!err && !dune_vcpu_get(vm))
 		err = dune_fail(-ENOMEM, "cannot create the first vCPU: %s", dune_last_error());
@@ -281,7 +285,7 @@ int dune_vm_create(struct dune_vm **vmp)
 	strncpy(vm->kvm_path, path && *path ? path : "/dev/kvm", sizeof(vm->kvm_path) - 1);
 	if (loader && strlen(loader) < sizeof(vm->static_loader))
 		strcpy(vm->static_loader, loader);
-	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = -1;
+	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = vm->fast.fd = -1;
 	err = dune_guest_copy_check();
 	if (!err)
 		err = vm_setup(vm);
@@ -341,6 +345,8 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared
 		err = vcpu_open(keep);
 	dune_fds_end(vm, &program);
 	if (!err)
+		err = dune_fastpath_attach(vm, files_shared);
+	if (!err)
 		err = vcpu_first_run(keep);
 	vm->stats.fork_vm_ns = t1 - t0;
 	vm->stats.fork_memslots_ns = t2 - t1;
@@ -362,11 +368,13 @@ void dune_vm_before_exit(struct dune_vm *vm)
 /* The n-th of dune's fd variables (NULL past the last). */
 static int *own_fd_slot(struct dune_vm *vm, int n)
 {
-	int *tools[] = { &vm->vm_fd, &vm->tools.trace_fd, &vm->tools.stats_fd, &vm->tools.json_fd };
+	int *tools[] = { &vm->vm_fd, &vm->tools.trace_fd, &vm->tools.stats_fd, &vm->tools.json_fd,
+			 &vm->fast.fd };
+	int nr_tools = sizeof(tools) / sizeof(tools[0]);
 
-	if (n < 4)
+	if (n < nr_tools)
 		return tools[n];
-	n -= 4;
+	n -= nr_tools;
 	if (n < vm->nr_vcpus)
 		return &vm->vcpus[n]->fd;
 	n -= vm->nr_vcpus;

@@ -3,11 +3,13 @@
  * libdune-run.so: preloaded by dune-run into every program it starts (and,
  * through the inherited environment, into everything those exec), it enters
  * dune before main().  A program that cannot enter says so once and runs
- * natively, unless a policy (DUNE_DENY) is in force: then running natively
- * would run it without the policy, so it stops with dune-run's own status.
+ * natively, unless a policy (DUNE_DENY) is in force or the kernel path was
+ * asked for (DUNE_MODE=kmod): then running natively would run it without
+ * what the user asked for, so it stops with dune-run's own status.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "dune.h"
@@ -16,7 +18,7 @@
 
 __attribute__((constructor)) static void dune_run_enter(void)
 {
-	const char *policy = getenv("DUNE_DENY");
+	const char *policy = getenv("DUNE_DENY"), *mode = getenv("DUNE_MODE");
 	int err;
 
 	if (dune_is_inside())
@@ -27,6 +29,10 @@ __attribute__((constructor)) static void dune_run_enter(void)
 	if (policy && *policy) {
 		fprintf(stderr, "dune-run: cannot enter dune, so the policy cannot hold: %s\n",
 			dune_last_error());
+		_exit(EXIT_FAILED);
+	}
+	if (mode && !strcmp(mode, "kmod")) {
+		fprintf(stderr, "dune-run: cannot enter dune: %s\n", dune_last_error());
 		_exit(EXIT_FAILED);
 	}
 	if (!getenv("DUNE_RUN_QUIET"))

@@ -175,12 +175,12 @@ static void set_static_loader(char *out, size_t size)
 	set("DUNE_EXEC_STATIC", out);
 }
 
+/* The library reads DUNE_MODE; with kmod, no module means the program stops. */
 static void set_mode(const char *mode)
 {
-	if (!strcmp(mode, "kmod"))
-		fail(EXIT_FAILED, "%s", "--mode=kmod: the dune kernel module is not available");
-	if (strcmp(mode, "auto") && strcmp(mode, "user"))
+	if (strcmp(mode, "auto") && strcmp(mode, "user") && strcmp(mode, "kmod"))
 		fail(EXIT_FAILED, "unknown --mode '%s' (auto, user or kmod)", mode);
+	set("DUNE_MODE", mode);
 }
 
 static void parse(int argc, char **argv)

@@ -56,6 +56,15 @@ check "  ... before it runs" [ ! -s "$work/out" ]
 check "without a policy it runs natively" \
 	[ "$(DUNE_KVM_DEVICE=/nonexistent status sh -c 'echo ran')" = 0 ]
 
+check "--mode=kmod without the module stops the program" \
+	[ "$(DUNE_KMOD_DEVICE=/nonexistent status --mode=kmod sh -c 'echo ran')" = 125 ]
+check "  ... with one line naming the module" sh -c "[ \$(wc -l <$work/err) -eq 1 ] &&
+	grep -q 'kernel module' $work/err" && [ ! -s "$work/out" ]
+check "--mode=user runs inside" [ "$(status --mode=user "$here/getppid-errno")" = 0 ]
+check "  ... and -s says which path served the syscalls" \
+	sh -c "$dune_run --mode=user -s true 2>&1 | grep -q 'in user space, 0 in the kernel'"
+check "--mode=fast is refused" [ "$(status --mode=fast true)" = 125 ]
+
 # static executables: loaded by dune-exec-static, inside dune, exec'd ones too
 static=$here/static-inside
 check "a static program is not inside natively" sh -c "$static | grep -q inside=0"

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR MIT) */
+/*
+ * The optional in-kernel fast path of dune: what the library (lib/), the
+ * module (kmod/) and the tools share.  The module takes the same exit as the
+ * user-space host loop (the guest's `out` to the syscall port, see
+ * arch/<isa>/guest-abi.h) and services the syscall in the kernel, or declines
+ * it and KVM exits to user space as usual.
+ *
+ * A process opens DUNE_KMOD_DEVICE, checks DUNE_KMOD_IOC_ABI, then attaches
+ * each of its VMs (DUNE_KMOD_IOC_ATTACH, on the fd it opened in that VM's
+ * process).  Only syscalls set in the allow bitmap may be served in the
+ * kernel, and the module ANDs it with its own list.
+ */
+#ifndef _UAPI_LINUX_DUNE_H
+#define _UAPI_LINUX_DUNE_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define DUNE_KMOD_DEVICE	"/dev/dune"
+#define DUNE_KMOD_ABI_VERSION	1
+#define DUNE_KMOD_MAX_SYSCALLS	1024	/* syscall numbers the allow bitmap covers */
+
+struct dune_kmod_attach {
+	__u32 size;		/* sizeof(struct dune_kmod_attach) */
+	__s32 vm_fd;		/* the caller's KVM VM */
+	__u64 allow[DUNE_KMOD_MAX_SYSCALLS / 64];	/* bit nr: may run in the kernel */
+};
+
+/* Why the module left a syscall to user space. */
+enum dune_kmod_decline {
+	DUNE_DECLINE_POLICY,	/* not in the allow bitmap or the module's list */
+	DUNE_DECLINE_THREAD,	/* seccomp, ptrace, audit, tracepoints, user dispatch */
+	DUNE_DECLINE_RESTART,	/* an -ERESTART* result */
+	DUNE_DECLINE_STATE,	/* protected guest state, or a foreign mm */
+	DUNE_DECLINE_DISABLED,	/* switched off by the administrator */
+	DUNE_DECLINE_KINDS
+};
+
+struct dune_kmod_counters {
+	__u32 size;		/* sizeof(struct dune_kmod_counters) */
+	__u32 reserved;
+	__u64 served;
+	__u64 declined[DUNE_DECLINE_KINDS];
+};
+
+#define DUNE_KMOD_IOC_MAGIC	0xd7
+/* returns DUNE_KMOD_ABI_VERSION */
+#define DUNE_KMOD_IOC_ABI	_IO(DUNE_KMOD_IOC_MAGIC, 0)
+#define DUNE_KMOD_IOC_ATTACH	_IOW(DUNE_KMOD_IOC_MAGIC, 1, struct dune_kmod_attach)
+/* a new allow bitmap for the attached VM (vm_fd ignored) */
+#define DUNE_KMOD_IOC_ALLOW	_IOW(DUNE_KMOD_IOC_MAGIC, 2, struct dune_kmod_attach)
+#define DUNE_KMOD_IOC_COUNTERS	_IOR(DUNE_KMOD_IOC_MAGIC, 3, struct dune_kmod_counters)
+
+#endif /* _UAPI_LINUX_DUNE_H */

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The optional in-kernel fast path (include/uapi/linux/dune.h): which path
+ * services the guest's system calls (DUNE_MODE=auto|user|kmod), the probe of
+ * the module, attaching each VM to it, the policy the library pushes to it,
+ * and its counters.  The module serves only syscalls the table in syscalls.h
+ * leaves alone, and none while dune itself must judge every call (emulated
+ * seccomp filters or strict mode, trace, stats, deny rules); whatever it
+ * declines exits to the host loop as before, so the user-space path is
+ * always there.  Set-up runs natively; dune_fastpath_update() in the host
+ * loop (raw syscalls only).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/dune.h>
+
+#include "dune-internal.h"
+#include "syscalls.h"
+
+_Static_assert(DUNE_DECLINE_KINDS == DUNE_KERNEL_DECLINE_KINDS,
+	       "struct dune_stats has a counter per decline reason");
+
+static int parse_mode(const char *s)
+{
+	if (!s || !*s || !strcmp(s, "auto"))
+		return DUNE_MODE_AUTO;
+	if (!strcmp(s, "user"))
+		return DUNE_MODE_USER;
+	if (!strcmp(s, "kmod"))
+		return DUNE_MODE_KMOD;
+	return -1;
+}
+
+/* The syscalls the module may serve for this VM now (none: all bits 0). */
+static void fill_allow(struct dune_vm *vm, struct dune_kmod_attach *a)
+{
+	memset(a->allow, 0, sizeof(a->allow));
+	if (vm->tools.active || dune_seccomp_active())
+		return;
+	for (long nr = 0; nr < DUNE_NR_SYSCALLS && nr < DUNE_KMOD_MAX_SYSCALLS; nr++)
+		if (dune_syscall_name(nr) && !dune_syscall_why(nr))
+			a->allow[nr / 64] |= 1ULL << (nr % 64);
+}
+
+/* Not usable: close it; auto goes on without it (returns 1), kmod must fail. */
+static int fall_back(struct dune_vm *vm)
+{
+	if (vm->fast.fd >= 0)
+		sys1(SYS_close, vm->fast.fd);
+	vm->fast.fd = -1;
+	return vm->fast.mode != DUNE_MODE_KMOD;
+}
+
+/* Open and check the module's device (dune's own fd, moved high). */
+static int probe(struct dune_vm *vm)
+{
+	const char *path = getenv("DUNE_KMOD_DEVICE");
+	struct rlimit program;
+	long fd, abi;
+
+	if (!path || !*path)
+		path = DUNE_KMOD_DEVICE;
+	dune_fds_begin(vm, &program);
+	fd = dune_take_high(sys4(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC, 0));
+	dune_fds_end(vm, &program);
+	if (fd < 0)
+		return fall_back(vm) ? 0 : dune_fail(fd, "DUNE_MODE=kmod: the dune kernel module "
+						     "is not available (%s: %s)", path,
+						     dune_strerror(fd));
+	vm->fast.fd = fd;
+	abi = sys3(SYS_ioctl, fd, DUNE_KMOD_IOC_ABI, 0);
+	if (abi == DUNE_KMOD_ABI_VERSION || fall_back(vm))
+		return 0;
+	if (abi < 0)
+		return dune_fail(abi, "DUNE_MODE=kmod: %s is not the dune module's device (%s)",
+				 path, dune_strerror(abi));
+	return dune_fail(-EPROTO, "DUNE_MODE=kmod: %s speaks ABI %ld, this library %d", path,
+			 abi, DUNE_KMOD_ABI_VERSION);
+}
+
+/* At dune_vm_create(), after the tools: DUNE_MODE, and the module if wanted. */
+int dune_fastpath_init(struct dune_vm *vm)
+{
+	const char *mode = getenv("DUNE_MODE");
+
+	vm->fast.fd = -1;
+	vm->fast.mode = parse_mode(mode);
+	if (vm->fast.mode < 0)
+		return dune_fail(-EINVAL, "DUNE_MODE=%s: expected auto, user or kmod", mode);
+	if (vm->fast.mode == DUNE_MODE_USER)
+		return 0;
+	return probe(vm);
+}
+
+/*
+ * Attach this process's VM (the first one, or a fork child's new one: the
+ * module serves a VM only to the mm that made it).  A child sharing our fd
+ * table opens a device fd of its own.
+ */
+int dune_fastpath_attach(struct dune_vm *vm, int files_shared)
+{
+	struct dune_kmod_attach a = { .size = sizeof(a), .vm_fd = vm->vm_fd };
+	long err;
+
+	if (vm->fast.fd < 0)
+		return 0;
+	if (files_shared) {
+		vm->fast.fd = -1;
+		err = probe(vm);
+		if (err || vm->fast.fd < 0)
+			return err;
+	}
+	fill_allow(vm, &a);
+	err = sys3(SYS_ioctl, vm->fast.fd, DUNE_KMOD_IOC_ATTACH, &a);
+	if (!err || fall_back(vm))
+		return 0;
+	return dune_fail(err, "DUNE_MODE=kmod: the dune kernel module refused this VM: %s",
+			 dune_strerror(err));
+}
+
+/* Host loop: after a change of policy (a seccomp filter, strict mode). */
+void dune_fastpath_update(struct dune_vm *vm)
+{
+	struct dune_kmod_attach a = { .size = sizeof(a), .vm_fd = vm->vm_fd };
+
+	if (vm->fast.fd < 0)
+		return;
+	fill_allow(vm, &a);
+	/* a module that cannot take the new policy must serve nothing more */
+	if (sys3(SYS_ioctl, vm->fast.fd, DUNE_KMOD_IOC_ALLOW, &a)) {
+		sys1(SYS_close, vm->fast.fd);
+		vm->fast.fd = -1;
+	}
+}
+
+/* The module's counters into stats (zero without it). */
+void dune_fastpath_counters(struct dune_vm *vm, struct dune_stats *stats)
+{
+	struct dune_kmod_counters c = { .size = sizeof(c) };
+
+	if (vm->fast.fd < 0 || sys3(SYS_ioctl, vm->fast.fd, DUNE_KMOD_IOC_COUNTERS, &c))
+		return;
+	stats->kernel_syscalls = c.served;
+	for (int i = 0; i < DUNE_DECLINE_KINDS; i++)
+		stats->kernel_declined[i] = c.declined[i];
+}
