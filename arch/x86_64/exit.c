@@ -107,22 +107,85 @@ int x86_vector_has_error_code(int vector)
 	       vector == 29 || vector == 30;
 }
 
-/* What Linux delivers for an exception at CPL3 (arch/x86/kernel/traps.c). */
+/*
+ * What Linux delivers for an exception at CPL3 (arch/x86/kernel/traps.c):
+ * the signal, its code before the state refines it, and whether si_addr is
+ * the instruction pointer (0 otherwise; a page fault's is CR2).
+ */
 static void exception_signal(int vector, struct dune_fault *f)
 {
-	static const struct { uint8_t signo; int16_t code; } map[NR_VECTORS] = {
-		[0] = { SIGFPE, FPE_INTDIV },	[1] = { SIGTRAP, TRAP_BRKPT },
-		[3] = { SIGTRAP, SI_KERNEL },	[4] = { SIGSEGV, SI_KERNEL },
-		[5] = { SIGSEGV, SI_KERNEL },	[6] = { SIGILL, ILL_ILLOPN },
-		[11] = { SIGBUS, SI_KERNEL },	[12] = { SIGBUS, SI_KERNEL },
-		[13] = { SIGSEGV, SI_KERNEL },	[14] = { SIGSEGV, SEGV_MAPERR },
-		[16] = { SIGFPE, FPE_FLTINV },	[17] = { SIGBUS, BUS_ADRALN },
-		[19] = { SIGFPE, FPE_FLTINV },
+	static const struct { uint8_t signo, at_pc; int16_t code; } map[NR_VECTORS] = {
+		[0] = { SIGFPE, 1, FPE_INTDIV },	[1] = { SIGTRAP, 1, TRAP_BRKPT },
+		[3] = { SIGTRAP, 0, SI_KERNEL },	[4] = { SIGSEGV, 0, SI_KERNEL },
+		[5] = { SIGSEGV, 0, SI_KERNEL },	[6] = { SIGILL, 1, ILL_ILLOPN },
+		[11] = { SIGBUS, 0, SI_KERNEL },	[12] = { SIGBUS, 0, SI_KERNEL },
+		[13] = { SIGSEGV, 0, SI_KERNEL },	[14] = { SIGSEGV, 0, SEGV_MAPERR },
+		[16] = { SIGFPE, 1, FPE_FLTINV },	[17] = { SIGBUS, 0, BUS_ADRALN },
+		[19] = { SIGFPE, 1, FPE_FLTINV },
 	};
 
 	f->signo = map[vector].signo ? map[vector].signo : SIGSEGV;
 	f->code = map[vector].signo ? map[vector].code : SI_KERNEL;
-	f->addr = (vector == 0 || vector == 6 || vector == 16 || vector == 19) ? f->pc : 0;
+	f->addr = map[vector].at_pc ? f->pc : 0;
+}
+
+/*
+ * #MF and #XM: which unmasked x87 or SSE exception it was, from the FPU
+ * state, as the kernel's fpu__exception_code() (0: spurious, no signal).
+ */
+static int fpu_exception_code(struct dune_vcpu *vcpu, int vector, int code)
+{
+	const uint8_t *fx = (const uint8_t *)x86_vcpu(vcpu)->xsave.region;	/* FXSAVE layout */
+	unsigned int err;
+
+	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_XSAVE, &x86_vcpu(vcpu)->xsave))
+		return code;
+	if (vector == 16) {
+		uint16_t cwd = fx[0] | fx[1] << 8, swd = fx[2] | fx[3] << 8;
+
+		err = swd & ~cwd;
+	} else {
+		uint32_t mxcsr;
+
+		memcpy(&mxcsr, fx + 24, sizeof(mxcsr));
+		err = ~(mxcsr >> 7) & mxcsr;
+	}
+	if (err & 0x001)
+		return FPE_FLTINV;
+	if (err & 0x004)
+		return FPE_FLTDIV;
+	if (err & 0x008)
+		return FPE_FLTOVF;
+	if (err & 0x012)
+		return FPE_FLTUND;
+	if (err & 0x020)
+		return FPE_FLTRES;
+	return code;
+}
+
+#define DR6_TRAP_BITS	0xfULL
+#define DR6_BS		(1ULL << 14)
+#define DR6_RESET	0xffff0ff0ULL
+
+/*
+ * #DB: single-step or a hardware breakpoint by DR6, else icebp; DR6 is
+ * reset for the next one, as the kernel does.
+ */
+static int debug_exception_code(struct dune_vcpu *vcpu, int code)
+{
+	struct kvm_debugregs d;
+	uint64_t dr6;
+
+	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_DEBUGREGS, &d))
+		return code;
+	dr6 = d.dr6;
+	d.dr6 = DR6_RESET;
+	sys3(SYS_ioctl, vcpu->fd, KVM_SET_DEBUGREGS, &d);
+	if (dr6 & DR6_BS)
+		return TRAP_TRACE;
+	if (dr6 & DR6_TRAP_BITS)
+		return TRAP_HWBKPT;
+	return code;
 }
 
 static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exit *e)
@@ -143,6 +206,10 @@ static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exi
 	e->event = DUNE_EV_FAULT;
 	e->fault.pc = frame[0];
 	exception_signal(vector, &e->fault);
+	if (vector == 16 || vector == 19)
+		e->fault.code = fpu_exception_code(vcpu, vector, e->fault.code);
+	else if (vector == 1)
+		e->fault.code = debug_exception_code(vcpu, e->fault.code);
 	if ((frame[1] & 3) != 3) {	/* the guest kernel itself faulted */
 		if (vcpu->vm->debug)
 			dune_log("vcpu %d: vector %d at CPL0, rip %p", vcpu->id, vector,
