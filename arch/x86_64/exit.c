@@ -295,6 +295,38 @@ static void decode_interrupted(struct dune_vcpu *vcpu, struct dune_exit *e)
 				    (off == STUB_OUT_LEN && x86_vector_has_error_code(vector));
 }
 
+/* A stub's `out` exits with RIP at it (hardware) or past it (kvm_pvm). */
+static int from_stub(uint64_t rip, uint64_t stub)
+{
+	return rip == stub || rip == stub + STUB_OUT_LEN;
+}
+
+/*
+ * Port I/O by the program itself: kvm_pvm's I/O bitmap lets CPL3 reach the
+ * syscall port (the stub runs at CPL3 there), natively it is #GP.  The exit
+ * stands past the instruction and gives no length: it is one byte (port in
+ * DX), or two (e4-e7, port in imm8), with an operand-size prefix maybe.
+ */
+static void decode_program_io(struct dune_vcpu *vcpu, struct dune_exit *e)
+{
+	struct kvm_regs *g = &vcpu->run->s.regs.regs;
+	uint8_t before[3] = { 0 };
+	uint64_t start = g->rip - 1;
+
+	(void)dune_read_guest(before, g->rip - 3, sizeof(before));	/* 0s if unreadable */
+	if (before[1] >= 0xe4 && before[1] <= 0xe7 && before[2] == vcpu->run->io.port)
+		start = g->rip - 2;
+	if (start == g->rip - 1 ? before[1] == 0x66 : before[0] == 0x66)
+		start--;
+	g->rip = start;
+	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	memset(&e->fault, 0, sizeof(e->fault));
+	e->event = DUNE_EV_FAULT;
+	e->fault.signo = SIGSEGV;
+	e->fault.code = SI_KERNEL;
+	e->fault.pc = start;
+}
+
 void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 {
 	struct kvm_run *run = vcpu->run;
@@ -302,9 +334,8 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		if (run->io.direction != KVM_EXIT_IO_OUT)
-			break;
-		if (run->io.port == DUNE_PORT_SYSCALL) {
+		if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == DUNE_PORT_SYSCALL &&
+		    from_stub(g->rip, syscall_stub(vcpu))) {
 			e->event = DUNE_EV_SYSCALL;
 			x86_vcpu(vcpu)->last_syscall = 1;
 			decode_syscall(g, &e->sys);
@@ -320,8 +351,13 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 			}
 			return;
 		}
-		if (run->io.port >= DUNE_PORT_EXC && run->io.port < DUNE_PORT_EXC + NR_VECTORS) {
+		if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port >= DUNE_PORT_EXC &&
+		    run->io.port < DUNE_PORT_EXC + NR_VECTORS) {
 			decode_exception(vcpu, run->io.port - DUNE_PORT_EXC, e);
+			return;
+		}
+		if (!x86_vcpu_hw_semantics()) {
+			decode_program_io(vcpu, e);
 			return;
 		}
 		break;

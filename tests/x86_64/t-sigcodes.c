@@ -2,27 +2,29 @@
 /*
  * The siginfo of x86 traps, natively and inside dune: SIGFPE for unmasked
  * SSE and x87 divide-by-zero says FPE_FLTDIV, single-step says TRAP_TRACE
- * and icebp TRAP_BRKPT, each with the address Linux reports.
+ * and icebp TRAP_BRKPT, each with the address Linux reports; port I/O from
+ * user code (dune's own ports included) is SIGSEGV at the instruction.
  */
 #include <setjmp.h>
 #include <signal.h>
+#include <ucontext.h>
 
 #include "check.h"
 
 static sigjmp_buf back;
 static volatile int got_signo, got_code;
-static volatile uintptr_t got_addr;
+static volatile uintptr_t got_addr, got_ip;
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
-	(void)uc;
+	got_ip = ((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
 	got_signo = sig;
 	got_code = si->si_code;
 	got_addr = (uintptr_t)si->si_addr;
 	siglongjmp(back, 1);
 }
 
-extern char sse_div[], x87_wait[], step_next[], icebp_next[];
+extern char sse_div[], x87_wait[], step_next[], icebp_next[], out_syscall[], out_dx[];
 
 static void sse_divide_by_zero(void)
 {
@@ -52,18 +54,31 @@ static void icebp(void)
 	asm volatile(".byte 0xf1\n" "icebp_next: nop");
 }
 
+static void out_syscall_port(void)
+{
+	asm volatile("out_syscall: out %%eax, $0x20" :: "a"(39) : "rcx", "r11");
+}
+
+static void out_dx_port(void)
+{
+	asm volatile("out_dx: outw %%ax, %%dx" :: "a"(0), "d"(0x22));
+}
+
 struct trap_case {
 	const char *what;
 	void (*fn)(void);
 	int signo, code;
 	const char *addr;	/* expected si_addr */
+	const char *ip;		/* and where the handler's context stands (or NULL) */
 };
 
 static const struct trap_case cases[] = {
-	{ "SSE divide by zero", sse_divide_by_zero, SIGFPE, FPE_FLTDIV, sse_div },
-	{ "x87 divide by zero", x87_divide_by_zero, SIGFPE, FPE_FLTDIV, x87_wait },
-	{ "single-step", single_step, SIGTRAP, TRAP_TRACE, step_next },
-	{ "icebp", icebp, SIGTRAP, TRAP_BRKPT, icebp_next },
+	{ "SSE divide by zero", sse_divide_by_zero, SIGFPE, FPE_FLTDIV, sse_div, NULL },
+	{ "x87 divide by zero", x87_divide_by_zero, SIGFPE, FPE_FLTDIV, x87_wait, NULL },
+	{ "single-step", single_step, SIGTRAP, TRAP_TRACE, step_next, NULL },
+	{ "icebp", icebp, SIGTRAP, TRAP_BRKPT, icebp_next, NULL },
+	{ "out to the syscall port", out_syscall_port, SIGSEGV, SI_KERNEL, NULL, out_syscall },
+	{ "outw to port 0x22", out_dx_port, SIGSEGV, SI_KERNEL, NULL, out_dx },
 };
 
 static int run_cases(void *mode)
@@ -74,6 +89,7 @@ static int run_cases(void *mode)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGFPE, &sa, NULL);
 	sigaction(SIGTRAP, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
 	if (mode)
 		enter_dune();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -87,6 +103,8 @@ static int run_cases(void *mode)
 		      "%s %s: signal %d code %d addr %#lx, expected %d %d %p", c->what,
 		      mode ? "inside" : "natively", got_signo, got_code, (unsigned long)got_addr,
 		      c->signo, c->code, (void *)c->addr);
+		CHECK(!c->ip || got_ip == (uintptr_t)c->ip, "%s %s: at %#lx, expected %p", c->what,
+		      mode ? "inside" : "natively", (unsigned long)got_ip, (void *)c->ip);
 	}
 	return finish();
 }
