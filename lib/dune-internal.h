@@ -76,6 +76,7 @@ struct dune_vma {
 /* What tools asked for through the environment (trace.c). */
 struct dune_tools {
 	int active;
+	int policy;			/* deny rules are in force */
 	int trace_fd, stats_fd, json_fd;
 	int16_t deny[DUNE_NR_SYSCALLS];		/* errno, or DUNE_DENY_KILL */
 	uint64_t calls[DUNE_NR_SYSCALLS];

@@ -36,6 +36,8 @@ static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	case DUNE_OP_NOP:
 		return 0;
 	case DUNE_OP_ESCAPE:
+		if (vcpu->vm->tools.policy)	/* natively the rules would not hold */
+			return -EPERM;
 		dune_escape_thread(vcpu);
 	case DUNE_OP_GET_STATS:
 		return dune_copy_stats_to_guest(vcpu->vm, sys->args[1], sys->args[2]);

@@ -83,7 +83,7 @@ static int parse_deny(struct dune_tools *t, const char *list)
 					 "(a name or 1..%d) or 'kill'", (int)(end - list), list,
 					 DUNE_MAX_ERRNO);
 		t->deny[nr] = action;
-		t->active = 1;
+		t->active = t->policy = 1;
 		list = *end ? end + 1 : end;
 	}
 	return 0;

@@ -50,6 +50,11 @@ for bad in getppid=65536 getppid=4096 getppid= getppid=k getppid=-1 getppid=EPER
 done
 check "--deny=getppid=4095 is an errno" [ "$(status --deny=getppid=4095 "$here/getppid-errno")" = 0 ]
 check "  ... refused with it" grep -q "getppid=-1 errno=4095 " "$work/out"
+"$dune_run" --deny=getppid "$here/try-escape" >"$work/out" </dev/null
+check "a policy refuses the escape operation" grep -q "escape=-1 inside=1 getppid=-1 errno=1$" \
+	"$work/out"
+"$dune_run" "$here/try-escape" >"$work/out" </dev/null
+check "  ... which works without one" grep -q "escape=0 inside=0 getppid=1 errno=0$" "$work/out"
 check "a policy that cannot hold stops the program" \
 	[ "$(DUNE_KVM_DEVICE=/nonexistent status --deny=mkdir sh -c 'echo ran')" = 125 ]
 check "  ... before it runs" [ ! -s "$work/out" ]
