@@ -340,6 +340,8 @@ void dune_signals_deliver(struct dune_vcpu *vcpu)
 			continue;
 		}
 		if (deliver(vcpu, sig, &info, &mask)) {
+			if (vcpu->vm->debug)
+				dune_log("no frame for signal %d: %s", sig, dune_last_error());
 			info = (siginfo_t){ .si_signo = SIGSEGV, .si_code = SI_KERNEL };
 			dune_force_signal(SIGSEGV, &info);
 		}
@@ -379,8 +381,11 @@ long dune_sigreturn(struct dune_vcpu *vcpu)
 	long rax;
 	siginfo_t info = { .si_signo = SIGSEGV, .si_code = SI_KERNEL };
 
-	if (arch_sigreturn(vcpu, &mask, &rax))
+	if (arch_sigreturn(vcpu, &mask, &rax)) {
+		if (vcpu->vm->debug)
+			dune_log("rt_sigreturn: bad frame: %s", dune_last_error());
 		dune_force_signal(SIGSEGV, &info);
+	}
 	set_program_mask(vcpu, mask);
 	return rax;
 }

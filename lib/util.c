@@ -275,25 +275,23 @@ void dune_unlock(int *lock)
 }
 
 /*
- * dune reads and writes the program's memory with process_vm_readv/writev
- * (signal frames, sigaction, clone3): a seccomp filter installed before
- * dune_enter() (containers often refuse them) would break that later, so
- * entering fails now if they do not work.
+ * dune reads and writes the program's memory with process_vm_readv (signal
+ * frames, sigaction, clone3): a seccomp filter installed before dune_enter()
+ * (containers often refuse it) would break that later, so entering fails now
+ * if it does not work.
  */
 int dune_guest_copy_check(void)
 {
 	char a = 1, b = 0;
 	struct iovec local = { &b, 1 }, remote = { &a, 1 };
-	long pid = sys0(SYS_getpid), r, w;
+	long r = arch_raw_syscall(SYS_process_vm_readv, sys0(SYS_getpid), (long)&local, 1,
+				  (long)&remote, 1, 0);
 
-	r = arch_raw_syscall(SYS_process_vm_readv, pid, (long)&local, 1, (long)&remote, 1, 0);
-	w = arch_raw_syscall(SYS_process_vm_writev, pid, (long)&remote, 1, (long)&local, 1, 0);
-	if (r == 1 && w == 1 && b == 1)
+	if (r == 1 && b == 1)
 		return 0;
-	r = r == 1 ? w : r;
 	r = r < 0 ? r : -EIO;
-	return dune_fail(r, "process_vm_%s: %s (refused by a seccomp filter?): dune needs it "
-			 "to reach the program's memory", w == 1 ? "readv" : "writev", dune_strerror(r));
+	return dune_fail(r, "process_vm_readv: %s (refused by a seccomp filter?): dune needs it "
+			 "to reach the program's memory", dune_strerror(r));
 }
 
 /* Copy from a guest pointer: -EFAULT instead of a crash if it is bad. */
@@ -308,10 +306,16 @@ int dune_read_guest(void *dst, uintptr_t src, size_t len)
 	return n == (long)len ? 0 : -EFAULT;
 }
 
+/*
+ * Copy to a guest pointer: -EFAULT instead of a crash if it is bad.  The
+ * kernel writes dst from this thread (process_vm_readv's local side), as it
+ * writes a signal frame: a write below a stack grows it, which a remote
+ * write (process_vm_writev) does not do on every kernel.
+ */
 int dune_write_guest(uintptr_t dst, const void *src, size_t len)
 {
-	struct iovec local = { (void *)src, len }, remote = { (void *)dst, len };
-	long n = arch_raw_syscall(SYS_process_vm_writev, sys0(SYS_getpid), (long)&local, 1,
+	struct iovec local = { (void *)dst, len }, remote = { (void *)src, len };
+	long n = arch_raw_syscall(SYS_process_vm_readv, sys0(SYS_getpid), (long)&local, 1,
 				  (long)&remote, 1, 0);
 
 	return n == (long)len ? 0 : -EFAULT;

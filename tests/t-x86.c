@@ -157,12 +157,18 @@ static int compat_child(void *mode)
 	return 0;
 }
 
+/* Where it fails natively (QEMU's TCG here: SIGKILL), there is nothing to compare. */
 static void check_compat_fault(void)
 {
 	for (long mode = 0; mode < 2; mode++) {
 		char out[256] = "";
 		int status = run_child(compat_child, (void *)mode, out, sizeof(out));
 
+		if (!mode && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+			printf("# ud2 in compat mode fails natively here (%s): not checked inside\n",
+			       status_str(status));
+			return;
+		}
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "ud2 in compat mode %s: %s %s", mode ? "inside" : "natively",
 		      status_str(status), out);

@@ -75,7 +75,7 @@ static int set_user_regs(struct dune_vcpu *vcpu, const struct kvm_regs *r, uint1
 	struct kvm_sregs s;
 
 	if (cs != GDT_USER_CS && cs != GDT_USER_CS32)
-		return -EINVAL;
+		return dune_fail(-EINVAL, "code segment %#x (now %#x, rip %#llx)", cs, now, g->rip);
 	if (xc->exc_frame) {
 		uint64_t rsp = g->rsp, rip = g->rip, rflags = g->rflags;
 
@@ -189,7 +189,8 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	if (dune_write_guest(fp, image, XSAVE_SIZE) ||
 	    dune_write_guest(fp + XSAVE_SIZE, &magic2, sizeof(magic2)) ||
 	    dune_write_guest(sp, &frame, sizeof(frame)))
-		return -EFAULT;
+		return dune_fail(-EFAULT, "no room for a signal frame at %#lx (rip %#llx)",
+				 (unsigned long)sp, r.rip);
 	r.rdi = info->si_signo;
 	r.rsi = sp + offsetof(struct rt_sigframe, info);
 	r.rdx = sp + offsetof(struct rt_sigframe, uc);
@@ -210,7 +211,7 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *rax)
 	user_regs(vcpu, &r);
 	/* the restorer was entered by the handler's ret: rsp is past pretcode */
 	if (dune_read_guest(&frame, r.rsp - 8, sizeof(frame)))
-		return -EFAULT;
+		return dune_fail(-EFAULT, "no signal frame at %#llx (rip %#llx)", r.rsp - 8, r.rip);
 	sigcontext_to_regs(&frame.uc.uc_mcontext, &r);
 	*mask = frame.uc.uc_sigmask;
 	*rax = r.rax;

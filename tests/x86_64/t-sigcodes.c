@@ -81,42 +81,52 @@ static const struct trap_case cases[] = {
 	{ "outw to port 0x22", out_dx_port, SIGSEGV, SI_KERNEL, NULL, out_dx },
 };
 
-static int run_cases(void *mode)
+struct run {
+	long mode;
+	const struct trap_case *c;
+};
+
+/* One case in a child: prints what the handler saw, relative to what Linux gives. */
+static int run_case(void *arg)
 {
+	const struct run *run = arg;
+	const struct trap_case *c = run->c;
 	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_NODEFER };
-	unsigned int mxcsr = 0x1f80;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGFPE, &sa, NULL);
 	sigaction(SIGTRAP, &sa, NULL);
 	sigaction(SIGSEGV, &sa, NULL);
-	if (mode)
+	if (run->mode)
 		enter_dune();
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const struct trap_case *c = &cases[i];
-
-		got_signo = 0;
-		if (!sigsetjmp(back, 1))
-			c->fn();
-		asm volatile("ldmxcsr %0\n\tfninit" :: "m"(mxcsr));
-		CHECK(got_signo == c->signo && got_code == c->code && got_addr == (uintptr_t)c->addr,
-		      "%s %s: signal %d code %d addr %#lx, expected %d %d %p", c->what,
-		      mode ? "inside" : "natively", got_signo, got_code, (unsigned long)got_addr,
-		      c->signo, c->code, (void *)c->addr);
-		CHECK(!c->ip || got_ip == (uintptr_t)c->ip, "%s %s: at %#lx, expected %p", c->what,
-		      mode ? "inside" : "natively", (unsigned long)got_ip, (void *)c->ip);
-	}
-	return finish();
+	if (!sigsetjmp(back, 1))
+		c->fn();
+	printf("signal %d code %d addr %s ip %s\n", got_signo, got_code,
+	       got_addr == (uintptr_t)c->addr ? "right" : "wrong",
+	       !c->ip || got_ip == (uintptr_t)c->ip ? "right" : "wrong");
+	return 0;
 }
 
 int main(void)
 {
-	for (long mode = 0; mode < 2; mode++) {
-		char out[4096];
-		int status = run_child(run_cases, (void *)mode, out, sizeof(out));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct trap_case *c = &cases[i];
+		struct run native_run = { 0, c }, inside_run = { 1, c };
+		char native[256], inside[256], linux_gives[256];
+		int native_status = run_child(run_case, &native_run, native, sizeof(native));
+		int inside_status = run_child(run_case, &inside_run, inside, sizeof(inside));
 
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: %s\n%s",
-		      mode ? "inside dune" : "natively", status_str(status), out);
+		snprintf(linux_gives, sizeof(linux_gives), "signal %d code %d addr right ip right\n",
+			 c->signo, c->code);
+		/* an emulated CPU (QEMU's TCG) may lack a trap: then inside must do as natively */
+		if (strcmp(native, linux_gives) || native_status != 0)
+			printf("# %s natively here: %s %s", c->what, status_str(native_status), native);
+		char native_how[96];
+
+		snprintf(native_how, sizeof(native_how), "%s", status_str(native_status));
+		CHECK(native_status == inside_status && !strcmp(native, inside),
+		      "%s: natively %s %s, inside dune %s %s", c->what, native_how, native,
+		      status_str(inside_status), inside);
 	}
 	return finish();
 }
