@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "dune-internal.h"
@@ -188,6 +189,40 @@ static int debug_exception_code(struct dune_vcpu *vcpu, int code)
 	return code;
 }
 
+/*
+ * A call into the legacy vsyscall page (the guest maps no kernel half): the
+ * host kernel emulates it, so dune does too, as that syscall, returning to
+ * the caller (arch/x86/entry/vsyscall/vsyscall_64.c), if its maps show the
+ * page executable.  A bad entry or return address stays the page fault.
+ */
+static int decode_vsyscall(struct dune_vcpu *vcpu, uint64_t *frame, struct dune_exit *e)
+{
+	static const long calls[] = { SYS_gettimeofday, SYS_time, SYS_getcpu };
+	struct kvm_regs *r = &vcpu->run->s.regs.regs;
+	uint64_t off = e->fault.addr - VSYSCALL_PAGE, caller;
+
+	struct dune_vm *vm = vcpu->vm;
+	struct dune_vma vma;
+	int emulated;
+
+	if (!e->fault.exec || e->fault.addr != frame[0] || off % 1024 ||
+	    off / 1024 >= sizeof(calls) / sizeof(calls[0]) || dune_read_guest(&caller, frame[3], 8))
+		return 0;
+	dune_lock(&vm->lock);		/* vm->maps_buf */
+	emulated = !dune_maps_find(vm, VSYSCALL_PAGE, &vma) && (vma.prot & PROT_EXEC);
+	dune_unlock(&vm->lock);
+	if (!emulated)
+		return 0;
+	frame[0] = caller;
+	frame[3] += 8;
+	x86_vcpu(vcpu)->exc_taken = 0;
+	e->event = DUNE_EV_SYSCALL;
+	e->sys = (struct dune_syscall){
+		.nr = calls[off / 1024], .args = { r->rdi, r->rsi, r->rdx }, .ip = caller,
+	};
+	return 1;
+}
+
 static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exit *e)
 {
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
@@ -230,6 +265,7 @@ static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exi
 	e->fault.not_present = !(error & 1);
 	e->fault.write = !!(error & 2);
 	e->fault.exec = !!(error & 16);
+	decode_vsyscall(vcpu, frame, e);
 }
 
 static uint64_t syscall_stub(struct dune_vcpu *vcpu)

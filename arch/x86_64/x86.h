@@ -63,6 +63,8 @@
 
 #define MAX_CPUID_ENTRIES 256
 
+#define VSYSCALL_PAGE	0xffffffffff600000ULL	/* gettimeofday, time, getcpu at 1 KiB steps */
+
 struct x86_vm {
 	uint8_t *ka;			/* guest-kernel pages of the VM */
 	int ka_ready;
