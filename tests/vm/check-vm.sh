@@ -174,6 +174,13 @@ build_initramfs() {
 	conf DUNE_STALL "$stall"
 	conf DUNE_VM_SHELL "$shell_mode"
 	echo "export DUNE_TEST_TIMEOUT=$test_timeout" >>"$root/etc/dune-vm.conf"
+	# DUNE_VM_ENV="DUNE_DEBUG=1 ...": environment for the guest's tests.
+	local kv
+	for kv in ${DUNE_VM_ENV:-}; do
+		[[ $kv =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "DUNE_VM_ENV: not NAME=VALUE: $kv"
+		conf "${kv%%=*}" "${kv#*=}"
+		echo "export ${kv%%=*}" >>"$root/etc/dune-vm.conf"
+	done
 	# Uncompressed: unpacking is faster than decompressing under TCG.
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out"
 }
