@@ -88,7 +88,7 @@ main() {
 			best=$v best_suite=$s
 		fi
 	done
-	apt_for "$best_suite" # cheap: the lists are fresh
+	aptcfg=$apt_root/$best_suite/apt.conf # updated in the loop
 
 	# linux-image-amd64 -> linux-image-VER.  Up to 6.x that package holds
 	# vmlinuz and the modules; newer ones split them into linux-binary-VER
