@@ -1,4 +1,5 @@
-# dune: top-level build.  `make`, `make check`, `make check-vm`, `make lint`,
+# dune: top-level build.  `make`, `make check`, `make check-vm`,
+# `make check-vm-kernels`, `make lint`,
 # `make install PREFIX=DIR`.
 ARCH	?= $(shell uname -m)
 BUILD	?= build
@@ -93,6 +94,11 @@ check: all
 check-vm: all
 	tests/vm/check-vm.sh $(BUILD)
 
+# The same on Debian 12's 6.1, trixie's 6.12 and the newest Debian kernel
+# (downloaded into $(BUILD)/vm/kernels; KERNELS="installed newest" for fewer)
+check-vm-kernels: all
+	tests/vm/check-vm-kernels.sh $(BUILD) $(KERNELS)
+
 # LTP's syscall tests natively and inside dune (slow; not part of CI)
 conformance: all
 	tests/conformance/run-ltp.sh $(BUILD)
@@ -119,5 +125,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-vm conformance lint install clean
+.PHONY: all check check-vm check-vm-kernels conformance lint install clean
 .SECONDARY:

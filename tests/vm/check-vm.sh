@@ -20,6 +20,9 @@ smp=${DUNE_VM_SMP:-2}
 # key flip patches kernel text while the other vCPU spins on its int3).
 accel=${DUNE_VM_ACCEL:-tcg,thread=single}
 kvm_amd_opts=${DUNE_VM_KVM_AMD_OPTS:-nested=1}
+# A kernel root with boot/vmlinuz-VER and lib/modules/VER (tests/vm/
+# fetch-kernel.sh unpacks newer Debian kernels so) instead of / itself.
+kdir=${DUNE_VM_KDIR:-}
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
 [ "$shell_mode" != 1 ] || shell_mode=after
 qemu_pid=
@@ -55,20 +58,23 @@ check_prereqs() {
 		die "busybox is dynamically linked; install busybox-static"
 }
 
-# Sets kver: the newest kernel that has both /boot/vmlinuz-VER and modules
-# for VER, so the image and the modules always match.
+# Sets kver and vmlinuz: the newest kernel under $kdir (default /) that has
+# both boot/vmlinuz-VER and lib/modules/VER/modules.dep, so the image and the
+# modules always match.
 pick_kernel() {
 	local d
 	kver=${DUNE_VM_KVER:-}
 	if [ -z "$kver" ]; then
-		for d in /lib/modules/*/modules.dep; do
+		for d in "$kdir"/lib/modules/*/modules.dep; do
 			d=${d%/modules.dep}
-			if [ -r "/boot/vmlinuz-${d##*/}" ]; then echo "${d##*/}"; fi
+			if [ -r "$kdir/boot/vmlinuz-${d##*/}" ]; then echo "${d##*/}"; fi
 		done | sort -V | tail -n 1 >"$vmdir/kver"
 		kver=$(cat "$vmdir/kver")
 	fi
-	if [ -z "$kver" ] || [ ! -r "/boot/vmlinuz-$kver" ]; then
-		die "no readable /boot/vmlinuz-VER with /lib/modules/VER (package linux-image-amd64)"
+	vmlinuz=$kdir/boot/vmlinuz-$kver
+	if [ -z "$kver" ] || [ ! -r "$vmlinuz" ] || [ ! -r "$kdir/lib/modules/$kver/modules.dep" ]; then
+		die "no readable ${kdir:-}/boot/vmlinuz-VER with ${kdir:-}/lib/modules/VER/modules.dep" \
+			"(package linux-image-amd64, or tests/vm/fetch-kernel.sh for DUNE_VM_KDIR)"
 	fi
 }
 
@@ -83,7 +89,7 @@ copy_abs() {
 add_modules() {
 	local kver=$1 root=$2 path name dst opts
 	local deps
-	deps=$(modprobe -S "$kver" --show-depends kvm-amd) ||
+	deps=$(modprobe -d "${kdir:-/}" -S "$kver" --show-depends kvm-amd) ||
 		die "modprobe cannot resolve kvm-amd for $kver (package linux-image-amd64)"
 	mkdir -p "$root/lib/modules"
 	: >"$root/etc/dune-vm-modules"
@@ -168,6 +174,13 @@ build_initramfs() {
 	conf DUNE_STALL "$stall"
 	conf DUNE_VM_SHELL "$shell_mode"
 	echo "export DUNE_TEST_TIMEOUT=$test_timeout" >>"$root/etc/dune-vm.conf"
+	# DUNE_VM_ENV="DUNE_DEBUG=1 ...": environment for the guest's tests.
+	local kv
+	for kv in ${DUNE_VM_ENV:-}; do
+		[[ $kv =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "DUNE_VM_ENV: not NAME=VALUE: $kv"
+		conf "${kv%%=*}" "${kv#*=}"
+		echo "export ${kv%%=*}" >>"$root/etc/dune-vm.conf"
+	done
 	# Uncompressed: unpacking is faster than decompressing under TCG.
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out"
 }
@@ -182,7 +195,7 @@ kargs="softlockup_panic=1 watchdog_thresh=20"
 set_qemu() {
 	qemu=(qemu-system-x86_64 -accel "$accel" -cpu max -m "$mem" -smp "$smp"
 		-nographic -no-reboot -nodefaults -serial stdio -serial "file:$1"
-		-kernel "/boot/vmlinuz-$kver" -initrd "$initrd"
+		-kernel "$vmlinuz" -initrd "$initrd"
 		-append "console=ttyS0 panic=-1 quiet rdinit=/init $kargs ${DUNE_VM_APPEND:-}")
 }
 
@@ -273,8 +286,15 @@ main() {
 	build=$(cd "$1" && pwd -P)
 	compgen -G "$build/tests/t-*" >/dev/null || die "no test programs $build/tests/t-*"
 	check_prereqs
-	vmdir=$build/vm
+	# Initramfs, console logs and verdict; check-vm-kernels.sh gives each
+	# kernel its own.
+	vmdir=${DUNE_VM_OUT:-$build/vm}
 	mkdir -p "$vmdir"
+	vmdir=$(cd "$vmdir" && pwd -P)
+	if [ -n "$kdir" ]; then
+		[ -d "$kdir" ] || die "DUNE_VM_KDIR=$kdir: no such directory"
+		kdir=$(cd "$kdir" && pwd -P)
+	fi
 	pick_kernel
 	initrd=$vmdir/initramfs.cpio
 	build_initramfs "$kver" "$initrd"
