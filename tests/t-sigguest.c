@@ -4,7 +4,7 @@
  * (500 times), a stack overflow caught on the alternate stack, per-thread
  * masks and tgkill, FPU state across a handler, SA_RESETHAND/SA_NODEFER,
  * alarm+pause, sigsuspend, sigwaitinfo, signalfd, and killed-by-signal
- * statuses compared with native runs.
+ * statuses and a frame that cannot be written compared with native runs.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -187,6 +187,48 @@ static void check_waiting(void)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+static volatile int segv_hits;
+
+static void note_segv(int sig)
+{
+	(void)sig;
+	segv_hits++;
+}
+
+/*
+ * A handler whose frame cannot be written (its alternate stack is read-only,
+ * LTP's signal06): SIGSEGV instead, which the program catches on its own
+ * stack, and it goes on.  Exits 42 if so; inside dune if arg.
+ */
+static int frame_on_readonly_stack(void *arg)
+{
+	size_t size = 64 << 10;
+	stack_t ss = { .ss_sp = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+		       .ss_size = size };
+	struct sigaction sa = { .sa_handler = count, .sa_flags = SA_ONSTACK };
+
+	if (arg)
+		enter_dune();
+	sigaltstack(&ss, NULL);
+	signal(SIGSEGV, note_segv);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	return segv_hits == 1 && hits == 0 ? 42 : 1;
+}
+
+static void check_frame_fails(void)
+{
+	char out[256];
+	int native = run_child(frame_on_readonly_stack, NULL, out, sizeof(out));
+	int dune = run_child(frame_on_readonly_stack, (void *)1, out, sizeof(out));
+
+	CHECK(WIFEXITED(native) && WEXITSTATUS(native) == 42,
+	      "a frame that cannot be written, natively: %s", status_str(native));
+	CHECK(WIFEXITED(dune) && WEXITSTATUS(dune) == 42,
+	      "a frame that cannot be written, inside dune: %s", status_str(dune));
+}
+
 static int die_by(void *arg)
 {
 	if (((intptr_t)arg & 0x100))
@@ -259,6 +301,7 @@ static void check_spawn_keeps_handlers(void)
 int main(void)
 {
 	check_default_actions();
+	check_frame_fails();
 	check_stop_continue_kill();
 	enter_dune();
 	check_longjmp_loop();
