@@ -84,10 +84,10 @@ struct dune_tools {
  * takes entries anywhere, leaving si_signo 0.  A signal arrives only while
  * the thread's mask lets it through, so it is delivered whatever the mask is
  * later (sigsuspend restores its mask first), unless a handler we started
- * for an earlier one blocks it meanwhile.  A realtime signal stays blocked
- * (held) from its arrival until the host loop takes it: its further
- * instances wait in the kernel's own queue, in order, up to
- * RLIMIT_SIGPENDING, and the queue here stays short.
+ * for an earlier one blocks it meanwhile.  A signal stays blocked (held)
+ * from its arrival until the host loop takes it, as natively from delivery
+ * into the handler's mask: further instances wait in the kernel's own queue,
+ * in order, up to RLIMIT_SIGPENDING, and the queue here stays short.
  */
 #define DUNE_SIGQ_LEN	64
 struct dune_sigqueue {

@@ -98,7 +98,7 @@ static void queue_signal(struct dune_sigqueue *q, const siginfo_t *info)
 /*
  * The oldest queued signal no handler we started blocks (one that does waits
  * for its rt_sigreturn, or its unblocking), off the queue; mask is the
- * program's.  A realtime one is no longer held.
+ * program's.  It is no longer held.
  */
 static int take_signal(struct dune_sigqueue *q, uint64_t mask, siginfo_t *info)
 {
@@ -122,9 +122,19 @@ static int take_signal(struct dune_sigqueue *q, uint64_t mask, siginfo_t *info)
 	return 0;
 }
 
+/*
+ * Note the signal for the host loop, and hold it blocked until the loop takes
+ * it, as the kernel blocks a signal from its delivery into the handler's mask:
+ * further instances wait in the kernel (a realtime signal's queue, with its
+ * limit), and a POSIX timer is not dequeued and rearmed again before the
+ * program's handler has run (its overrun count is the first delivery's).
+ * A signal the mask to restore blocks already came through a temporary mask
+ * (sigsuspend, pselect): that block is the program's, not ours.
+ */
 static void host_handler(int sig, siginfo_t *info, void *uc)
 {
 	struct dune_vcpu *vcpu = vcpu_of_thread();
+	uint64_t *restore = &((ucontext_t *)uc)->uc_sigmask.__val[0];	/* at our return */
 
 	if (!vcpu) {
 		run_handler_natively(sig, info, uc);
@@ -133,9 +143,9 @@ static void host_handler(int sig, siginfo_t *info, void *uc)
 	if (vcpu->native_probe && (sig == SIGBUS || sig == SIGSEGV) && info->si_code > 0)
 		dune_probe_faulted(vcpu, info, &((ucontext_t *)uc)->uc_sigmask);
 	queue_signal(&vcpu->sigq, info);
-	if (sig >= SIGRTMIN_KERNEL) {	/* the kernel queues the next ones */
+	if (!(*restore & sigbit(sig))) {	/* else the program's (sigsuspend) */
 		__atomic_or_fetch(&vcpu->sigq.held, sigbit(sig), __ATOMIC_SEQ_CST);
-		((ucontext_t *)uc)->uc_sigmask.__val[0] |= sigbit(sig);
+		*restore |= sigbit(sig);
 	}
 }
 

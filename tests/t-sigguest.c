@@ -4,7 +4,8 @@
  * (500 times), a stack overflow caught on the alternate stack, per-thread
  * masks and tgkill, FPU state across a handler, SA_RESETHAND/SA_NODEFER,
  * alarm+pause, sigsuspend, sigwaitinfo, signalfd, and killed-by-signal
- * statuses and a frame that cannot be written compared with native runs.
+ * statuses, a frame that cannot be written and a timer's overrun count
+ * compared with native runs.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -229,6 +230,56 @@ static void check_frame_fails(void)
 	      "a frame that cannot be written, inside dune: %s", status_str(dune));
 }
 
+static timer_t overrun_timer;
+static volatile int overrun = -1;
+
+static void read_overrun(int sig)
+{
+	struct itimerspec off = { { 0, 0 }, { 0, 0 } };
+
+	(void)sig;
+	if (overrun < 0)
+		overrun = timer_getoverrun(overrun_timer);
+	timer_settime(overrun_timer, 0, &off, NULL);
+}
+
+/*
+ * A 10 us timer that expired a second ago (LTP's timer_settime03): the
+ * handler's timer_getoverrun() is the first delivery's, about 100,000, not
+ * that of a later expiry the kernel dequeued before the handler ran.
+ * Exits 42 if so; inside dune if arg.
+ */
+static int timer_overrun(void *arg)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2 };
+	struct itimerspec spec = { .it_interval = { 0, 10000 } };
+
+	if (arg)
+		enter_dune();
+	signal(SIGUSR2, read_overrun);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &overrun_timer))
+		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &spec.it_value);
+	spec.it_value.tv_sec -= 1;
+	timer_settime(overrun_timer, TIMER_ABSTIME, &spec, NULL);
+	while (overrun < 0)
+		barrier();
+	printf("overrun %d\n", overrun);
+	return overrun >= 90000 ? 42 : 1;
+}
+
+static void check_timer_overrun(void)
+{
+	char out[256] = "";
+	int native = run_child(timer_overrun, NULL, out, sizeof(out));
+
+	CHECK(WIFEXITED(native) && WEXITSTATUS(native) == 42,
+	      "timer overrun, natively: %s %s", status_str(native), out);
+	native = run_child(timer_overrun, (void *)1, out, sizeof(out));
+	CHECK(WIFEXITED(native) && WEXITSTATUS(native) == 42,
+	      "timer overrun, inside dune: %s %s", status_str(native), out);
+}
+
 static int die_by(void *arg)
 {
 	if (((intptr_t)arg & 0x100))
@@ -302,6 +353,7 @@ int main(void)
 {
 	check_default_actions();
 	check_frame_fails();
+	check_timer_overrun();
 	check_stop_continue_kill();
 	enter_dune();
 	check_longjmp_loop();
