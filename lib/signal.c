@@ -304,8 +304,8 @@ static int restartable(long nr)
 	static const long never[] = {
 		SYS_pause, SYS_rt_sigsuspend, SYS_rt_sigtimedwait, SYS_nanosleep,
 		SYS_clock_nanosleep, SYS_poll, SYS_ppoll, SYS_select, SYS_pselect6,
-		SYS_epoll_wait, SYS_epoll_pwait, SYS_epoll_pwait2, SYS_semtimedop,
-		SYS_io_getevents,
+		SYS_epoll_wait, SYS_epoll_pwait, SYS_epoll_pwait2, SYS_semop, SYS_semtimedop,
+		SYS_msgrcv, SYS_msgsnd, SYS_io_getevents,
 	};
 
 	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)

@@ -4,8 +4,8 @@
  * (500 times), a stack overflow caught on the alternate stack, per-thread
  * masks and tgkill, FPU state across a handler, SA_RESETHAND/SA_NODEFER,
  * alarm+pause, sigsuspend, sigwaitinfo, signalfd, and killed-by-signal
- * statuses, a frame that cannot be written and a timer's overrun count
- * compared with native runs.
+ * statuses, a frame that cannot be written, a timer's overrun count and
+ * msgrcv's EINTR compared with native runs.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 
@@ -280,6 +281,49 @@ static void check_timer_overrun(void)
 	      "timer overrun, inside dune: %s %s", status_str(native), out);
 }
 
+static void nothing(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * msgrcv(2) interrupted by a handler installed with SA_RESTART (signal()):
+ * Linux never restarts it (LTP's msgrcv05, msgsnd05); EINTR.  Inside if mode.
+ */
+static void check_msgrcv_not_restarted(void)
+{
+	for (long mode = 0; mode < 2; mode++) {
+		int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600), ready[2], status = -1;
+		struct { long type; char text[16]; } msg;
+		pid_t pid;
+		char c;
+
+		if (q < 0 || pipe(ready)) {
+			CHECK(0, "msgget/pipe: %s", strerror(errno));
+			return;
+		}
+		pid = fork();
+		if (pid == 0) {
+			if (mode)
+				enter_dune();
+			signal(SIGHUP, nothing);
+			alarm(10);	/* restarted: SIGALRM ends it */
+			(void)!write(ready[1], "r", 1);
+			_exit(msgrcv(q, &msg, sizeof(msg.text), 1, 0) < 0 && errno == EINTR ? 42 : 1);
+		}
+		CHECK(read(ready[0], &c, 1) == 1, "the child never got ready");
+		usleep(300000);
+		kill(pid, SIGHUP);
+		waitpid(pid, &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42,
+		      "msgrcv interrupted by an SA_RESTART handler %s: %s",
+		      mode ? "inside" : "natively", status_str(status));
+		msgctl(q, IPC_RMID, NULL);
+		close(ready[0]);
+		close(ready[1]);
+	}
+}
+
 static int die_by(void *arg)
 {
 	if (((intptr_t)arg & 0x100))
@@ -354,6 +398,7 @@ int main(void)
 	check_default_actions();
 	check_frame_fails();
 	check_timer_overrun();
+	check_msgrcv_not_restarted();
 	check_stop_continue_kill();
 	enter_dune();
 	check_longjmp_loop();
