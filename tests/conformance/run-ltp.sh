@@ -9,6 +9,8 @@
 #   LTP_SRC=DIR|URL   where to clone LTP from (default: GitHub)
 #   LTP_TIMEOUT_MUL=N LTP's own timeouts are scaled by it (default 4)
 #   LTP_TIMEOUT=S     per test and side, then killed (default 75 * LTP_TIMEOUT_MUL)
+#                     (LTP_RUNTIME_MUL, if set, reaches the tests: it scales the
+#                     runtime of runtime-bound tests such as fork13)
 #   LTP_RESUME=1      keep the results already recorded (an interrupted run),
 #                     run only the rest; otherwise the selected tests run again
 #   LTP_SIDES=...     "native dune" (default), or one of them
@@ -76,7 +78,24 @@ run_one() {
 	sid=$(cat "$log.sid" 2>/dev/null || true)
 	rm -f "$log.sid"
 	[ -n "$sid" ] && pkill -KILL -s "$sid" 2>/dev/null || true
+	remove_leftovers
 	echo "$status"
+}
+
+# A killed test leaves its temporary directory, with its mounts and loop
+# devices (they would make the next tests fail); tests that end clean it.
+remove_leftovers() {
+	local dir mnt dev
+
+	for dir in "$TMPDIR"/LTP_*; do
+		[ -d "$dir" ] || continue
+		grep -qx "$dir" "$scratch/tmpdirs.before" 2>/dev/null && continue
+		awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r |
+			while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
+		losetup -j "$dir/test_dev.img" 2>/dev/null | cut -d: -f1 |
+			while read -r dev; do losetup -d "$dev" 2>/dev/null || true; done
+		rm -rf "$dir"
+	done
 }
 
 recorded() {
@@ -95,6 +114,7 @@ run_all() {
 	fi
 	PATH="$PATH:$(find "$bin" -mindepth 1 -maxdepth 3 -type d | tr '\n' ':')"
 	export PATH LTPROOT="$scratch/src" TMPDIR="${TMPDIR:-/tmp}"
+	ls -d "$TMPDIR"/LTP_* 2>/dev/null >"$scratch/tmpdirs.before" || true
 	while read -r name cmd; do
 		for side in $sides; do
 			recorded "$name" "$side" && continue
