@@ -99,9 +99,10 @@ check-vm: all
 check-vm-kernels: all
 	tests/vm/check-vm-kernels.sh $(BUILD) $(KERNELS)
 
-# LTP's syscall tests natively and inside dune (slow; not part of CI)
+# LTP's syscall tests natively and inside dune (slow; not part of CI).
+# LTP_TESTS='REGEX' picks runtest names; see tests/conformance/run-ltp.sh.
 conformance: all
-	tests/conformance/run-ltp.sh $(BUILD)
+	tests/conformance/run-ltp.sh $(BUILD) '$(LTP_TESTS)'
 
 # Warnings are errors with both compilers; cppcheck must be silent.
 lint:

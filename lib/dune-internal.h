@@ -90,10 +90,10 @@ struct dune_tools {
  * takes entries anywhere, leaving si_signo 0.  A signal arrives only while
  * the thread's mask lets it through, so it is delivered whatever the mask is
  * later (sigsuspend restores its mask first), unless a handler we started
- * for an earlier one blocks it meanwhile.  A realtime signal stays blocked
- * (held) from its arrival until the host loop takes it: its further
- * instances wait in the kernel's own queue, in order, up to
- * RLIMIT_SIGPENDING, and the queue here stays short.
+ * for an earlier one blocks it meanwhile.  A signal stays blocked (held)
+ * from its arrival until the host loop takes it, as natively from delivery
+ * into the handler's mask: further instances wait in the kernel's own queue,
+ * in order, up to RLIMIT_SIGPENDING, and the queue here stays short.
  */
 #define DUNE_SIGQ_LEN	64
 struct dune_sigqueue {
@@ -208,6 +208,7 @@ void dune_unlock(int *lock);
 int dune_vm_create(struct dune_vm **vmp);
 void dune_vm_destroy(struct dune_vm *vm);
 int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared);
+void dune_vm_close_kvm(struct dune_vm *vm);
 void dune_vm_before_exit(struct dune_vm *vm);
 struct dune_vcpu *dune_vcpu_get(struct dune_vm *vm);
 struct dune_vcpu *dune_vcpu_of_escaped(struct dune_vm *vm, int tid);

@@ -99,7 +99,7 @@ static void queue_signal(struct dune_sigqueue *q, const siginfo_t *info)
 /*
  * The oldest queued signal no handler we started blocks (one that does waits
  * for its rt_sigreturn, or its unblocking), off the queue; mask is the
- * program's.  A realtime one is no longer held.
+ * program's.  It is no longer held.
  */
 static int take_signal(struct dune_sigqueue *q, uint64_t mask, siginfo_t *info)
 {
@@ -123,9 +123,19 @@ static int take_signal(struct dune_sigqueue *q, uint64_t mask, siginfo_t *info)
 	return 0;
 }
 
+/*
+ * Note the signal for the host loop, and hold it blocked until the loop takes
+ * it, as the kernel blocks a signal from its delivery into the handler's mask:
+ * further instances wait in the kernel (a realtime signal's queue, with its
+ * limit), and a POSIX timer is not dequeued and rearmed again before the
+ * program's handler has run (its overrun count is the first delivery's).
+ * A signal the mask to restore blocks already came through a temporary mask
+ * (sigsuspend, pselect): that block is the program's, not ours.
+ */
 static void host_handler(int sig, siginfo_t *info, void *uc)
 {
 	struct dune_vcpu *vcpu = vcpu_of_thread();
+	uint64_t *restore = &((ucontext_t *)uc)->uc_sigmask.__val[0];	/* at our return */
 
 	if (!vcpu) {
 		run_handler_natively(sig, info, uc);
@@ -134,9 +144,9 @@ static void host_handler(int sig, siginfo_t *info, void *uc)
 	if (vcpu->native_probe && (sig == SIGBUS || sig == SIGSEGV) && info->si_code > 0)
 		dune_probe_faulted(vcpu, info, &((ucontext_t *)uc)->uc_sigmask);
 	queue_signal(&vcpu->sigq, info);
-	if (sig >= SIGRTMIN_KERNEL) {	/* the kernel queues the next ones */
+	if (!(*restore & sigbit(sig))) {	/* else the program's (sigsuspend) */
 		__atomic_or_fetch(&vcpu->sigq.held, sigbit(sig), __ATOMIC_SEQ_CST);
-		((ucontext_t *)uc)->uc_sigmask.__val[0] |= sigbit(sig);
+		*restore |= sigbit(sig);
 	}
 }
 
@@ -325,6 +335,43 @@ void dune_force_signal(int sig, const siginfo_t *info)
 		sys3(SYS_tgkill, sys0(SYS_getpid), sys0(SYS_gettid), SIGKILL);
 }
 
+/*
+ * The default action of a signal Linux forces (a fault the program does not
+ * catch or blocks): SIG_DFL and unblocked for good, as force_sig() leaves it.
+ * The kernel acts on it as this syscall returns; a tracer may still cancel it
+ * (PTRACE_CONT with no signal, as debuggers do with a breakpoint's SIGTRAP),
+ * and then the program goes on, as natively.  *mask is the program's.
+ */
+static void force_default(struct dune_vcpu *vcpu, const siginfo_t *info, uint64_t *mask)
+{
+	struct dune_sigaction dfl = { .handler = (void *)SIG_DFL };
+	int sig = info->si_signo;
+	uint64_t bit = sigbit(sig);
+
+	if (!vcpu->private_sighand)
+		program_act[sig].handler = (void *)SIG_DFL;
+	sys4(SYS_rt_sigaction, sig, &dfl, NULL, SIGSET_BYTES);
+	sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, &bit, NULL, SIGSET_BYTES);
+	sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), sig, info);
+	*mask &= ~bit;
+}
+
+/*
+ * No frame for sig fits on its stack (Linux's force_sigsegv()): SIGSEGV,
+ * which the program may catch on another stack, unless sig was SIGSEGV.
+ */
+static void frame_failed(struct dune_vcpu *vcpu, int sig, uint64_t *mask)
+{
+	siginfo_t info = { .si_signo = SIGSEGV, .si_code = SI_KERNEL };
+
+	if (vcpu->vm->debug)
+		dune_log("no frame for signal %d: %s", sig, dune_last_error());
+	if (sig != SIGSEGV && is_handler(&program_act[SIGSEGV]) && !(*mask & sigbit(SIGSEGV)) &&
+	    !deliver(vcpu, SIGSEGV, &info, mask))
+		return;
+	force_default(vcpu, &info, mask);
+}
+
 /* Before KVM_RUN: every signal the host handler noted for this thread. */
 void dune_signals_deliver(struct dune_vcpu *vcpu)
 {
@@ -339,12 +386,8 @@ void dune_signals_deliver(struct dune_vcpu *vcpu)
 				sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), sig, &info);
 			continue;
 		}
-		if (deliver(vcpu, sig, &info, &mask)) {
-			if (vcpu->vm->debug)
-				dune_log("no frame for signal %d: %s", sig, dune_last_error());
-			info = (siginfo_t){ .si_signo = SIGSEGV, .si_code = SI_KERNEL };
-			dune_force_signal(SIGSEGV, &info);
-		}
+		if (deliver(vcpu, sig, &info, &mask))
+			frame_failed(vcpu, sig, &mask);
 	}
 	set_program_mask(vcpu, mask);
 	vcpu->sys_interrupted = 0;
@@ -368,9 +411,10 @@ void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f)
 	info.si_code = f->code;
 	info.si_addr = (void *)f->addr;
 	mask = dune_signals_mask(vcpu);
-	if (!is_handler(&program_act[f->signo]) || (mask & sigbit(f->signo)) ||
-	    deliver(vcpu, f->signo, &info, &mask))
-		dune_force_signal(f->signo, &info);
+	if (!is_handler(&program_act[f->signo]) || (mask & sigbit(f->signo)))
+		force_default(vcpu, &info, &mask);
+	else if (deliver(vcpu, f->signo, &info, &mask))
+		frame_failed(vcpu, f->signo, &mask);
 	set_program_mask(vcpu, mask);
 }
 

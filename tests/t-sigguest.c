@@ -4,7 +4,8 @@
  * (500 times), a stack overflow caught on the alternate stack, per-thread
  * masks and tgkill, FPU state across a handler, SA_RESETHAND/SA_NODEFER,
  * alarm+pause, sigsuspend, sigwaitinfo, signalfd, and killed-by-signal
- * statuses compared with native runs.
+ * statuses, a frame that cannot be written, a timer's overrun count and
+ * msgrcv's EINTR compared with native runs.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 
@@ -187,6 +189,141 @@ static void check_waiting(void)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+static volatile int segv_hits;
+
+static void note_segv(int sig)
+{
+	(void)sig;
+	segv_hits++;
+}
+
+/*
+ * A handler whose frame cannot be written (its alternate stack is read-only,
+ * LTP's signal06): SIGSEGV instead, which the program catches on its own
+ * stack, and it goes on.  Exits 42 if so; inside dune if arg.
+ */
+static int frame_on_readonly_stack(void *arg)
+{
+	size_t size = 64 << 10;
+	stack_t ss = { .ss_sp = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+		       .ss_size = size };
+	struct sigaction sa = { .sa_handler = count, .sa_flags = SA_ONSTACK };
+
+	if (arg)
+		enter_dune();
+	sigaltstack(&ss, NULL);
+	signal(SIGSEGV, note_segv);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	return segv_hits == 1 && hits == 0 ? 42 : 1;
+}
+
+static void check_frame_fails(void)
+{
+	char out[256];
+	int native = run_child(frame_on_readonly_stack, NULL, out, sizeof(out));
+	int dune = run_child(frame_on_readonly_stack, (void *)1, out, sizeof(out));
+
+	CHECK(WIFEXITED(native) && WEXITSTATUS(native) == 42,
+	      "a frame that cannot be written, natively: %s", status_str(native));
+	CHECK(WIFEXITED(dune) && WEXITSTATUS(dune) == 42,
+	      "a frame that cannot be written, inside dune: %s", status_str(dune));
+}
+
+static timer_t overrun_timer;
+static volatile int overrun = -1;
+
+static void read_overrun(int sig)
+{
+	struct itimerspec off = { { 0, 0 }, { 0, 0 } };
+
+	(void)sig;
+	if (overrun < 0)
+		overrun = timer_getoverrun(overrun_timer);
+	timer_settime(overrun_timer, 0, &off, NULL);
+}
+
+/*
+ * A 10 us timer that expired a second ago (LTP's timer_settime03): the
+ * handler's timer_getoverrun() is the first delivery's, about 100,000, not
+ * that of a later expiry the kernel dequeued before the handler ran.
+ * Exits 42 if so; inside dune if arg.
+ */
+static int timer_overrun(void *arg)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2 };
+	struct itimerspec spec = { .it_interval = { 0, 10000 } };
+
+	if (arg)
+		enter_dune();
+	signal(SIGUSR2, read_overrun);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &overrun_timer))
+		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &spec.it_value);
+	spec.it_value.tv_sec -= 1;
+	timer_settime(overrun_timer, TIMER_ABSTIME, &spec, NULL);
+	while (overrun < 0)
+		barrier();
+	printf("overrun %d\n", overrun);
+	return overrun >= 90000 ? 42 : 1;
+}
+
+static void check_timer_overrun(void)
+{
+	char out[256] = "";
+	int native = run_child(timer_overrun, NULL, out, sizeof(out));
+
+	CHECK(WIFEXITED(native) && WEXITSTATUS(native) == 42,
+	      "timer overrun, natively: %s %s", status_str(native), out);
+	native = run_child(timer_overrun, (void *)1, out, sizeof(out));
+	CHECK(WIFEXITED(native) && WEXITSTATUS(native) == 42,
+	      "timer overrun, inside dune: %s %s", status_str(native), out);
+}
+
+static void nothing(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * msgrcv(2) interrupted by a handler installed with SA_RESTART (signal()):
+ * Linux never restarts it (LTP's msgrcv05, msgsnd05); EINTR.  Inside if mode.
+ */
+static void check_msgrcv_not_restarted(void)
+{
+	for (long mode = 0; mode < 2; mode++) {
+		int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600), ready[2], status = -1;
+		struct { long type; char text[16]; } msg;
+		pid_t pid;
+		char c;
+
+		if (q < 0 || pipe(ready)) {
+			CHECK(0, "msgget/pipe: %s", strerror(errno));
+			return;
+		}
+		pid = fork();
+		if (pid == 0) {
+			if (mode)
+				enter_dune();
+			signal(SIGHUP, nothing);
+			alarm(10);	/* restarted: SIGALRM ends it */
+			(void)!write(ready[1], "r", 1);
+			_exit(msgrcv(q, &msg, sizeof(msg.text), 1, 0) < 0 && errno == EINTR ? 42 : 1);
+		}
+		CHECK(read(ready[0], &c, 1) == 1, "the child never got ready");
+		usleep(300000);
+		kill(pid, SIGHUP);
+		waitpid(pid, &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42,
+		      "msgrcv interrupted by an SA_RESTART handler %s: %s",
+		      mode ? "inside" : "natively", status_str(status));
+		msgctl(q, IPC_RMID, NULL);
+		close(ready[0]);
+		close(ready[1]);
+	}
+}
+
 static int die_by(void *arg)
 {
 	if (((intptr_t)arg & 0x100))
@@ -259,6 +396,9 @@ static void check_spawn_keeps_handlers(void)
 int main(void)
 {
 	check_default_actions();
+	check_frame_fails();
+	check_timer_overrun();
+	check_msgrcv_not_restarted();
 	check_stop_continue_kill();
 	enter_dune();
 	check_longjmp_loop();

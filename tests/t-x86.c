@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * x86-64 specifics: segment bases and PR_SET_TSC reach the vCPU; XSAVE state
- * KVM lacks; a fault in compat-mode code runs its handler in 64-bit mode.
+ * KVM lacks; a fault in compat-mode code runs its handler in 64-bit mode; a
+ * tracer may cancel an int3's SIGTRAP.
  */
 #include <asm/prctl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 
@@ -175,9 +177,46 @@ static void check_compat_fault(void)
 	}
 }
 
+/* A traced child that hits int3 (LTP's ptrace09); inside dune if mode. */
+static void __attribute__((noreturn)) trapping_child(long mode)
+{
+	if (mode)
+		enter_dune();
+	ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	raise(SIGSTOP);
+	asm volatile("int3");
+	_exit(42);
+}
+
+/*
+ * A tracer that cancels the breakpoint's SIGTRAP (PTRACE_CONT with no
+ * signal, as debuggers do): the child goes on after the int3 and exits.
+ */
+static void check_tracer_cancels_trap(void)
+{
+	for (long mode = 0; mode < 2; mode++) {
+		int status, traps = 0;
+		pid_t pid = fork();
+
+		if (pid == 0)
+			trapping_child(mode);
+		while (waitpid(pid, &status, 0) == pid && WIFSTOPPED(status)) {
+			int sig = WSTOPSIG(status);
+
+			traps += sig == SIGTRAP;
+			ptrace(PTRACE_CONT, pid, NULL,
+			       (void *)(long)(sig == SIGTRAP || sig == SIGSTOP ? 0 : sig));
+		}
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42 && traps == 1,
+		      "int3 under a tracer that cancels SIGTRAP %s: %s, %d SIGTRAP stops",
+		      mode ? "inside" : "natively", status_str(status), traps);
+	}
+}
+
 int main(void)
 {
 	check_amx_refusal();
+	check_tracer_cancels_trap();
 	check_compat_fault();
 	enter_dune();
 	check_gs_base();

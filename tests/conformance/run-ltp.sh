@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# Conformance: the Linux Test Project's syscall tests, natively and inside
-# dune (dune-run), pass counts side by side, and the tests that fail only
-# inside dune.  LTP is fetched and built in a scratch directory (never
-# committed).  Usage: run-ltp.sh BUILD_DIR [TEST-NAME-REGEX]
+# Conformance: the Linux Test Project's syscall tests (every entry of
+# runtest/syscalls), natively and inside dune (dune-run), pass counts side by
+# side, and the tests that fail only inside dune.  LTP is fetched and built in
+# a scratch directory (never committed).  Slow: not part of CI.
+#   Usage: run-ltp.sh BUILD_DIR [NAME-REGEX]
+#   NAME-REGEX        runtest names to run, matched whole (default: all),
+#                     e.g. 'getrusage03|pkey01|fanotify.*'
 #   LTP_SRC=DIR|URL   where to clone LTP from (default: GitHub)
-#   LTP_TIMEOUT=S     per test (default 60)
+#   LTP_TIMEOUT_MUL=N LTP's own timeouts are scaled by it (default 4)
+#   LTP_TIMEOUT=S     per test and side, then killed (default 75 * LTP_TIMEOUT_MUL)
+#                     (LTP_RUNTIME_MUL, if set, reaches the tests: it scales the
+#                     runtime of runtime-bound tests such as fork13)
+#   LTP_RESUME=1      keep the results already recorded (an interrupted run),
+#                     run only the rest; otherwise the selected tests run again
+#   LTP_SIDES=...     "native dune" (default), or one of them
+# Results: BUILD_DIR/ltp/results (name side verdict status seconds), each
+# run's output in BUILD_DIR/ltp/log/NAME.SIDE.
 set -euo pipefail
-build=$(cd "${1:?usage: run-ltp.sh BUILD_DIR [REGEX]}" && pwd)
-filter=${2:-.}
+build=$(cd "${1:?usage: run-ltp.sh BUILD_DIR [NAME-REGEX]}" && pwd)
+filter=${2:-.*}
 src=${LTP_SRC:-https://github.com/linux-test-project/ltp}
-limit=${LTP_TIMEOUT:-60}
+export LTP_TIMEOUT_MUL=${LTP_TIMEOUT_MUL:-4}
+limit=${LTP_TIMEOUT:-$((75 * LTP_TIMEOUT_MUL))}
+sides=${LTP_SIDES:-native dune}
 scratch=$build/ltp
+results=$scratch/results
 packages="autoconf automake m4 pkg-config bison flex libaio-dev libacl1-dev libcap-dev libnuma-dev libkeyutils-dev libssl-dev"
 
 die() { echo "conformance: $*" >&2; exit 1; }
@@ -23,49 +37,138 @@ fetch_and_build() {
 		git clone -q --depth 1 "$src" "$scratch/src" || die "cannot clone LTP from $src"
 	fi
 	if [ ! -x "$scratch/src/testcases/kernel/syscalls/getpid/getpid01" ]; then
-		(cd "$scratch/src" && make autotools >/dev/null && ./configure >/dev/null &&
-		 make -C lib -j2 >/dev/null && make -C testcases/kernel/syscalls -j2 -k >/dev/null 2>&1) ||
-			echo "conformance: some LTP syscall tests did not build (skipped below)" >&2
+		echo "conformance: building LTP's syscall tests (log: $scratch/build.log)" >&2
+		(cd "$scratch/src" && make autotools && ./configure && make -C lib -j2 &&
+		 make -C testcases/kernel/syscalls -j2 -k) >"$scratch/build.log" 2>&1 ||
+			echo "conformance: some LTP syscall tests did not build (counted as missing)" >&2
 	fi
 }
 
-# The runtest/syscalls entries: "name command args"
+# The runtest/syscalls entries "name command args" whose name matches.
 tests() {
-	grep -v '^#' "$scratch/src/runtest/syscalls" | awk 'NF >= 2' | grep -E "^($filter)" || true
+	grep -v '^#' "$scratch/src/runtest/syscalls" | awk -v re="^($filter)\$" 'NF >= 2 && $1 ~ re'
 }
 
-# LTP's exit status: 0 pass, 32 TCONF (not applicable), anything else fail
+# LTP's exit status: 0 pass, 32 TCONF (not applicable), anything else fail;
+# timeout(1) gives 124 (or 137 after its SIGKILL) when the limit ran out.
 verdict() {
 	case $1 in
 	0) echo pass ;;
 	32) echo conf ;;
+	124|137) [ "$2" -ge "$limit" ] && echo time || echo fail ;;
 	*) echo fail ;;
 	esac
 }
 
+# Run one test command on one side in a session of its own, then kill what
+# is left of that session (children a killed or careless test left behind).
+# It runs in its binary's directory, where LTP looks for its resource files
+# (helper programs, data) when LTP is not installed.
+run_one() {
+	local side=$1 cmd=$2 log=$3 sid status
+	local wrap=() dir
+
+	[ "$side" = dune ] && wrap=("$build/dune-run" -q)
+	dir=$(dirname "$(command -v "${cmd%% *}")")
+	set +e
+	(cd "$dir" && exec setsid sh -c 'echo $$ >"$0.sid"; exec "$@"' "$log" \
+		timeout -k 10 "$limit" "${wrap[@]}" sh -c "$cmd" >"$log" 2>&1 </dev/null)
+	status=$?
+	set -e
+	sid=$(cat "$log.sid" 2>/dev/null || true)
+	rm -f "$log.sid"
+	[ -n "$sid" ] && pkill -KILL -s "$sid" 2>/dev/null || true
+	remove_leftovers
+	echo "$status"
+}
+
+# A killed test leaves its temporary directory, with its mounts and loop
+# devices (they would make the next tests fail); tests that end clean it.
+remove_leftovers() {
+	local dir mnt dev
+
+	for dir in "$TMPDIR"/LTP_*; do
+		[ -d "$dir" ] || continue
+		grep -qx "$dir" "$scratch/tmpdirs.before" 2>/dev/null && continue
+		awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r |
+			while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
+		losetup -j "$dir/test_dev.img" 2>/dev/null | cut -d: -f1 |
+			while read -r dev; do losetup -d "$dev" 2>/dev/null || true; done
+		rm -rf "$dir"
+	done
+}
+
+recorded() {
+	[ -f "$results" ] && awk -v n="$1" -v s="$2" '$1 == n && $2 == s { f = 1 } END { exit !f }' "$results"
+}
+
 run_all() {
-	local bin="$scratch/src/testcases/kernel/syscalls" name cmd native dune
-	local np=0 nf=0 nc=0 dp=0 df=0 dc=0
-	: >"$scratch/only-in-dune.txt"
-	export PATH="$PATH:$(find "$bin" -mindepth 1 -maxdepth 2 -type d | tr '\n' ':')"
-	export LTPROOT="$scratch/src" TMPDIR="${TMPDIR:-/tmp}"
+	local bin="$scratch/src/testcases/kernel/syscalls" name cmd side status start
+	mkdir -p "$scratch/log"
+	touch "$results"
+	if [ "${LTP_RESUME:-0}" != 1 ]; then	# forget the selected tests' old results
+		tests | awk '{ print $1 }' >"$scratch/selected"
+		awk 'NR == FNR { sel[$1] = 1; next } !($1 in sel)' "$scratch/selected" "$results" \
+			>"$results.new"
+		mv "$results.new" "$results"
+	fi
+	PATH="$PATH:$(find "$bin" -mindepth 1 -maxdepth 3 -type d | tr '\n' ':')"
+	export PATH LTPROOT="$scratch/src" TMPDIR="${TMPDIR:-/tmp}"
+	ls -d "$TMPDIR"/LTP_* 2>/dev/null >"$scratch/tmpdirs.before" || true
 	while read -r name cmd; do
-		command -v "${cmd%% *}" >/dev/null || continue
-		native=$(verdict "$(cd /tmp && timeout "$limit" sh -c "$cmd" >/dev/null 2>&1 </dev/null; echo $?)")
-		dune=$(verdict "$(cd /tmp && timeout "$limit" "$build/dune-run" -q sh -c "$cmd" >"$scratch/last.log" 2>&1 </dev/null; echo $?)")
-		case $native in pass) np=$((np + 1)) ;; fail) nf=$((nf + 1)) ;; *) nc=$((nc + 1)) ;; esac
-		case $dune in pass) dp=$((dp + 1)) ;; fail) df=$((df + 1)) ;; *) dc=$((dc + 1)) ;; esac
-		if [ "$dune" = fail ] && [ "$native" != fail ]; then
-			echo "$name: $(grep -E 'TFAIL|TBROK' "$scratch/last.log" | head -1)" >>"$scratch/only-in-dune.txt"
-		fi
-		printf '%-28s native %-4s dune %s\n' "$name" "$native" "$dune"
+		for side in $sides; do
+			recorded "$name" "$side" && continue
+			if ! command -v "${cmd%% *}" >/dev/null; then
+				echo "$name $side missing - 0" >>"$results"
+				continue
+			fi
+			start=$SECONDS
+			status=$(run_one "$side" "$cmd" "$scratch/log/$name.$side")
+			echo "$name $side $(verdict "$status" $((SECONDS - start))) $status" \
+				"$((SECONDS - start))" >>"$results"
+		done
+		awk -v n="$name" '$1 == n { printf "%s %s %s (%ss)  ", $1, $2, $3, $5 } END { print "" }' \
+			"$results"
 	done < <(tests)
+	summary
+}
+
+# Why a test failed inside: its first TFAIL/TBROK line, or how it ended.
+why() {
+	local log=$scratch/log/$1.dune line
+
+	line=$(grep -m1 -E 'TFAIL|TBROK' "$log" 2>/dev/null || true)
+	case $2 in
+	time) echo "timed out after ${limit}s${line:+; $line}" ;;
+	conf) echo "TCONF inside only: $(grep -m1 TCONF "$log" 2>/dev/null || true)" ;;
+	*) [ $(($3)) -gt 128 ] && echo "killed by signal $(($3 - 128))${line:+; $line}" ||
+		echo "${line:-exit status $3}" ;;
+	esac
+}
+
+summary() {
+	local name v
+	tests | awk '{ print $1 }' >"$scratch/selected"
+	awk 'NR == FNR { sel[$1] = 1; next } $1 in sel' "$scratch/selected" "$results" >"$scratch/selected.results"
 	echo
-	printf '%-10s %8s %8s %8s\n' "" pass fail tconf
-	printf '%-10s %8d %8d %8d\n' native $np $nf $nc dune $dp $df $dc
-	echo "failing only inside dune: $(wc -l <"$scratch/only-in-dune.txt") (list: $scratch/only-in-dune.txt)"
+	printf '%-8s %6s %6s %8s %6s %8s\n' "" pass fail timeout tconf missing
+	for side in native dune; do
+		awk -v s=$side '$2 == s { n[$3]++ } END {
+			printf "%-8s %6d %6d %8d %6d %8d\n", s, n["pass"], n["fail"], n["time"], n["conf"], n["missing"] }' \
+			"$scratch/selected.results"
+	done
+	awk '$2 == "native" && $3 == "pass" { p[$1] = 1 } $2 == "dune" { d[$1] = $3 " " $4 }
+	     END { for (n in p) if (n in d) { both++; if (d[n] ~ /^pass/) ok++; else print n, d[n] >"/dev/stderr" }
+		   printf "passing natively: %d; of them inside dune: %d\n", both, ok }' \
+		"$scratch/selected.results" 2>"$scratch/only-native.tmp"
+	sort "$scratch/only-native.tmp" | while read -r name v status; do
+		echo "$name: $(why "$name" "$v" "$status")"
+	done >"$scratch/only-in-dune.txt"
+	rm -f "$scratch/only-native.tmp"
+	echo "passing natively only: $(wc -l <"$scratch/only-in-dune.txt") (list: $scratch/only-in-dune.txt)"
 }
 
 [ -x "$build/dune-run" ] || die "build first: make"
+mkdir -p "$scratch"
 fetch_and_build
 run_all
