@@ -163,6 +163,7 @@ struct dune_vm {
 	size_t gpa_next, gpa_units;	/* next-fit cursor and size of gpa_used[] */
 	uintptr_t brk;
 	int debug;			/* DUNE_DEBUG: 1 logs faults, 2 every exit */
+	int bare_exits;			/* DUNE_OP_BARE_EXITS */
 	struct dune_range own[DUNE_MAX_OWN];
 	int nr_own;
 	int nr_slots, max_slots;

@@ -33,6 +33,12 @@ enum dune_op {
 	DUNE_OP_ESCAPE = 2,	/* leave the VM: returns 0, natively */
 	DUNE_OP_GET_STATS = 3,	/* (op, struct dune_stats *, size) */
 	DUNE_OP_NOP = 4,	/* returns 0: the bare guest -> host loop round trip */
+	/*
+	 * For benchmarks (dune-bench's exit floor): where the guest's own `out`
+	 * to the syscall port can exit (kvm_pvm), let it reach the host loop as
+	 * this syscall instead of SIGSEGV.  -EPERM under a policy.
+	 */
+	DUNE_OP_BARE_EXITS = 5,
 };
 
 /*

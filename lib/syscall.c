@@ -37,6 +37,11 @@ static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		return 1;
 	case DUNE_OP_NOP:
 		return 0;
+	case DUNE_OP_BARE_EXITS:
+		if (vcpu->vm->tools.policy)	/* it goes on at RCX: not for a policy */
+			return -EPERM;
+		vcpu->vm->bare_exits = 1;
+		return 0;
 	case DUNE_OP_ESCAPE:
 		if (vcpu->vm->tools.policy)	/* natively the rules would not hold */
 			return -EPERM;

@@ -73,7 +73,7 @@ static void out_loop(int n)
 	for (int i = 0; i < n; i++) {
 		long rax = DUNE_SYSCALL_NR;
 
-		asm volatile("out %%eax, $0x20" : "+a"(rax) : "D"((long)DUNE_OP_NOP) : "memory");
+		asm volatile("out %%eax, $0x20" : "+a"(rax) : "D"((long)DUNE_OP_NOP) : "rcx", "memory");
 	}
 }
 #endif
@@ -226,7 +226,7 @@ static int bare_exit_available(void)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		if (dune_enter())
+		if (dune_enter() || syscall(DUNE_SYSCALL_NR, DUNE_OP_BARE_EXITS))
 			_exit(1);
 		out_loop(1);
 		_exit(0);
@@ -329,7 +329,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dune-bench: dune_enter: %s\n", dune_last_error());
 		return 1;
 	}
-	if (bare)
+	if (bare && !syscall(DUNE_SYSCALL_NR, DUNE_OP_BARE_EXITS))
 		floor_out = measure(out_loop, iterations);
 	nop = measure(nop_loop, iterations);
 	fwd_getpid = measure(getpid_loop, iterations);

@@ -392,6 +392,12 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 			decode_exception(vcpu, run->io.port - DUNE_PORT_EXC, e);
 			return;
 		}
+		if (!x86_vcpu_hw_semantics() && vcpu->vm->bare_exits &&
+		    run->io.direction == KVM_EXIT_IO_OUT && run->io.port == DUNE_PORT_SYSCALL) {
+			e->event = DUNE_EV_SYSCALL;	/* a benchmark's bare exit */
+			decode_syscall(g, &e->sys);
+			return;
+		}
 		if (!x86_vcpu_hw_semantics()) {
 			decode_program_io(vcpu, e);
 			return;
