@@ -6,7 +6,6 @@
  * processes.  Runs on the host stack: raw syscalls only.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -15,7 +14,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "dune-internal.h"
@@ -251,49 +249,6 @@ static long do_execve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	dune_lock(&vm->fd_lock);
 	dune_unlock(&vm->fd_lock);
 	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(sys);
-}
-
-/* ---- calls the kernel allows a single-threaded process only ----------------- */
-
-/* The threads of this process (a /proc/PID/task directory has 2 + one link each). */
-static long nr_threads(void)
-{
-	struct stat st;
-
-	if (sys4(SYS_newfstatat, AT_FDCWD, "/proc/self/task", &st, 0))
-		return -1;
-	return st.st_nlink - 2;
-}
-
-/*
- * unshare(CLONE_NEWUSER), setns() into a user or time namespace: the kernel
- * refuses them (EINVAL, EUSERS) to a process with several threads, and KVM's
- * worker (kvm-nx-lpage-recovery) is one of ours while we own a VM.  If the
- * program has no other thread, the VM goes (and the worker with it), the call
- * is made again, and a new VM takes over, as in a fork child.
- */
-static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
-{
-	struct dune_vm *vm = vcpu->vm;
-	struct timespec ms = { 0, 1000000 };
-	long ret = forward(sys);
-
-	if ((ret != -EINVAL && ret != -EUSERS) || nr_threads() != 2 || vm->nr_shared_fds ||
-	    arch_vcpu_save(vcpu))
-		return ret;
-	dune_vm_close_kvm(vm);
-	for (int i = 0; i < 1000 && nr_threads() > 1; i++)	/* the worker is exiting */
-		sys2(SYS_nanosleep, &ms, NULL);
-	ret = forward(sys);
-	if (dune_vm_rebuild(vm, vcpu, 0) || arch_vcpu_restore(vcpu, vcpu, 0, 0, 0)) {
-		dune_log("%s: %s; continuing natively outside the VM",
-			 dune_syscall_name(sys->nr), dune_last_error());
-		dune_vcpu_leave(vcpu);
-		arch_capture_native(vcpu);
-		arch_native_set(vcpu, ret, 0);
-		arch_resume_native(vcpu);
-	}
-	return ret;
 }
 
 /* ---- the others of the table (syscalls.h) ------------------------------- */
