@@ -209,6 +209,7 @@ void dune_unlock(int *lock);
 int dune_vm_create(struct dune_vm **vmp);
 void dune_vm_destroy(struct dune_vm *vm);
 int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared);
+void dune_vm_close_kvm(struct dune_vm *vm);
 void dune_vm_before_exit(struct dune_vm *vm);
 struct dune_vcpu *dune_vcpu_get(struct dune_vm *vm);
 struct dune_vcpu *dune_vcpu_of_escaped(struct dune_vm *vm, int tid);

@@ -6,6 +6,7 @@
  * processes.  Runs on the host stack: raw syscalls only.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -14,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "dune-internal.h"
@@ -249,6 +251,127 @@ static long do_execve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	dune_lock(&vm->fd_lock);
 	dune_unlock(&vm->fd_lock);
 	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(sys);
+}
+
+/* ---- calls the kernel allows a single-threaded process only ----------------- */
+
+/* The threads of this process (a /proc/PID/task directory has 2 + one link each). */
+static long nr_threads(void)
+{
+	struct stat st;
+
+	if (sys4(SYS_newfstatat, AT_FDCWD, "/proc/self/task", &st, 0))
+		return -1;
+	return st.st_nlink - 2;
+}
+
+#define PF_USER_WORKER	0x00004000	/* include/linux/sched.h (6.4 on) */
+
+struct linux_dirent64 {		/* getdents64(2) */
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static unsigned long parse_ulong(const char *p)
+{
+	unsigned long v = 0;
+
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	return v;
+}
+
+/*
+ * Is thread NAME (of the /proc/self/task directory dir) a worker of KVM's:
+ * a user worker (field 9 of its stat, the task flags) named kvm-*?  The
+ * program can name a thread so, but not make it a worker.
+ */
+static int is_kvm_worker(int dir, const char *name)
+{
+	char path[32], stat[512];
+	size_t len = strlen(name);
+	long fd, n, field = 2;
+	const char *p;
+
+	if (len + sizeof("/stat") > sizeof(path))
+		return 0;
+	memcpy(path, name, len);
+	memcpy(path + len, "/stat", sizeof("/stat"));
+	fd = sys4(SYS_openat, dir, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	n = sys3(SYS_read, fd, stat, sizeof(stat) - 1);
+	sys1(SYS_close, fd);
+	if (n <= 0)
+		return 0;
+	stat[n] = 0;
+	p = strrchr(stat, ')');		/* after "TID (comm" */
+	if (!p || strncmp(stat + len, " (kvm-", 6))
+		return 0;
+	for (; *p && field < 9; p++)
+		field += *p == ' ';
+	return field == 9 && (parse_ulong(p) & PF_USER_WORKER);
+}
+
+/* Are all threads but the caller workers of KVM's (and is there one)? */
+static int others_are_kvm_workers(void)
+{
+	long self = sys0(SYS_gettid), dir, n;
+	int others = 0, workers = 0;
+	char buf[1024];
+
+	dir = sys4(SYS_openat, AT_FDCWD, "/proc/self/task",
+		   O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dir < 0)
+		return 0;
+	while ((n = sys3(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct linux_dirent64 *d = (void *)(buf + off);
+
+			off += d->d_reclen;
+			if (d->d_name[0] == '.' || (long)parse_ulong(d->d_name) == self)
+				continue;
+			others++;
+			workers += is_kvm_worker(dir, d->d_name);
+		}
+	}
+	sys1(SYS_close, dir);
+	return others && workers == others;
+}
+
+/*
+ * unshare(CLONE_NEWUSER), setns() into a user or time namespace: the kernel
+ * refuses them (EINVAL, EUSERS) to a process with several threads, and KVM's
+ * worker (kvm-nx-lpage-recovery) is one of ours while we own a VM (from
+ * 6.13, a user worker; before, a kernel thread outside the group).  If the
+ * program has no other thread, the VM goes (and the worker with it), the call
+ * is made again, and a new VM takes over, as in a fork child.
+ */
+static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	struct dune_vm *vm = vcpu->vm;
+	struct timespec ms = { 0, 1000000 };
+	long ret = forward(sys);
+
+	if ((ret != -EINVAL && ret != -EUSERS) || vm->nr_shared_fds || !others_are_kvm_workers() ||
+	    arch_vcpu_save(vcpu))
+		return ret;
+	dune_vm_close_kvm(vm);
+	for (int i = 0; i < 1000 && nr_threads() > 1; i++)	/* the worker is exiting */
+		sys2(SYS_nanosleep, &ms, NULL);
+	ret = forward(sys);
+	if (dune_vm_rebuild(vm, vcpu, 0) || arch_vcpu_restore(vcpu, vcpu, 0, 0, 0)) {
+		dune_log("%s: %s; continuing natively outside the VM",
+			 dune_syscall_name(sys->nr), dune_last_error());
+		dune_vcpu_leave(vcpu);
+		arch_capture_native(vcpu);
+		arch_native_set(vcpu, ret, 0);
+		arch_resume_native(vcpu);
+	}
+	return ret;
 }
 
 /* ---- the others of the table (syscalls.h) ------------------------------- */

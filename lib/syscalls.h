@@ -19,7 +19,7 @@
 enum dune_why {
 	DUNE_WHY_MEM = 1 << 0,		/* changes the address space dune mirrors */
 	DUNE_WHY_FD = 1 << 1,		/* could reach dune's own fds */
-	DUNE_WHY_PROC = 1 << 2,		/* makes or ends threads, processes, images */
+	DUNE_WHY_PROC = 1 << 2,		/* threads, processes, images, namespaces */
 	DUNE_WHY_SIGNAL = 1 << 3,	/* signals are delivered inside the guest */
 	DUNE_WHY_SECCOMP = 1 << 4,	/* seccomp filters are run by dune */
 	DUNE_WHY_ARCH = 1 << 5,		/* changes vCPU state (arch intercept) */
@@ -45,6 +45,8 @@ enum dune_why {
 	X(clone, DUNE_WHY_PROC, do_clone)				\
 	X(clone3, DUNE_WHY_PROC, dune_clone3)				\
 	X(exit, DUNE_WHY_PROC, do_exit)					\
+	X(unshare, DUNE_WHY_PROC, do_single_threaded)			\
+	X(setns, DUNE_WHY_PROC, do_single_threaded)			\
 	X(exit_group, DUNE_WHY_PROC | DUNE_WHY_NORETURN, do_exit_group) \
 	X(execve, DUNE_WHY_PROC | DUNE_WHY_NORETURN, do_execve)		\
 	X(execveat, DUNE_WHY_PROC | DUNE_WHY_NORETURN, do_execve)	\

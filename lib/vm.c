@@ -307,6 +307,20 @@ void dune_vm_destroy(struct dune_vm *vm)
 }
 
 /*
+ * Close the KVM VM and its vCPUs, keeping what dune_vm_rebuild() makes a new
+ * VM from (memslot records, the area, the guest page tables).  KVM's worker
+ * thread then leaves our thread group.
+ */
+void dune_vm_close_kvm(struct dune_vm *vm)
+{
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_close(vm->vcpus[i], 0);
+	if (vm->vm_fd >= 0)
+		sys1(SYS_close, vm->vm_fd);
+	vm->vm_fd = -1;
+}
+
+/*
  * In a fork child: KVM serves a VM only to the mm that created it, so build
  * our own from the inherited state.  The memslots get the same guest-physical
  * addresses, so the inherited guest page tables stay valid.  Only `keep` (the
@@ -328,7 +342,8 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared
 		vm->vcpus[i]->busy = vm->vcpus[i] == keep;
 		vm->vcpus[i]->escaped_tid = 0;
 	}
-	drop_parent_fd(vm, vm->vm_fd, files_shared);
+	if (vm->vm_fd >= 0)
+		drop_parent_fd(vm, vm->vm_fd, files_shared);
 	vm->vm_fd = -1;
 	vm->lock = vm->fd_lock = 0;	/* held by our parent's threads, not by us */
 	vm->pid = sys0(SYS_getpid);
