@@ -12,16 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <arch-abi.h>	/* the ISA's ABI constants, struct dune_sigaction */
+
 struct dune_vm;
 struct dune_vcpu;
-
-/* The kernel's struct sigaction (rt_sigaction(2)), not libc's. */
-struct dune_sigaction {
-	void *handler;		/* SIG_DFL, SIG_IGN or a function */
-	unsigned long flags;
-	void *restorer;
-	uint64_t mask;
-};
 
 /* A guest system call as the syscall ABI of the ISA passes it. */
 struct dune_syscall {

@@ -21,8 +21,6 @@
 #include "dune-internal.h"
 #include "syscalls.h"
 
-#define IS_ERR_VALUE(x)	((unsigned long)(x) >= (unsigned long)-4095)
-
 static long forward(const struct dune_syscall *sys)
 {
 	const long *a = sys->args;
@@ -391,8 +389,8 @@ static long do_clone(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	const long *a = sys->args;
 
-	/* x86-64 order: flags, stack, parent_tid, child_tid, tls */
-	return dune_clone(vcpu, a[0], a[1], a[2], a[3], a[4]);
+	/* flags, stack, parent_tid, then child_tid and tls in the ISA's order */
+	return dune_clone(vcpu, a[0], a[1], a[2], a[DUNE_CLONE_ARG_CTID], a[DUNE_CLONE_ARG_TLS]);
 }
 
 #ifdef SYS_fork
@@ -452,18 +450,21 @@ static long do_prctl(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 
 typedef long (*syscall_fn)(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 
-#define HANDLER(name, why, fn)	[SYS_##name] = fn,
-#define WHY(name, why, fn)	[SYS_##name] = why,
+#define HANDLER(name, why, fn)	[SYS_##name - DUNE_SYSCALL_BASE] = fn,
+#define WHY(name, why, fn)	[SYS_##name - DUNE_SYSCALL_BASE] = why,
 static const syscall_fn handlers[DUNE_NR_SYSCALLS] = { DUNE_SYSCALLS(HANDLER) };
 static const uint16_t whys[DUNE_NR_SYSCALLS] = { DUNE_SYSCALLS(WHY) };
 
 unsigned int dune_syscall_why(long nr)
 {
-	return nr >= 0 && nr < DUNE_NR_SYSCALLS ? whys[nr] : 0;
+	long slot = dune_syscall_slot(nr);
+
+	return slot >= 0 ? whys[slot] : 0;
 }
 
 static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	long slot = dune_syscall_slot(sys->nr);
 	int skip;
 	long ret;
 
@@ -473,8 +474,8 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	ret = dune_seccomp_check(sys, &skip);
 	if (skip)
 		return ret;
-	if (sys->nr >= 0 && sys->nr < DUNE_NR_SYSCALLS && handlers[sys->nr])
-		return handlers[sys->nr](vcpu, sys);
+	if (slot >= 0 && handlers[slot])
+		return handlers[slot](vcpu, sys);
 	return forward(sys);
 }
 
