@@ -85,8 +85,8 @@ $(BUILD)/tests/t-dune-run: tests/programs/options.sh
 	@mkdir -p $(dir $@)
 	install -m 755 $< $@
 
-$(BUILD)/%: tools/%.c lib/dune.h $(BUILD)/libdune.a
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread -lm
+$(BUILD)/%: tools/%.c lib/dune.h $(wildcard tools/$(ARCH)/*.h) $(BUILD)/libdune.a
+	$(CC) $(CPPFLAGS) -Itools/$(ARCH) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread -lm
 
 check: all
 	tests/run-tests.sh $(BUILD)
