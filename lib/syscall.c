@@ -399,7 +399,9 @@ static long do_fork(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	(void)sys;
 	return dune_clone(vcpu, SIGCHLD, 0, 0, 0, 0);
 }
+#endif
 
+#ifdef SYS_vfork
 static long do_vfork(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	(void)sys;

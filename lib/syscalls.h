@@ -55,7 +55,6 @@ enum dune_why {
 	X(rt_sigreturn, DUNE_WHY_SIGNAL, do_sigreturn)			\
 	X(seccomp, DUNE_WHY_SECCOMP, do_seccomp)			\
 	X(prctl, DUNE_WHY_SECCOMP | DUNE_WHY_ARCH, do_prctl)		\
-	X(setrlimit, DUNE_WHY_LIMIT, forward_fds_locked)		\
 	X(prlimit64, DUNE_WHY_LIMIT, forward_fds_locked)		\
 	X(rt_sigsuspend, DUNE_WHY_NORESTART, do_forward)		\
 	X(rt_sigtimedwait, DUNE_WHY_NORESTART, do_forward)		\
