@@ -1,5 +1,5 @@
 # dune: top-level build.  `make`, `make check`, `make check-vm`,
-# `make check-vm-kernels`, `make lint`,
+# `make check-vm-kernels`, `make lint`, `make ARCH=mips64|loongarch64 [check-cross]`,
 # `make install PREFIX=DIR`.
 HOST_ARCH := $(shell uname -m)
 ARCH	?= $(HOST_ARCH)
@@ -61,7 +61,7 @@ ARCH_TESTS := $(patsubst tests/$(ARCH)/%.c,$(BUILD)/tests/%,$(wildcard tests/$(A
 SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run
 STATIC	:= $(BUILD)/tests/static-inside
 # Debian 12's MIPS glibc has no static-pie start file (rcrt1.o)
-ifneq ($(shell $(CC) -print-file-name=rcrt1.o),rcrt1.o)
+ifneq ($(ARCH),mips64)
 STATIC	+= $(BUILD)/tests/static-pie-inside
 endif
 TOOLS	:= $(patsubst tools/%.c,$(BUILD)/%,$(filter-out tools/dune-run-preload.c,$(wildcard tools/dune-*.c)))
@@ -119,11 +119,11 @@ $(BUILD)/tests/%: tests/helpers/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
 
 # statically linked programs for dune-run (dune-exec-static)
-$(BUILD)/tests/static-inside: tests/static/inside.c lib/dune.h
+$(BUILD)/tests/static-inside: tests/static/inside.c lib/dune.h | $(SYSROOT_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -static -o $@ $< -lpthread
 
-$(BUILD)/tests/static-pie-inside: tests/static/inside.c lib/dune.h
+$(BUILD)/tests/static-pie-inside: tests/static/inside.c lib/dune.h | $(SYSROOT_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -static-pie -fPIE -o $@ $< -lpthread
 
