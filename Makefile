@@ -58,6 +58,9 @@ TESTS	:= $(filter-out $(X86_BOUND),$(TESTS))
 HELPERS	:= $(filter-out $(X86_BOUND),$(HELPERS))
 endif
 ARCH_TESTS := $(patsubst tests/$(ARCH)/%.c,$(BUILD)/tests/%,$(wildcard tests/$(ARCH)/t-*.c))
+ifneq ($(filter $(ARCH),$(UNPORTED)),)
+ARCH_TESTS += $(BUILD)/tests/t-unported
+endif
 SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run
 STATIC	:= $(BUILD)/tests/static-inside
 # Debian 12's MIPS glibc has no static-pie start file (rcrt1.o)
@@ -109,6 +112,11 @@ $(BUILD)/tests/%: tests/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
 
+# an unported ISA's backend refuses every VM (no /dev/kvm needed)
+$(BUILD)/tests/t-unported: tests/unported/t-unported.c tests/check.h $(ARCH_HDRS) $(BUILD)/libdune.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
+
 # unit tests of the ISA backend's host-side logic (no /dev/kvm needed)
 $(BUILD)/tests/%: tests/$(ARCH)/%.c tests/check.h $(ARCH_HDRS) $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
@@ -147,7 +155,7 @@ QEMU	?= $(LA_SYSROOT)/qemu/usr/bin/qemu-loongarch64 -L $(LA_USR)/loongarch64-lin
 else
 QEMU	?= qemu-$(ARCH)el-static -L /usr/$(ARCH)el-linux-gnuabi64
 endif
-CROSS_TESTS := t-syscall-names
+CROSS_TESTS := t-syscall-names t-unported
 check-cross: all
 	for t in $(CROSS_TESTS); do echo "# $(ARCH): $$t"; $(QEMU) $(BUILD)/tests/$$t || exit 1; done
 
