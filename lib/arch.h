@@ -108,12 +108,12 @@ long arch_clone_thread(struct dune_vcpu *child, unsigned long flags, long ptid, 
 /*
  * Signals: push a native-format frame for act's handler and go there (restart:
  * the interrupted syscall restart_nr runs again after the handler); and undo
- * it at rt_sigreturn, giving the mask and RAX to restore.
+ * it at rt_sigreturn, giving the mask and the return-value register to restore.
  */
 int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 			const struct dune_sigaction *act, uint64_t old_mask, int restart,
 			long restart_nr);
-int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *rax);
+int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret);
 
 /* Release *busy (if not NULL) and end the calling thread. */
 void arch_exit_thread(int *busy, long status) __attribute__((noreturn));

@@ -475,14 +475,14 @@ void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f)
 long dune_sigreturn(struct dune_vcpu *vcpu)
 {
 	uint64_t mask;
-	long rax;
+	long ret;
 	siginfo_t info = { .si_signo = SIGSEGV, .si_code = SI_KERNEL };
 
-	if (arch_sigreturn(vcpu, &mask, &rax)) {
+	if (arch_sigreturn(vcpu, &mask, &ret)) {
 		if (vcpu->vm->debug)
 			dune_log("rt_sigreturn: bad frame: %s", dune_last_error());
 		dune_force_signal(SIGSEGV, &info);
 	}
 	set_program_mask(vcpu, mask);
-	return rax;
+	return ret;
 }
