@@ -51,8 +51,8 @@ $(BUILD)/libdune.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libdune.so -o $@ $^
 
 # dune-run's preload: the library and a constructor that enters dune
-$(BUILD)/libdune-run.so: tools/dune-run-preload.c $(LIB_OBJ)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $^
+$(BUILD)/libdune-run.so: tools/dune-run-preload.c lib/policy.h $(LIB_OBJ)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $(filter-out %.h,$^)
 
 $(BUILD)/tests/%: tests/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
@@ -85,8 +85,15 @@ $(BUILD)/tests/t-dune-run: tests/programs/options.sh
 	@mkdir -p $(dir $@)
 	install -m 755 $< $@
 
-$(BUILD)/%: tools/%.c lib/dune.h $(BUILD)/libdune.a
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread -lm
+# dune-run reads seccomp profiles with json-c (libjson-c-dev)
+JSON_CFLAGS := $(shell pkg-config --cflags json-c)
+JSON_LIBS := $(shell pkg-config --libs json-c)
+$(BUILD)/dune-run: TOOL_CFLAGS = $(JSON_CFLAGS)
+$(BUILD)/dune-run: TOOL_LIBS = $(JSON_LIBS)
+
+$(BUILD)/%: tools/%.c lib/dune.h lib/policy.h $(BUILD)/libdune.a
+	$(CC) $(CPPFLAGS) $(TOOL_CFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a $(TOOL_LIBS) \
+		-lpthread -lm
 
 check: all
 	tests/run-tests.sh $(BUILD)

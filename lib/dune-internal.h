@@ -70,6 +70,7 @@ struct dune_vma {
 
 #define DUNE_NR_SYSCALLS	512
 #define DUNE_DENY_KILL		(-1)
+#define DUNE_POLICY_EXIT	125	/* a policy that cannot hold: as dune-run's failures */
 #define DUNE_MAX_ERRNO		4095	/* a syscall's -errno range, as the kernel's */
 #define DUNE_NO_RETURN		(-0x7fffffffffffffffL)
 
@@ -260,7 +261,7 @@ const char *dune_syscall_name(long nr);
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip);
 long dune_seccomp_syscall(const struct dune_syscall *sys);
 int dune_seccomp_active(void);
-void dune_seccomp_before_exec(int own_fd_min);
+long dune_seccomp_before_exec(int own_fd_min);
 
 /* fastpath.c */
 int dune_fastpath_init(struct dune_vm *vm);

@@ -12,9 +12,18 @@
 
 struct dune_vm *dune_current_vm;
 
-/* The VM cannot go on: say why, and let the program continue natively. */
+/*
+ * The VM cannot go on: say why, and let the program continue natively; not
+ * under a policy, which must not fail open: then the program stops.
+ */
 static void __attribute__((noreturn)) leave_vm(struct dune_vcpu *vcpu, const char *why, long err)
 {
+	if (vcpu->vm->tools.policy) {
+		dune_log("%s (%s); a policy is in force, so the program stops", why,
+			 dune_strerror(err));
+		for (;;)
+			sys1(SYS_exit_group, DUNE_POLICY_EXIT);
+	}
 	dune_log("%s (%s); continuing natively outside the VM", why, dune_strerror(err));
 	dune_vcpu_leave(vcpu);
 	arch_capture_native(vcpu);

@@ -27,7 +27,7 @@ static long forward(const struct dune_syscall *sys)
 {
 	const long *a = sys->args;
 
-	return arch_raw_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return arch_forward_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -48,6 +48,8 @@ static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		dune_escape_thread(vcpu);
 	case DUNE_OP_GET_STATS:
 		return dune_copy_stats_to_guest(vcpu->vm, sys->args[1], sys->args[2]);
+	case DUNE_OP_POLICY:
+		return vcpu->vm->tools.policy;
 	default:
 		return -EINVAL;
 	}
@@ -88,7 +90,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		struct dune_range *o = &vm->own[i];
 
 		if (addr < o->start && o->start < end) {
-			ret = sys2(SYS_munmap, addr, o->start - addr);
+			ret = arch_forward_syscall(SYS_munmap, addr, o->start - addr, 0, 0, 0, 0);
 			if (ret)
 				return ret;
 			dune_mem_unmap(vm, addr, o->start);
@@ -97,7 +99,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 			addr = o->end < end ? o->end : end;
 	}
 	if (addr < end && !dune_overlaps_own(vm, addr, end)) {
-		ret = sys2(SYS_munmap, addr, end - addr);
+		ret = arch_forward_syscall(SYS_munmap, addr, end - addr, 0, 0, 0, 0);
 		if (ret)
 			return ret;
 		dune_mem_unmap(vm, addr, end);
@@ -215,13 +217,13 @@ static long do_close_range(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 		if ((unsigned long)own[i] < first || (unsigned long)own[i] > last)
 			continue;
 		if ((unsigned long)own[i] > first) {
-			ret = sys3(SYS_close_range, first, own[i] - 1, flags);
+			ret = arch_forward_syscall(SYS_close_range, first, own[i] - 1, flags, 0, 0, 0);
 			if (ret)
 				return ret;
 		}
 		first = own[i] + 1;
 	}
-	return first <= last ? sys3(SYS_close_range, first, last, flags) : 0;
+	return first <= last ? arch_forward_syscall(SYS_close_range, first, last, flags, 0, 0, 0) : 0;
 }
 
 /* Not while dune has RLIMIT_NOFILE lifted (util.c): the program never sees that. */
@@ -244,9 +246,12 @@ static long do_execve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	int own[DUNE_MAX_OWN_FDS];
+	long err;
 
 	/* the new image runs natively: it must get the filters for real */
-	dune_seccomp_before_exec(dune_own_fds(vm, own) ? own[0] : 0);
+	err = dune_seccomp_before_exec(dune_own_fds(vm, own) ? own[0] : 0);
+	if (err)
+		return err;
 	dune_signals_unhold(vcpu);
 	dune_lock(&vm->fd_lock);
 	dune_unlock(&vm->fd_lock);
