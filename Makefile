@@ -21,8 +21,8 @@ LIB_OBJ	:= $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC))
 TESTS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/t-*.c))
 ARCH_TESTS := $(patsubst tests/$(ARCH)/%.c,$(BUILD)/tests/%,$(wildcard tests/$(ARCH)/t-*.c))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
-SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run
-STATIC	:= $(BUILD)/tests/static-inside $(BUILD)/tests/static-pie-inside
+SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run $(BUILD)/tests/t-policy
+STATIC	:= $(BUILD)/tests/static-inside $(BUILD)/tests/static-pie-inside $(BUILD)/tests/hostile-static
 TOOLS	:= $(patsubst tools/%.c,$(BUILD)/%,$(filter-out tools/dune-run-preload.c,$(wildcard tools/dune-*.c)))
 
 all: $(BUILD)/libdune.a $(BUILD)/libdune.so $(BUILD)/libdune-run.so $(TOOLS) $(TESTS) $(ARCH_TESTS) \
@@ -66,7 +66,12 @@ $(BUILD)/tests/%: tests/$(ARCH)/%.c tests/check.h $(wildcard lib/*.h) $(wildcard
 
 $(BUILD)/tests/%: tests/helpers/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
+	$(CC) $(CPPFLAGS) -Itests -Itests/$(ARCH) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
+
+# the hostile helper once more, static: what execveat starts natively
+$(BUILD)/tests/hostile-static: tests/helpers/hostile.c $(wildcard tests/*.h tests/$(ARCH)/*.h lib/*.h) \
+		$(BUILD)/libdune.a
+	$(CC) $(CPPFLAGS) -Itests -Itests/$(ARCH) $(WARN) $(CFLAGS) -static -o $@ $< $(BUILD)/libdune.a -lpthread
 
 # statically linked programs for dune-run (dune-exec-static)
 $(BUILD)/tests/static-inside: tests/static/inside.c lib/dune.h
@@ -84,6 +89,14 @@ $(BUILD)/tests/t-programs: tests/programs/run.sh
 $(BUILD)/tests/t-dune-run: tests/programs/options.sh
 	@mkdir -p $(dir $@)
 	install -m 755 $< $@
+
+$(BUILD)/tests/t-policy: tests/programs/policy.sh $(BUILD)/tests/seccomp-profile.json
+	@mkdir -p $(dir $@)
+	install -m 755 $< $@
+
+$(BUILD)/tests/seccomp-profile.json: tests/programs/seccomp-profile.json
+	@mkdir -p $(dir $@)
+	install -m 644 $< $@
 
 # dune-run reads seccomp profiles with json-c (libjson-c-dev)
 JSON_CFLAGS := $(shell pkg-config --cflags json-c)

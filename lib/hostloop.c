@@ -13,17 +13,22 @@
 struct dune_vm *dune_current_vm;
 
 /*
- * The VM cannot go on: say why, and let the program continue natively; not
- * under a policy, which must not fail open: then the program stops.
+ * Before a thread goes on natively because its VM cannot: a policy must not
+ * fail open, so under one the program stops instead.
  */
+void dune_policy_stop(struct dune_vm *vm, const char *what, const char *why)
+{
+	if (!vm->tools.policy)
+		return;
+	dune_log("%s (%s); a policy is in force, so the program stops", what, why);
+	for (;;)
+		sys1(SYS_exit_group, DUNE_POLICY_EXIT);
+}
+
+/* The VM cannot go on: say why, and let the program continue natively. */
 static void __attribute__((noreturn)) leave_vm(struct dune_vcpu *vcpu, const char *why, long err)
 {
-	if (vcpu->vm->tools.policy) {
-		dune_log("%s (%s); a policy is in force, so the program stops", why,
-			 dune_strerror(err));
-		for (;;)
-			sys1(SYS_exit_group, DUNE_POLICY_EXIT);
-	}
+	dune_policy_stop(vcpu->vm, why, dune_strerror(err));
 	dune_log("%s (%s); continuing natively outside the VM", why, dune_strerror(err));
 	dune_vcpu_leave(vcpu);
 	arch_capture_native(vcpu);

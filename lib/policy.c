@@ -35,14 +35,12 @@
 	X(getrandom) X(madvise) X(process_vm_readv) X(shmctl)		\
 	X(clock_gettime) X(sigaltstack) X(sched_getaffinity) X(uname)	\
 	X(getuid) X(geteuid) X(getgid) X(getegid) X(statx) X(lseek)	\
-	X(restart_syscall)						\
+	X(restart_syscall) X(ppoll) X(rt_sigpending) X(pipe2) X(statfs)	\
+	X(fstatfs) X(dup)						\
 	DUNE_ARCH_NATIVE_SYSCALLS(X)
 
 #define NATIVE_ENTRY(name)	[SYS_##name] = 1,
 static const uint8_t native[DUNE_NR_SYSCALLS] = { NATIVE_SYSCALLS(NATIVE_ENTRY) };
-
-/* Where dune performs the call itself: the kernel never sees the program's. */
-#define SERVICED	(DUNE_WHY_PROC | DUNE_WHY_SIGNAL | DUNE_WHY_SECCOMP | DUNE_WHY_ARCH)
 
 long dune_syscall_nr(const char *name, size_t len)
 {
@@ -97,7 +95,7 @@ int dune_rules_parse(int16_t table[DUNE_NR_SYSCALLS], const char *list, const ch
 
 enum dune_policy_reach dune_policy_reach(long nr)
 {
-	if (dune_syscall_why(nr) & SERVICED)
+	if (dune_syscall_why(nr) & DUNE_WHY_SERVED)
 		return DUNE_REACH_NONE;
 	return dune_syscall_why(nr) || native[nr] ? DUNE_REACH_INSIDE : DUNE_REACH_ALL;
 }
@@ -238,14 +236,17 @@ int dune_policy_in_force(void)
  * address cannot be run under a policy, and the filter refuses what it
  * would forward from there all the same.
  */
+static int forward_page_mapped;	/* by this process image (fork children inherit it) */
+
 int dune_forward_init(struct dune_vm *vm)
 {
 	size_t len = arch_forward_template_end - arch_forward_template;
 	long page, err;
 
+	vm->forward_insn = arch_forward_template;
 	if (dune_is_inside())
 		return 0;
-	if (arch_forward_insn != (void *)DUNE_FORWARD_PAGE) {
+	if (!forward_page_mapped) {
 		page = sys6(SYS_mmap, DUNE_FORWARD_PAGE, DUNE_PAGE_SIZE, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 		if (page > 0 && page != (long)DUNE_FORWARD_PAGE)	/* no MAP_FIXED_NOREPLACE */
@@ -258,8 +259,9 @@ int dune_forward_init(struct dune_vm *vm)
 		err = sys3(SYS_mprotect, page, DUNE_PAGE_SIZE, PROT_READ | PROT_EXEC);
 		if (err)
 			return dune_fail(err, "mprotect of the forwarding page: %s", dune_strerror(err));
-		arch_forward_insn = (void *)page;
+		forward_page_mapped = 1;
 	}
+	vm->forward_insn = (void *)DUNE_FORWARD_PAGE;
 	vm->own[vm->nr_own++] = (struct dune_range){ DUNE_FORWARD_PAGE,
 						     DUNE_FORWARD_PAGE + DUNE_PAGE_SIZE };
 	return 0;

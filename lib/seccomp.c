@@ -270,7 +270,7 @@ static long add_filter(unsigned int flags, uintptr_t uprog)
 }
 
 /* seccomp(2) and prctl(PR_SET_SECCOMP/PR_GET_SECCOMP). */
-long dune_seccomp_syscall(const struct dune_syscall *sys)
+long dune_seccomp_syscall(struct dune_vm *vm, const struct dune_syscall *sys)
 {
 	long op = sys->args[0], arg = sys->args[1];
 
@@ -285,7 +285,7 @@ long dune_seccomp_syscall(const struct dune_syscall *sys)
 		return add_filter(arg, sys->args[2]);
 	if (op == SECCOMP_SET_MODE_STRICT)
 		return set_strict(arg, sys->args[2]);
-	return arch_forward_syscall(SYS_seccomp, op, arg, sys->args[2], 0, 0, 0);
+	return dune_forward6(vm, SYS_seccomp, op, arg, sys->args[2], 0, 0, 0);
 }
 
 /*

@@ -23,11 +23,11 @@
 
 #define IS_ERR_VALUE(x)	((unsigned long)(x) >= (unsigned long)-4095)
 
-static long forward(const struct dune_syscall *sys)
+static long forward(struct dune_vm *vm, const struct dune_syscall *sys)
 {
 	const long *a = sys->args;
 
-	return arch_forward_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return dune_forward6(vm, sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -67,7 +67,7 @@ static long do_mmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	/* natively dune's memory would not be there; it cannot move, so refuse */
 	if ((sys->args[3] & MAP_FIXED) && dune_overlaps_own(vm, addr, addr + len))
 		return -ENOMEM;
-	ret = forward(sys);
+	ret = forward(vcpu->vm, sys);
 	if (!IS_ERR_VALUE(ret))
 		dune_mem_map(vm, ret, ret + len, sys->args[2]);
 	return ret;
@@ -80,7 +80,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	long ret;
 
 	if (!dune_overlaps_own(vm, addr, end)) {
-		ret = forward(sys);
+		ret = forward(vcpu->vm, sys);
 		if (!ret)
 			dune_mem_unmap(vm, addr, end);
 		return ret;
@@ -90,7 +90,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		struct dune_range *o = &vm->own[i];
 
 		if (addr < o->start && o->start < end) {
-			ret = arch_forward_syscall(SYS_munmap, addr, o->start - addr, 0, 0, 0, 0);
+			ret = dune_forward6(vm, SYS_munmap, addr, o->start - addr, 0, 0, 0, 0);
 			if (ret)
 				return ret;
 			dune_mem_unmap(vm, addr, o->start);
@@ -99,7 +99,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 			addr = o->end < end ? o->end : end;
 	}
 	if (addr < end && !dune_overlaps_own(vm, addr, end)) {
-		ret = arch_forward_syscall(SYS_munmap, addr, end - addr, 0, 0, 0, 0);
+		ret = dune_forward6(vm, SYS_munmap, addr, end - addr, 0, 0, 0, 0);
 		if (ret)
 			return ret;
 		dune_mem_unmap(vm, addr, end);
@@ -115,7 +115,7 @@ static long do_mprotect(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 
 	if (dune_overlaps_own(vm, addr, end))
 		return -ENOMEM;		/* natively a hole */
-	ret = forward(sys);
+	ret = forward(vcpu->vm, sys);
 	if (!ret)
 		dune_mem_map(vm, addr, end, sys->args[2] & (PROT_READ | PROT_WRITE | PROT_EXEC));
 	else
@@ -135,7 +135,7 @@ static long do_mremap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	if ((sys->args[3] & MREMAP_FIXED) &&
 	    dune_overlaps_own(vm, sys->args[4], sys->args[4] + new_len))
 		return -ENOMEM;
-	ret = forward(sys);
+	ret = forward(vcpu->vm, sys);
 	if (IS_ERR_VALUE(ret))
 		return ret;
 	if (!(sys->args[3] & MREMAP_DONTUNMAP))
@@ -148,7 +148,7 @@ static long do_brk(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	uintptr_t old = vm->brk;
-	long ret = forward(sys);
+	long ret = forward(vcpu->vm, sys);
 
 	if ((uintptr_t)ret > old)
 		dune_mem_map(vm, old, ret, PROT_READ | PROT_WRITE);
@@ -163,7 +163,7 @@ static long do_shmat(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_vm *vm = vcpu->vm;
 	int prot = sys->args[2] & SHM_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE;
 	struct shmid_ds ds;
-	long ret = forward(sys);
+	long ret = forward(vcpu->vm, sys);
 
 	if (IS_ERR_VALUE(ret))
 		return ret;
@@ -179,7 +179,7 @@ static long do_shmdt(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_vm *vm = vcpu->vm;
 	struct dune_vma vma;
 	int found = !dune_maps_find(vm, sys->args[0], &vma);
-	long ret = forward(sys);
+	long ret = forward(vcpu->vm, sys);
 
 	if (!ret && found)
 		dune_mem_unmap(vm, vma.start, vma.end);
@@ -200,7 +200,7 @@ static long do_dup2(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		if (err)
 			return -EMFILE;
 	}
-	return forward(sys);
+	return forward(vcpu->vm, sys);
 }
 
 /* close_range(2) around dune's fds, which are not there for the program. */
@@ -212,18 +212,18 @@ static long do_close_range(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	long ret;
 
 	if (first > last)
-		return forward(sys);	/* EINVAL */
+		return forward(vcpu->vm, sys);	/* EINVAL */
 	for (int i = 0; i < n && first <= last; i++) {
 		if ((unsigned long)own[i] < first || (unsigned long)own[i] > last)
 			continue;
 		if ((unsigned long)own[i] > first) {
-			ret = arch_forward_syscall(SYS_close_range, first, own[i] - 1, flags, 0, 0, 0);
+			ret = dune_forward6(vm, SYS_close_range, first, own[i] - 1, flags, 0, 0, 0);
 			if (ret)
 				return ret;
 		}
 		first = own[i] + 1;
 	}
-	return first <= last ? arch_forward_syscall(SYS_close_range, first, last, flags, 0, 0, 0) : 0;
+	return first <= last ? dune_forward6(vm, SYS_close_range, first, last, flags, 0, 0, 0) : 0;
 }
 
 /* Not while dune has RLIMIT_NOFILE lifted (util.c): the program never sees that. */
@@ -233,7 +233,7 @@ static long forward_fds_locked(struct dune_vcpu *vcpu, const struct dune_syscall
 	long ret;
 
 	dune_lock(&vm->fd_lock);
-	ret = forward(sys);
+	ret = forward(vcpu->vm, sys);
 	dune_unlock(&vm->fd_lock);
 	return ret;
 }
@@ -255,7 +255,7 @@ static long do_execve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	dune_signals_unhold(vcpu);
 	dune_lock(&vm->fd_lock);
 	dune_unlock(&vm->fd_lock);
-	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(sys);
+	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(vcpu->vm, sys);
 }
 
 /* ---- calls the kernel allows a single-threaded process only ----------------- */
@@ -359,7 +359,7 @@ static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall
 {
 	struct dune_vm *vm = vcpu->vm;
 	struct timespec ms = { 0, 1000000 };
-	long ret = forward(sys);
+	long ret = forward(vm, sys);
 
 	if ((ret != -EINVAL && ret != -EUSERS) || vm->nr_shared_fds || !others_are_kvm_workers() ||
 	    arch_vcpu_save(vcpu))
@@ -367,8 +367,9 @@ static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall
 	dune_vm_close_kvm(vm);
 	for (int i = 0; i < 1000 && nr_threads() > 1; i++)	/* the worker is exiting */
 		sys2(SYS_nanosleep, &ms, NULL);
-	ret = forward(sys);
+	ret = forward(vm, sys);
 	if (dune_vm_rebuild(vm, vcpu, 0) || arch_vcpu_restore(vcpu, vcpu, 0, 0, 0)) {
+		dune_policy_stop(vm, dune_syscall_name(sys->nr), dune_last_error());
 		dune_log("%s: %s; continuing natively outside the VM",
 			 dune_syscall_name(sys->nr), dune_last_error());
 		dune_vcpu_leave(vcpu);
@@ -383,13 +384,12 @@ static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall
 
 static long do_forward(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	(void)vcpu;
-	return forward(sys);
+	return forward(vcpu->vm, sys);
 }
 
 static long refuse_own_fd(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	return dune_is_own_fd(vcpu->vm, sys->args[0]) ? -EBADF : forward(sys);
+	return dune_is_own_fd(vcpu->vm, sys->args[0]) ? -EBADF : forward(vcpu->vm, sys);
 }
 
 static long do_clone(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -422,7 +422,7 @@ static long do_exit(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 static long do_exit_group(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	dune_vm_before_exit(vcpu->vm);
-	return forward(sys);
+	return forward(vcpu->vm, sys);
 }
 
 static long do_sigreturn(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -434,7 +434,7 @@ static long do_sigreturn(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 /* A new filter or strict mode: the fast path must not serve what it judges. */
 static long do_seccomp(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	long ret = dune_seccomp_syscall(sys);
+	long ret = dune_seccomp_syscall(vcpu->vm, sys);
 
 	dune_fastpath_update(vcpu->vm);
 	return ret;
@@ -445,7 +445,7 @@ static long do_arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *s
 {
 	long ret;
 
-	return arch_syscall(vcpu, sys, &ret) ? ret : forward(sys);
+	return arch_syscall(vcpu, sys, &ret) ? ret : forward(vcpu->vm, sys);
 }
 
 static long do_prctl(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -480,7 +480,7 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 		return ret;
 	if (sys->nr >= 0 && sys->nr < DUNE_NR_SYSCALLS && handlers[sys->nr])
 		return handlers[sys->nr](vcpu, sys);
-	return forward(sys);
+	return forward(vcpu->vm, sys);
 }
 
 /* Tools (trace, stats, deny) wrap the syscall only if one was asked for. */

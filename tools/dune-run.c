@@ -133,7 +133,8 @@ static const char *profile;
 
 static void __attribute__((noreturn)) bad_profile(const char *why, const char *what)
 {
-	fprintf(stderr, "dune-run: %s: %s%s%s\n", profile, why, what ? ": " : "", what ? what : "");
+	fprintf(stderr, "dune-run: %s: %s%s%.*s\n", profile, why, what ? ": " : "",
+		what ? (int)strcspn(what, "\n") : 0, what ? what : "");
 	exit(EXIT_FAILED);
 }
 

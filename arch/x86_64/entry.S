@@ -140,9 +140,9 @@ arch_raw_syscall:
 	.size	arch_raw_syscall, .-arch_raw_syscall
 
 /*
- * long arch_forward_syscall(long nr, long a0, ..., long a5): the same, from
- * the instruction arch_forward_insn points to (arch_forward_template copied
- * to DUNE_FORWARD_PAGE), which returns to our caller.
+ * long arch_forward_syscall(long nr, long a0, ..., long a5, const void *insn):
+ * the same, from insn (arch_forward_template, or its copy on
+ * DUNE_FORWARD_PAGE), which returns to our caller.
  */
 	.globl	arch_forward_syscall
 	.hidden	arch_forward_syscall
@@ -155,7 +155,7 @@ arch_forward_syscall:
 	mov	%r8, %r10
 	mov	%r9, %r8
 	mov	8(%rsp), %r9
-	jmp	*arch_forward_insn(%rip)
+	jmp	*16(%rsp)
 	.size	arch_forward_syscall, .-arch_forward_syscall
 
 	.globl	arch_forward_template
@@ -166,14 +166,5 @@ arch_forward_template:
 	syscall
 	ret
 arch_forward_template_end:
-
-/* Until dune_forward_init() maps the page (and nested: always) */
-	.data
-	.globl	arch_forward_insn
-	.hidden	arch_forward_insn
-	.balign	8
-arch_forward_insn:
-	.quad	arch_forward_template
-	.text
 
 	.section .note.GNU-stack, "", @progbits
