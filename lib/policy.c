@@ -150,8 +150,10 @@ static void emit(struct prog *b, struct sock_filter in)
 #define STMT(code, k)	((struct sock_filter)BPF_STMT(code, k))
 #define JEQ(k, jt, jf)	((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf))
 #define LD_DATA(field)	STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
-#define LD_IP(half)	STMT(BPF_LD | BPF_W | BPF_ABS, \
-			     offsetof(struct seccomp_data, instruction_pointer) + 4 * (half))
+/* the low (0) or high (1) 32 bits of the 64-bit instruction pointer */
+#define LD_IP(high)	STMT(BPF_LD | BPF_W | BPF_ABS, \
+			     offsetof(struct seccomp_data, instruction_pointer) + \
+			     4 * ((high) ^ (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)))
 #define RET(v)		STMT(BPF_RET | BPF_K, (v))
 
 /* One side's rules: a jump per syscall whose action is not the side's default. */
