@@ -133,6 +133,7 @@ long arch_raw_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long
  */
 long arch_forward_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5,
 			  const void *insn);
-extern const char arch_forward_template[], arch_forward_template_end[];
+extern const char arch_forward_template[];
+extern const size_t arch_forward_template_size;
 
 #endif /* DUNE_ARCH_H */

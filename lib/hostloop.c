@@ -48,7 +48,8 @@ static void handle_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
  * KVM could not back a guest access: a page the host maps but cannot provide,
  * e.g. past the end of a mapped file (SIGBUS).  KVM_EXIT_MEMORY_FAULT names
  * the address; without it (older KVM, kvm_pvm), the access is retried
- * natively, and the fault it takes comes back to dune_probe_faulted().
+ * natively, and the fault it takes comes back to dune_probe_faulted().  Not
+ * under a policy: if the retry did not fault, the thread would go on natively.
  */
 static void handle_memory_fault(struct dune_vcpu *vcpu)
 {
@@ -62,6 +63,8 @@ static void handle_memory_fault(struct dune_vcpu *vcpu)
 		dune_deliver_fault(vcpu, &f);
 		return;
 	}
+	dune_policy_stop(vcpu->vm, "KVM_RUN could not access guest memory",
+			 "it can only be retried natively");
 	if (vcpu->vm->debug)
 		dune_log("KVM_RUN could not access guest memory: retrying natively");
 	vcpu->native_probe = 1;

@@ -242,7 +242,6 @@ static int forward_page_mapped;	/* by this process image (fork children inherit 
 
 int dune_forward_init(struct dune_vm *vm)
 {
-	size_t len = arch_forward_template_end - arch_forward_template;
 	long page, err;
 
 	vm->forward_insn = arch_forward_template;
@@ -257,7 +256,7 @@ int dune_forward_init(struct dune_vm *vm)
 			return dune_fail(page < 0 ? page : -EEXIST, "cannot map the forwarding page "
 					 "at %#lx: %s", DUNE_FORWARD_PAGE,
 					 dune_strerror(page < 0 ? page : -EEXIST));
-		memcpy((void *)page, arch_forward_template, len);
+		memcpy((void *)page, arch_forward_template, arch_forward_template_size);
 		err = sys3(SYS_mprotect, page, DUNE_PAGE_SIZE, PROT_READ | PROT_EXEC);
 		if (err)
 			return dune_fail(err, "mprotect of the forwarding page: %s", dune_strerror(err));

@@ -154,11 +154,17 @@ arch_raw_syscall:
 
 	.globl	arch_forward_template
 	.hidden	arch_forward_template
-	.globl	arch_forward_template_end
-	.hidden	arch_forward_template_end
 arch_forward_template:
 	syscall
 	ret
-arch_forward_template_end:
+1:
+
+	.section .rodata
+	.globl	arch_forward_template_size
+	.hidden	arch_forward_template_size
+	.balign	8
+arch_forward_template_size:
+	.quad	1b - arch_forward_template
+	.text
 
 	.section .note.GNU-stack, "", @progbits
