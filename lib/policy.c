@@ -9,8 +9,8 @@
  * filter applies the program's rules; elsewhere (dune itself, and the
  * dynamic loader before dune's constructor enters) the calls dune makes
  * natively pass, and every other rule still holds.  A foreign ABI (another
- * AUDIT_ARCH, x32) is killed; io_uring, which does work without the calls it
- * stands for, is refused unless an allow-list names it.
+ * AUDIT_ARCH, x32) is killed; io_uring and kernel AIO, which do work without
+ * the calls it stands for, are refused unless an allow-list names them.
  */
 #include <errno.h>
 #include <linux/seccomp.h>
@@ -110,9 +110,15 @@ int dune_policy_check(const struct dune_policy *p)
 	return 0;
 }
 
-static int is_io_uring(long nr)
+/*
+ * Calls that do the work of others without them: io_uring (open, mkdir,
+ * connect, write... as requests) and kernel AIO's io_submit (reads, writes,
+ * fsync).  A deny rule on those others would not hold.
+ */
+static int does_others_work(long nr)
 {
-	return nr == SYS_io_uring_setup || nr == SYS_io_uring_enter || nr == SYS_io_uring_register;
+	return nr == SYS_io_uring_setup || nr == SYS_io_uring_enter ||
+	       nr == SYS_io_uring_register || nr == SYS_io_submit;
 }
 
 static uint32_t ret_of(int action)
@@ -132,7 +138,7 @@ static int verdict(const struct dune_policy *p, long nr, int forwarded)
 			return 0;
 		return forwarded || dune_policy_reach(nr) == DUNE_REACH_ALL ? p->dflt : 0;
 	}
-	return is_io_uring(nr) ? EPERM : 0;
+	return does_others_work(nr) ? EPERM : 0;
 }
 
 struct prog {

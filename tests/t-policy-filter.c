@@ -4,6 +4,7 @@
  * child processes that install it, calls made from an ordinary instruction
  * (dune's own, or native code) and from the forwarding page (the program's
  * calls inside dune) get what the rules say for each kind of syscall.
+ * (Without a rule io_submit(0, 0) is EINVAL: EPERM is the filter's.)
  */
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -60,6 +61,8 @@ static int deny_mode(void *arg)
 	for (int i = 0; i < 2; i++) {
 		r = (i ? forwarded : native)(SYS_io_uring_setup, 1, 0);
 		CHECK(r == -EPERM, "%s io_uring_setup: %ld", i ? "forwarded" : "native", r);
+		r = (i ? forwarded : native)(SYS_io_submit, 0, 0);
+		CHECK(r == -EPERM, "%s io_submit: %ld", i ? "forwarded" : "native", r);
 	}
 	return finish();
 }
