@@ -81,7 +81,7 @@ for how in mem vm; do
 	check "edit-$how: deny table and policy flag overwritten, then escape: still refused" \
 		sh -c "grep -q 'area found, 2 of 2' $work/out && [ ! -e $d ]"
 	rm -rf "$d"
-	DUNE_DENY=mkdir "$dune_run" "$hostile" edit-$how "$d" >"$work/out" 2>&1 </dev/null
+	DUNE_DENY="mkdir" "$dune_run" "$hostile" edit-$how "$d" >"$work/out" 2>&1 </dev/null
 	check "  ... a rule the host loop alone enforces (DUNE_DENY) falls to it" [ -d "$d" ]
 done
 
