@@ -53,7 +53,7 @@ TESTS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/t-*.c))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 ifneq ($(ARCH),x86_64)
 # Still written with x86-64 registers or syscalls: to move into tests/x86_64/
-X86_BOUND := $(patsubst %,$(BUILD)/tests/%,t-sigguest t-signals t-clone3 fault)
+X86_BOUND := $(patsubst %,$(BUILD)/tests/%,t-sigguest t-signals t-clone3 fault hostile)
 TESTS	:= $(filter-out $(X86_BOUND),$(TESTS))
 HELPERS	:= $(filter-out $(X86_BOUND),$(HELPERS))
 endif
@@ -61,11 +61,14 @@ ARCH_TESTS := $(patsubst tests/$(ARCH)/%.c,$(BUILD)/tests/%,$(wildcard tests/$(A
 ifneq ($(filter $(ARCH),$(UNPORTED)),)
 ARCH_TESTS += $(BUILD)/tests/t-unported
 endif
-SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run
+SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run $(BUILD)/tests/t-policy
 STATIC	:= $(BUILD)/tests/static-inside
 # Debian 12's MIPS glibc has no static-pie start file (rcrt1.o)
 ifneq ($(ARCH),mips64)
 STATIC	+= $(BUILD)/tests/static-pie-inside
+endif
+ifeq ($(ARCH),x86_64)
+STATIC	+= $(BUILD)/tests/hostile-static
 endif
 TOOLS	:= $(patsubst tools/%.c,$(BUILD)/%,$(filter-out tools/dune-run-preload.c,$(wildcard tools/dune-*.c)))
 
@@ -105,8 +108,8 @@ $(BUILD)/libdune.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libdune.so -o $@ $^
 
 # dune-run's preload: the library and a constructor that enters dune
-$(BUILD)/libdune-run.so: tools/dune-run-preload.c $(LIB_OBJ)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $^
+$(BUILD)/libdune-run.so: tools/dune-run-preload.c lib/policy.h $(LIB_OBJ)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $(filter-out %.h,$^)
 
 $(BUILD)/tests/%: tests/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
@@ -124,7 +127,12 @@ $(BUILD)/tests/%: tests/$(ARCH)/%.c tests/check.h $(ARCH_HDRS) $(BUILD)/libdune.
 
 $(BUILD)/tests/%: tests/helpers/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
+	$(CC) $(CPPFLAGS) -Itests -Itests/$(ARCH) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
+
+# the hostile helper once more, static: what execveat starts natively
+$(BUILD)/tests/hostile-static: tests/helpers/hostile.c $(wildcard tests/*.h tests/$(ARCH)/*.h lib/*.h) \
+		$(BUILD)/libdune.a
+	$(CC) $(CPPFLAGS) -Itests -Itests/$(ARCH) $(WARN) $(CFLAGS) -static -o $@ $< $(BUILD)/libdune.a -lpthread
 
 # statically linked programs for dune-run (dune-exec-static)
 $(BUILD)/tests/static-inside: tests/static/inside.c lib/dune.h | $(SYSROOT_DEP)
@@ -143,8 +151,24 @@ $(BUILD)/tests/t-dune-run: tests/programs/options.sh
 	@mkdir -p $(dir $@)
 	install -m 755 $< $@
 
-$(BUILD)/%: tools/%.c lib/dune.h $(wildcard tools/$(ARCH)/*.h) $(BUILD)/libdune.a
-	$(CC) $(CPPFLAGS) -Itools/$(ARCH) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread -lm
+$(BUILD)/tests/t-policy: tests/programs/policy.sh $(BUILD)/tests/seccomp-profile.json
+	@mkdir -p $(dir $@)
+	install -m 755 $< $@
+
+$(BUILD)/tests/seccomp-profile.json: tests/programs/seccomp-profile.json
+	@mkdir -p $(dir $@)
+	install -m 644 $< $@
+
+# dune-run reads seccomp profiles with json-c (libjson-c-dev); cross builds
+# have no json-c for the target, and their dune-run refuses profiles.
+ifeq ($(ARCH),$(HOST_ARCH))
+$(BUILD)/dune-run: TOOL_CFLAGS = $(shell pkg-config --cflags json-c) -DDUNE_HAVE_JSON_C
+$(BUILD)/dune-run: TOOL_LIBS = $(shell pkg-config --libs json-c)
+endif
+
+$(BUILD)/%: tools/%.c lib/dune.h lib/policy.h $(wildcard tools/$(ARCH)/*.h) $(BUILD)/libdune.a
+	$(CC) $(CPPFLAGS) -Itools/$(ARCH) $(TOOL_CFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a \
+		$(TOOL_LIBS) -lpthread -lm
 
 check: all
 	tests/run-tests.sh $(BUILD)

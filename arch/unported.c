@@ -139,3 +139,14 @@ void arch_exit_thread(int *busy, long status)
 	(void)busy, (void)status;
 	not_reached(__func__);
 }
+
+/* The host loop forwards nothing without a VM. */
+long arch_forward_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5,
+			  const void *insn)
+{
+	(void)nr, (void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5, (void)insn;
+	not_reached(__func__);
+}
+
+const char arch_forward_template[1];
+const size_t arch_forward_template_size;

@@ -120,5 +120,14 @@ void arch_exit_thread(int *busy, long status) __attribute__((noreturn));
 
 /* A system call that never touches errno or TLS. */
 long arch_raw_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+/*
+ * The same from the instruction at insn: the host loop forwards the
+ * program's syscalls from a copy of the template on DUNE_FORWARD_PAGE (see
+ * arch-policy.h), where a policy filter knows them.
+ */
+long arch_forward_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5,
+			  const void *insn);
+extern const char arch_forward_template[];
+extern const size_t arch_forward_template_size;
 
 #endif /* DUNE_ARCH_H */

@@ -91,6 +91,7 @@ typedef struct {
 } dune_ksigset_t;
 
 #define DUNE_DENY_KILL		(-1)
+#define DUNE_POLICY_EXIT	125	/* a policy that cannot hold: as dune-run's failures */
 #define DUNE_NO_RETURN		(-0x7fffffffffffffffL)
 
 /* What tools asked for through the environment (trace.c). */
@@ -184,6 +185,7 @@ struct dune_vm {
 	uintptr_t brk;
 	int debug;			/* DUNE_DEBUG: 1 logs faults, 2 every exit */
 	int bare_exits;			/* DUNE_OP_BARE_EXITS */
+	const void *forward_insn;	/* program syscalls go out there (policy.c) */
 	struct dune_range own[DUNE_MAX_OWN];
 	int nr_own;
 	int nr_slots, max_slots;
@@ -209,6 +211,10 @@ struct dune_vm {
 #define sys5(n, a, b, c, d, e)	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 #define sys6(n, a, b, c, d, e, f) \
 	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+/* The program's own syscall nr, from the VM's forwarding instruction. */
+#define dune_forward6(vm, n, a, b, c, d, e, f) \
+	arch_forward_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f), \
+			     (vm)->forward_insn)
 int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
 void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -280,9 +286,9 @@ long dune_syscall_nr(const char *name, size_t len);	/* -1: no such syscall */
 
 /* seccomp.c */
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip);
-long dune_seccomp_syscall(const struct dune_syscall *sys);
+long dune_seccomp_syscall(struct dune_vm *vm, const struct dune_syscall *sys);
 int dune_seccomp_active(void);
-void dune_seccomp_before_exec(int own_fd_min);
+long dune_seccomp_before_exec(int own_fd_min);
 
 /* fastpath.c */
 int dune_fastpath_init(struct dune_vm *vm);
@@ -309,6 +315,7 @@ void dune_thread_main(struct dune_vcpu *vcpu) __attribute__((noreturn));
 /* hostloop.c */
 void dune_host_start(struct dune_vcpu *vcpu) __attribute__((noreturn));
 void dune_host_loop(struct dune_vcpu *vcpu) __attribute__((noreturn));
+void dune_policy_stop(struct dune_vm *vm, const char *what, const char *why);
 void dune_probe_faulted(struct dune_vcpu *vcpu, const siginfo_t *info, const sigset_t *mask)
 	__attribute__((noreturn));
 void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f);

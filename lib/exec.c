@@ -71,7 +71,7 @@ static long exec_loader(struct dune_vm *vm, const struct dune_syscall *sys)
 	args[1] = path;
 	ret = n ? dune_read_guest(args + 2, argv, n * sizeof(*args)) : 0;
 	if (!ret)
-		ret = sys3(SYS_execve, vm->static_loader, args, sys->args[2]);
+		ret = dune_forward6(vm, SYS_execve, vm->static_loader, args, sys->args[2], 0, 0, 0);
 	sys2(SYS_munmap, args, len);
 	return ret;
 }
@@ -80,5 +80,5 @@ long dune_execve(struct dune_vm *vm, const struct dune_syscall *sys)
 {
 	if (vm->static_loader[0] && is_static_elf(vm, sys->args[0]))
 		return exec_loader(vm, sys);
-	return arch_raw_syscall(SYS_execve, sys->args[0], sys->args[1], sys->args[2], 0, 0, 0);
+	return dune_forward6(vm, SYS_execve, sys->args[0], sys->args[1], sys->args[2], 0, 0, 0);
 }

@@ -21,11 +21,11 @@
 #include "dune-internal.h"
 #include "syscalls.h"
 
-static long forward(const struct dune_syscall *sys)
+static long forward(struct dune_vm *vm, const struct dune_syscall *sys)
 {
 	const long *a = sys->args;
 
-	return arch_raw_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return dune_forward6(vm, sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -46,6 +46,8 @@ static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		dune_escape_thread(vcpu);
 	case DUNE_OP_GET_STATS:
 		return dune_copy_stats_to_guest(vcpu->vm, sys->args[1], sys->args[2]);
+	case DUNE_OP_POLICY:
+		return vcpu->vm->tools.policy;
 	default:
 		return -EINVAL;
 	}
@@ -63,7 +65,7 @@ static long do_mmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	/* natively dune's memory would not be there; it cannot move, so refuse */
 	if ((sys->args[3] & MAP_FIXED) && dune_overlaps_own(vm, addr, addr + len))
 		return -ENOMEM;
-	ret = forward(sys);
+	ret = forward(vcpu->vm, sys);
 	if (!IS_ERR_VALUE(ret))
 		dune_mem_map(vm, ret, ret + len, sys->args[2]);
 	return ret;
@@ -76,7 +78,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	long ret;
 
 	if (!dune_overlaps_own(vm, addr, end)) {
-		ret = forward(sys);
+		ret = forward(vcpu->vm, sys);
 		if (!ret)
 			dune_mem_unmap(vm, addr, end);
 		return ret;
@@ -86,7 +88,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		struct dune_range *o = &vm->own[i];
 
 		if (addr < o->start && o->start < end) {
-			ret = sys2(SYS_munmap, addr, o->start - addr);
+			ret = dune_forward6(vm, SYS_munmap, addr, o->start - addr, 0, 0, 0, 0);
 			if (ret)
 				return ret;
 			dune_mem_unmap(vm, addr, o->start);
@@ -95,7 +97,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 			addr = o->end < end ? o->end : end;
 	}
 	if (addr < end && !dune_overlaps_own(vm, addr, end)) {
-		ret = sys2(SYS_munmap, addr, end - addr);
+		ret = dune_forward6(vm, SYS_munmap, addr, end - addr, 0, 0, 0, 0);
 		if (ret)
 			return ret;
 		dune_mem_unmap(vm, addr, end);
@@ -111,7 +113,7 @@ static long do_mprotect(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 
 	if (dune_overlaps_own(vm, addr, end))
 		return -ENOMEM;		/* natively a hole */
-	ret = forward(sys);
+	ret = forward(vcpu->vm, sys);
 	if (!ret)
 		dune_mem_map(vm, addr, end, sys->args[2] & (PROT_READ | PROT_WRITE | PROT_EXEC));
 	else
@@ -131,7 +133,7 @@ static long do_mremap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	if ((sys->args[3] & MREMAP_FIXED) &&
 	    dune_overlaps_own(vm, sys->args[4], sys->args[4] + new_len))
 		return -ENOMEM;
-	ret = forward(sys);
+	ret = forward(vcpu->vm, sys);
 	if (IS_ERR_VALUE(ret))
 		return ret;
 	if (!(sys->args[3] & MREMAP_DONTUNMAP))
@@ -144,7 +146,7 @@ static long do_brk(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	uintptr_t old = vm->brk;
-	long ret = forward(sys);
+	long ret = forward(vcpu->vm, sys);
 
 	if ((uintptr_t)ret > old)
 		dune_mem_map(vm, old, ret, PROT_READ | PROT_WRITE);
@@ -159,7 +161,7 @@ static long do_shmat(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_vm *vm = vcpu->vm;
 	int prot = sys->args[2] & SHM_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE;
 	struct shmid_ds ds;
-	long ret = forward(sys);
+	long ret = forward(vcpu->vm, sys);
 
 	if (IS_ERR_VALUE(ret))
 		return ret;
@@ -175,7 +177,7 @@ static long do_shmdt(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_vm *vm = vcpu->vm;
 	struct dune_vma vma;
 	int found = !dune_maps_find(vm, sys->args[0], &vma);
-	long ret = forward(sys);
+	long ret = forward(vcpu->vm, sys);
 
 	if (!ret && found)
 		dune_mem_unmap(vm, vma.start, vma.end);
@@ -196,7 +198,7 @@ static long do_dup2(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		if (err)
 			return -EMFILE;
 	}
-	return forward(sys);
+	return forward(vcpu->vm, sys);
 }
 
 /* close_range(2) around dune's fds, which are not there for the program. */
@@ -208,18 +210,18 @@ static long do_close_range(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	long ret;
 
 	if (first > last)
-		return forward(sys);	/* EINVAL */
+		return forward(vcpu->vm, sys);	/* EINVAL */
 	for (int i = 0; i < n && first <= last; i++) {
 		if ((unsigned long)own[i] < first || (unsigned long)own[i] > last)
 			continue;
 		if ((unsigned long)own[i] > first) {
-			ret = sys3(SYS_close_range, first, own[i] - 1, flags);
+			ret = dune_forward6(vm, SYS_close_range, first, own[i] - 1, flags, 0, 0, 0);
 			if (ret)
 				return ret;
 		}
 		first = own[i] + 1;
 	}
-	return first <= last ? sys3(SYS_close_range, first, last, flags) : 0;
+	return first <= last ? dune_forward6(vm, SYS_close_range, first, last, flags, 0, 0, 0) : 0;
 }
 
 /* Not while dune has RLIMIT_NOFILE lifted (util.c): the program never sees that. */
@@ -229,7 +231,7 @@ static long forward_fds_locked(struct dune_vcpu *vcpu, const struct dune_syscall
 	long ret;
 
 	dune_lock(&vm->fd_lock);
-	ret = forward(sys);
+	ret = forward(vcpu->vm, sys);
 	dune_unlock(&vm->fd_lock);
 	return ret;
 }
@@ -242,13 +244,16 @@ static long do_execve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	int own[DUNE_MAX_OWN_FDS];
+	long err;
 
 	/* the new image runs natively: it must get the filters for real */
-	dune_seccomp_before_exec(dune_own_fds(vm, own) ? own[0] : 0);
+	err = dune_seccomp_before_exec(dune_own_fds(vm, own) ? own[0] : 0);
+	if (err)
+		return err;
 	dune_signals_unhold(vcpu);
 	dune_lock(&vm->fd_lock);
 	dune_unlock(&vm->fd_lock);
-	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(sys);
+	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(vcpu->vm, sys);
 }
 
 /* ---- calls the kernel allows a single-threaded process only ----------------- */
@@ -352,7 +357,7 @@ static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall
 {
 	struct dune_vm *vm = vcpu->vm;
 	struct timespec ms = { 0, 1000000 };
-	long ret = forward(sys);
+	long ret = forward(vm, sys);
 
 	if ((ret != -EINVAL && ret != -EUSERS) || vm->nr_shared_fds || !others_are_kvm_workers() ||
 	    arch_vcpu_save(vcpu))
@@ -360,8 +365,9 @@ static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall
 	dune_vm_close_kvm(vm);
 	for (int i = 0; i < 1000 && nr_threads() > 1; i++)	/* the worker is exiting */
 		sys2(SYS_nanosleep, &ms, NULL);
-	ret = forward(sys);
+	ret = forward(vm, sys);
 	if (dune_vm_rebuild(vm, vcpu, 0) || arch_vcpu_restore(vcpu, vcpu, 0, 0, 0)) {
+		dune_policy_stop(vm, dune_syscall_name(sys->nr), dune_last_error());
 		dune_log("%s: %s; continuing natively outside the VM",
 			 dune_syscall_name(sys->nr), dune_last_error());
 		dune_vcpu_leave(vcpu);
@@ -376,13 +382,12 @@ static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall
 
 static long do_forward(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	(void)vcpu;
-	return forward(sys);
+	return forward(vcpu->vm, sys);
 }
 
 static long refuse_own_fd(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	return dune_is_own_fd(vcpu->vm, sys->args[0]) ? -EBADF : forward(sys);
+	return dune_is_own_fd(vcpu->vm, sys->args[0]) ? -EBADF : forward(vcpu->vm, sys);
 }
 
 static long do_clone(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -417,7 +422,7 @@ static long do_exit(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 static long do_exit_group(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	dune_vm_before_exit(vcpu->vm);
-	return forward(sys);
+	return forward(vcpu->vm, sys);
 }
 
 static long do_sigreturn(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -429,7 +434,7 @@ static long do_sigreturn(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 /* A new filter or strict mode: the fast path must not serve what it judges. */
 static long do_seccomp(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	long ret = dune_seccomp_syscall(sys);
+	long ret = dune_seccomp_syscall(vcpu->vm, sys);
 
 	dune_fastpath_update(vcpu->vm);
 	return ret;
@@ -440,7 +445,7 @@ static long do_arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *s
 {
 	long ret;
 
-	return arch_syscall(vcpu, sys, &ret) ? ret : forward(sys);
+	return arch_syscall(vcpu, sys, &ret) ? ret : forward(vcpu->vm, sys);
 }
 
 static long do_prctl(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -478,7 +483,7 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 		return ret;
 	if (slot >= 0 && handlers[slot])
 		return handlers[slot](vcpu, sys);
-	return forward(sys);
+	return forward(vcpu->vm, sys);
 }
 
 /* Tools (trace, stats, deny) wrap the syscall only if one was asked for. */

@@ -5,7 +5,8 @@
  *   DUNE_TRACE=FILE       a line per forwarded syscall (strace-like)
  *   DUNE_STATS=FILE       a table per process at exit: exits, syscalls, time
  *   DUNE_STATS_JSON=FILE  the same as one JSON object per line
- *   DUNE_DENY=LIST        name[=ERRNO|=kill],...: refused by the host loop
+ *   DUNE_DENY=LIST        name[=ERRNO|=kill],...: refused by the host loop (dune-run
+ *                         has the kernel refuse them instead: policy.c)
  * Files are opened O_APPEND by each process and kept among dune's own fds.
  */
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <sys/syscall.h>
 
 #include "dune-internal.h"
+#include "policy.h"
 
 /* By slot (dune_syscall_slot()): generated from the ISA's <asm/unistd.h>. */
 static const char *const syscall_names[DUNE_NR_SYSCALLS] = {
@@ -38,25 +40,6 @@ long dune_syscall_nr(const char *name, size_t len)
 	return -1;
 }
 
-/* An errno by name (EPERM) or number (1..4095); 0 if it is neither. */
-static int errno_value(const char *name, size_t len)
-{
-	int e = 0;
-
-	for (e = 1; e < DUNE_MAX_ERRNO + 1; e++) {
-		const char *n = strerrorname_np(e);
-
-		if (n && strlen(n) == len && !strncmp(n, name, len))
-			return e;
-	}
-	e = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (name[i] < '0' || name[i] > '9' || (e = e * 10 + name[i] - '0') > DUNE_MAX_ERRNO)
-			return 0;
-	}
-	return e;
-}
-
 static int open_output(const char *var)
 {
 	const char *path = getenv(var);
@@ -67,40 +50,22 @@ static int open_output(const char *var)
 				   O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
 }
 
-/* DUNE_DENY: name[=ERRNO|=kill] separated by commas. */
-static int parse_deny(struct dune_tools *t, const char *list)
-{
-	while (list && *list) {
-		const char *end = strchrnul(list, ','), *eq = memchr(list, '=', end - list);
-		long nr = dune_syscall_nr(list, (eq ? eq : end) - list);
-		int action = EPERM;
-
-		if (nr < 0)
-			return dune_fail(-EINVAL, "DUNE_DENY: unknown system call '%s'", list);
-		if (eq && end - eq - 1 == 4 && !strncmp(eq + 1, "kill", 4))
-			action = DUNE_DENY_KILL;
-		else if (eq)
-			action = errno_value(eq + 1, end - eq - 1);
-		if (action == 0)
-			return dune_fail(-EINVAL, "DUNE_DENY: '%.*s': the action must be an errno "
-					 "(a name or 1..%d) or 'kill'", (int)(end - list), list,
-					 DUNE_MAX_ERRNO);
-		t->deny[dune_syscall_slot(nr)] = action;
-		t->active = t->policy = 1;
-		list = *end ? end + 1 : end;
-	}
-	return 0;
-}
-
 int dune_tools_init(struct dune_vm *vm)
 {
 	struct dune_tools *t = &vm->tools;
+	int err;
 
 	t->trace_fd = open_output("DUNE_TRACE");
 	t->stats_fd = open_output("DUNE_STATS");
 	t->json_fd = open_output("DUNE_STATS_JSON");
 	t->active = t->trace_fd >= 0 || t->stats_fd >= 0 || t->json_fd >= 0;
-	return parse_deny(t, getenv("DUNE_DENY"));
+	err = dune_rules_parse(t->deny, getenv("DUNE_DENY"), "DUNE_DENY");
+	for (int slot = 0; slot < DUNE_NR_SYSCALLS; slot++)
+		if (t->deny[slot])
+			t->active = t->policy = 1;
+	/* dune-run's filter: the kernel enforces it, dune must not let it be left */
+	t->policy |= dune_policy_in_force();
+	return err;
 }
 
 /* ---- output, built in a buffer with raw syscalls ------------------------ */

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 
 #include "dune-internal.h"
+#include "policy.h"
 
 static long raw_mmap(void *addr, size_t len, int prot, int flags, int fd)
 {
@@ -287,6 +288,8 @@ int dune_vm_create(struct dune_vm **vmp)
 		strcpy(vm->static_loader, loader);
 	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = vm->fast.fd = -1;
 	err = dune_guest_copy_check();
+	if (!err)
+		err = dune_forward_init(vm);
 	if (!err)
 		err = vm_setup(vm);
 	if (err) {

@@ -123,20 +123,48 @@ x86_exit_thread:
 	ud2
 	.size	x86_exit_thread, .-x86_exit_thread
 
-/* long arch_raw_syscall(long nr, long a0, ..., long a5): -errno on failure */
+/*
+ * long arch_forward_syscall(long nr, long a0, ..., long a5, const void *insn):
+ * a system call from the instruction at insn (arch_forward_template, or its
+ * copy on DUNE_FORWARD_PAGE), which returns to our caller.  -errno on failure.
+ * long arch_raw_syscall(long nr, long a0, ..., long a5): the same from the
+ * template.
+ */
+	.globl	arch_forward_syscall
+	.hidden	arch_forward_syscall
+	.type	arch_forward_syscall, @function
 	.globl	arch_raw_syscall
 	.hidden	arch_raw_syscall
 	.type	arch_raw_syscall, @function
+arch_forward_syscall:
+	mov	16(%rsp), %r11
+	jmp	1f
 arch_raw_syscall:
-	mov	%rdi, %rax
+	lea	arch_forward_template(%rip), %r11
+1:	mov	%rdi, %rax
 	mov	%rsi, %rdi
 	mov	%rdx, %rsi
 	mov	%rcx, %rdx
 	mov	%r8, %r10
 	mov	%r9, %r8
 	mov	8(%rsp), %r9
+	jmp	*%r11			/* the syscall clobbers r11 anyway */
+	.size	arch_forward_syscall, .-arch_forward_syscall
+	.size	arch_raw_syscall, .-arch_raw_syscall
+
+	.globl	arch_forward_template
+	.hidden	arch_forward_template
+arch_forward_template:
 	syscall
 	ret
-	.size	arch_raw_syscall, .-arch_raw_syscall
+1:
+
+	.section .rodata
+	.globl	arch_forward_template_size
+	.hidden	arch_forward_template_size
+	.balign	8
+arch_forward_template_size:
+	.quad	1b - arch_forward_template
+	.text
 
 	.section .note.GNU-stack, "", @progbits

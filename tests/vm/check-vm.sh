@@ -122,11 +122,18 @@ add_busybox() {
 	done
 }
 
-# Every shared library the test programs load, at its host path (the
-# dynamic loader too: it is what PT_INTERP names).
+# dune-run and its companions, which t-dune-run and t-policy run from
+# BUILD_DIR/tests/.. as on the host.
+tools() {
+	echo "$build/dune-run $build/libdune-run.so $build/dune-exec-static"
+}
+
+# Every shared library the test programs and tools load, at its host path
+# (the dynamic loader too: it is what PT_INTERP names).
 add_libraries() {
 	local root=$1 f lib
-	for f in "$build/tests"/*; do
+	# shellcheck disable=SC2046 # one path per word
+	for f in "$build/tests"/* $(tools); do
 		if [ ! -f "$f" ] || [ ! -x "$f" ]; then
 			continue
 		fi
@@ -160,6 +167,8 @@ build_initramfs() {
 	# The build's tests at the build's absolute path, so rpaths into the
 	# build tree and run-tests.sh's "BUILD_DIR/tests" both work as on the host.
 	cp -a "$build/tests" "$root$build/"
+	# shellcheck disable=SC2046 # one path per word
+	cp $(tools) "$root$build/"
 	cp "$here/../run-tests.sh" "$root/dune/run-tests.sh"
 	add_libraries "$root"
 	cp "$here/init.sh" "$root/init"
