@@ -28,6 +28,7 @@ struct dune_syscall {
 	long nr;
 	long args[6];
 	uintptr_t ip;		/* where the guest continues after it */
+	uint32_t compat_arch;	/* 0, or the AUDIT_ARCH_* of the ISA's other ABI it came in */
 };
 
 enum dune_event {
@@ -94,6 +95,8 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *exit);
 void arch_syscall_return(struct dune_vcpu *vcpu, long ret);
 int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *ret);
 uint32_t arch_audit_arch(void);		/* AUDIT_ARCH_* for seccomp_data */
+/* A call through the ISA's other ABI (sys->compat_arch): run it, or -errno. */
+long arch_compat_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 
 /*
  * Leaving the VM: capture the guest's registers (and FPU state) as native

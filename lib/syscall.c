@@ -355,6 +355,25 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	return forward(sys);
 }
 
+/*
+ * A call through the ISA's other ABI (x86-64: i386's `int $0x80`): the
+ * program's seccomp filters judge it with that ABI's arch, as natively; the
+ * table above and the tools' rules name native syscalls, so the arch serves
+ * it (refusing what dune would have to intercept), and under a policy it is
+ * refused: the rules could not judge it.
+ */
+static long handle_compat_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	int skip;
+	long ret;
+
+	vcpu->vm->stats.syscalls++;
+	if (vcpu->vm->tools.policy)
+		return -ENOSYS;
+	ret = dune_seccomp_check(sys, &skip);
+	return skip ? ret : arch_compat_syscall(vcpu, sys);
+}
+
 /* Tools (trace, stats, deny) wrap the syscall only if one was asked for. */
 long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
@@ -363,6 +382,8 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	int refused;
 	long ret;
 
+	if (sys->compat_arch)
+		return handle_compat_syscall(vcpu, sys);
 	if (!vm->tools.active || sys->nr == DUNE_SYSCALL_NR)
 		return handle_syscall(vcpu, sys);
 	ret = dune_tools_before(vcpu, sys, &refused);

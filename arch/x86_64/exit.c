@@ -88,6 +88,7 @@ static void decode_syscall(struct kvm_regs *r, struct dune_syscall *sys)
 	sys->args[4] = r->r8;
 	sys->args[5] = r->r9;
 	sys->ip = r->rcx;
+	sys->compat_arch = 0;
 }
 
 uint32_t arch_audit_arch(void)
@@ -223,6 +224,46 @@ static int decode_vsyscall(struct dune_vcpu *vcpu, uint64_t *frame, struct dune_
 	return 1;
 }
 
+#define INSN_INT	0xcd		/* int $imm8 */
+#define INT_COMPAT	0x80		/* the i386 system call ABI */
+#define GP_ERR_IDT	2		/* a #GP's error code names an IDT vector */
+
+/*
+ * `int $n` whose gate CPL3 may not use: natively #GP (SIGSEGV, SI_KERNEL),
+ * but n = 0x80 is the i386 system call (an ABI of Linux x86-64, from 64-bit
+ * code too), continuing after the 2-byte instruction.  Hardware reports #GP
+ * with n in the error code (dune's IDT ends at vector 31); kvm_pvm reports
+ * #UD for every `int $n` and for `sysenter` (natively #GP on Intel, #UD on
+ * AMD, as the guest CPU of hardware KVM gives it), so there the bytes tell.
+ */
+static void decode_int(struct dune_vcpu *vcpu, int vector, uint64_t *frame, struct dune_exit *e)
+{
+	struct kvm_regs *r = &vcpu->run->s.regs.regs;
+	uint64_t error = x86_vcpu(vcpu)->exc_error;
+	uint8_t insn[2] = { 0 };
+	int n = -1;
+
+	if (vector == 13 && (error & 7) == GP_ERR_IDT)
+		n = error >> 3;
+	if (vector == 6 && !x86_vcpu_hw_semantics() && !dune_read_guest(insn, frame[0], 2)) {
+		if (insn[0] == INSN_INT)
+			n = insn[1];
+		if (insn[0] == INSN_INT || (insn[0] == 0x0f && insn[1] == 0x34))	/* sysenter */
+			exception_signal(13, &e->fault);
+	}
+	if (n != INT_COMPAT)
+		return;
+	frame[0] += 2;
+	x86_vcpu(vcpu)->exc_taken = 0;
+	e->event = DUNE_EV_SYSCALL;
+	e->sys = (struct dune_syscall){
+		.nr = (uint32_t)r->rax,
+		.args = { (uint32_t)r->rbx, (uint32_t)r->rcx, (uint32_t)r->rdx,
+			  (uint32_t)r->rsi, (uint32_t)r->rdi, (uint32_t)r->rbp },
+		.ip = frame[0], .compat_arch = AUDIT_ARCH_I386,
+	};
+}
+
 static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exit *e)
 {
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
@@ -253,6 +294,8 @@ static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exi
 		e->why = "exception in the guest kernel";
 		return;
 	}
+	if (vector == 6 || vector == 13)
+		decode_int(vcpu, vector, frame, e);
 	if (vector != 14)
 		return;
 	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, &s)) {

@@ -72,6 +72,7 @@ struct x86_vm {
 	uint64_t cr4;
 	unsigned int phys_bits;
 	int smep;			/* host and KVM have SMEP */
+	unsigned int compat_refused;	/* i386 calls refused (the first is logged) */
 	uint64_t pml4_gpa;
 	uint64_t *pml4;
 	/* struct kvm_cpuid2 and its entries (see x86_cpuid()) */
@@ -124,6 +125,7 @@ static inline struct x86_vcpu *x86_vcpu(struct dune_vcpu *vcpu)
 
 int x86_enter(struct x86_entry_ctx *ctx, struct dune_vcpu *vcpu, void *host_stack_top);
 void x86_resume_native(struct x86_native_frame *frame) __attribute__((noreturn));
+void x86_int80(struct kvm_regs *r);
 long x86_clone_thread(unsigned long flags, void *stack, long ptid, long ctid, long tls);
 void x86_exit_thread(int *busy, long status) __attribute__((noreturn));
 int x86_vector_has_error_code(int vector);
