@@ -150,6 +150,8 @@ static int build_cpuid(struct dune_vm *vm)
 		xv->cr4 |= X86_CR4_FSGSBASE;
 	if ((r[2] >> 4) & (kvm7_ecx >> 3) & 1)
 		xv->cr4 |= X86_CR4_PKE;
+	if ((r[2] >> 2) & (kvm7_ecx >> 2) & 1)
+		xv->cr4 |= X86_CR4_UMIP;	/* then umip.c answers as Linux does */
 	xv->smep = (r[1] >> 7) & (kvm7_ebx >> 7) & 1;
 	cpuid(1, 0, r);
 	if ((r[2] >> 27) & 1)
@@ -349,10 +351,10 @@ void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 	s->efer = 0xd01;	/* SCE LME LMA NXE */
 }
 
-/* Some CR4 bits the host has may still be refused: drop PKE, then FSGSBASE. */
+/* Some CR4 bits the host has may still be refused: drop PKE, UMIP, then FSGSBASE. */
 static int set_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 {
-	static const uint64_t optional[] = { X86_CR4_PKE, X86_CR4_FSGSBASE, 0 };
+	static const uint64_t optional[] = { X86_CR4_PKE, X86_CR4_UMIP, X86_CR4_FSGSBASE, 0 };
 
 	for (int i = 0;; i++) {
 		long err = dune_ioctl(vcpu->fd, KVM_SET_SREGS, s);

@@ -294,6 +294,9 @@ static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exi
 		e->why = "exception in the guest kernel";
 		return;
 	}
+	if (vector == 13 && !error && (x86_vm(vcpu->vm)->cr4 & X86_CR4_UMIP) &&
+	    x86_emulate_umip(vcpu, frame, e))
+		return;
 	if (vector == 6 || vector == 13)
 		decode_int(vcpu, vector, frame, e);
 	if (vector != 14)

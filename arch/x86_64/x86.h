@@ -49,6 +49,7 @@
 #define X86_CR4_PAE		(1ULL << 5)
 #define X86_CR4_OSFXSR		(1ULL << 9)
 #define X86_CR4_OSXMMEXCPT	(1ULL << 10)
+#define X86_CR4_UMIP		(1ULL << 11)
 #define X86_CR4_FSGSBASE	(1ULL << 16)
 #define X86_CR4_OSXSAVE		(1ULL << 18)
 #define X86_CR4_SMEP		(1ULL << 20)
@@ -139,6 +140,7 @@ int x86_vcpu_hw_semantics(void);
 int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value);
 int x86_map_supervisor(struct dune_vm *vm, uintptr_t va, int user);
 int x86_map_guest_kernel(struct dune_vm *vm);
+int x86_emulate_umip(struct dune_vcpu *vcpu, uint64_t *frame, struct dune_exit *e);
 
 _Static_assert(__builtin_offsetof(struct x86_native_frame, xsave) == 152, "entry.S offsets");
 
