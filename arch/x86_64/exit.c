@@ -226,31 +226,55 @@ static int decode_vsyscall(struct dune_vcpu *vcpu, uint64_t *frame, struct dune_
 
 #define INSN_INT	0xcd		/* int $imm8 */
 #define INT_COMPAT	0x80		/* the i386 system call ABI */
-#define GP_ERR_IDT	2		/* a #GP's error code names an IDT vector */
+
+/* A #GP's error code names IDT vector n: vector*8+2, or vector*16+2 (QEMU's TCG). */
+static int gp_names_vector(uint64_t error, unsigned int n)
+{
+	return (error & 7) == 2 && (error >> 3 == n || error >> 4 == n);
+}
 
 /*
- * `int $n` whose gate CPL3 may not use: natively #GP (SIGSEGV, SI_KERNEL),
- * but n = 0x80 is the i386 system call (an ABI of Linux x86-64, from 64-bit
- * code too), continuing after the 2-byte instruction.  Hardware reports #GP
- * with n in the error code (dune's IDT ends at vector 31); kvm_pvm reports
- * #UD for every `int $n` and for `sysenter` (natively #GP on Intel, #UD on
- * AMD, as the guest CPU of hardware KVM gives it), so there the bytes tell.
+ * The `int $n` that raised this #GP: at the frame's RIP, or just before it
+ * (nested KVM on AMD may report a #GP in an INTn's delivery past it, unlike
+ * the hardware): n, with the frame moved to the instruction; or -1.
+ */
+static int gp_int_vector(uint64_t error, uint64_t *frame)
+{
+	uint8_t insn[2];
+
+	for (int back = 0; back <= 2; back += 2)
+		if (!dune_read_guest(insn, frame[0] - back, 2) && insn[0] == INSN_INT &&
+		    gp_names_vector(error, insn[1])) {
+			frame[0] -= back;
+			return insn[1];
+		}
+	return -1;
+}
+
+/*
+ * `int $n` whose gate CPL3 may not use: natively #GP (SIGSEGV, SI_KERNEL) at
+ * the instruction, but n = 0x80 is the i386 system call (an ABI of Linux
+ * x86-64, from 64-bit code too), continuing after the 2-byte instruction.
+ * Hardware reports #GP naming the vector (dune's IDT ends at vector 31);
+ * kvm_pvm reports #UD for every `int $n` and for `sysenter` (natively #GP on
+ * Intel, #UD on AMD, as the guest CPU of hardware KVM gives it), so there
+ * the bytes tell.
  */
 static void decode_int(struct dune_vcpu *vcpu, int vector, uint64_t *frame, struct dune_exit *e)
 {
 	struct kvm_regs *r = &vcpu->run->s.regs.regs;
-	uint64_t error = x86_vcpu(vcpu)->exc_error;
 	uint8_t insn[2] = { 0 };
 	int n = -1;
 
-	if (vector == 13 && (error & 7) == GP_ERR_IDT)
-		n = error >> 3;
+	if (vector == 13)
+		n = gp_int_vector(x86_vcpu(vcpu)->exc_error, frame);
 	if (vector == 6 && !x86_vcpu_hw_semantics() && !dune_read_guest(insn, frame[0], 2)) {
 		if (insn[0] == INSN_INT)
 			n = insn[1];
 		if (insn[0] == INSN_INT || (insn[0] == 0x0f && insn[1] == 0x34))	/* sysenter */
 			exception_signal(13, &e->fault);
 	}
+	e->fault.pc = frame[0];
 	if (n != INT_COMPAT)
 		return;
 	frame[0] += 2;
