@@ -2,7 +2,8 @@
 /*
  * x86-64 specifics: segment bases and PR_SET_TSC reach the vCPU; XSAVE state
  * KVM lacks; a fault in compat-mode code runs its handler in 64-bit mode; a
- * tracer may cancel an int3's SIGTRAP.
+ * tracer may cancel an int3's SIGTRAP; the guest kernel's pages are a hole
+ * for user code.
  */
 #include <asm/prctl.h>
 #include <setjmp.h>
@@ -213,12 +214,96 @@ static void check_tracer_cancels_trap(void)
 	}
 }
 
+static sigjmp_buf hole_back;
+static volatile int hole_code;
+static volatile uintptr_t hole_addr;
+
+static void hole_fault(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	hole_code = si->si_code;
+	hole_addr = (uintptr_t)si->si_addr;
+	siglongjmp(hole_back, 1);
+}
+
+/*
+ * The guest kernel's pages of the VM (IDT, exception stubs, syscall stub)
+ * from the dune area's layout in /proc/self/maps: 1 MiB for the VM,
+ * the host stack's guard page, then the guest part 1 MiB further.
+ */
+static uint8_t *guest_kernel_pages(void)
+{
+	unsigned long a, b, prev_a = 0, prev_b = 0;
+	char line[256], perm[8];
+	uint8_t *ka = NULL;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %7s", &a, &b, perm) != 3)
+			continue;
+		if (b - a == 4096 && perm[0] == '-' && prev_b == a && a - prev_a == 1UL << 20)
+			ka = (uint8_t *)a + (1UL << 20);
+		prev_a = a;
+		prev_b = b;
+	}
+	if (f)
+		fclose(f);
+	return ka;
+}
+
+/* How an access to the page at ka + off ends: "hole" (SIGSEGV there) or what it gave. */
+static const char *touch(uint8_t *ka, unsigned long off, int exec)
+{
+	static char what[64];
+	volatile uint8_t x = 0;
+
+	hole_code = 0;
+	if (!sigsetjmp(hole_back, 1)) {
+		if (exec)
+			((void (*)(void))(ka + off))();
+		else
+			x = ka[off];
+	}
+	if (hole_addr == (uintptr_t)ka + off && hole_code == SEGV_MAPERR)
+		return "hole";
+	snprintf(what, sizeof(what), "read %#x, si_code %d", x, hole_code);
+	return what;
+}
+
+/*
+ * Natively there is nothing at dune's addresses: the IDT and the exception
+ * stubs are supervisor pages, and so is the syscall stub's (where the probe
+ * ran) but on kvm_pvm, whose stub runs at CPL3.
+ */
+static void check_guest_kernel_hole(void)
+{
+	struct sigaction sa = { .sa_sigaction = hole_fault, .sa_flags = SA_SIGINFO | SA_NODEFER };
+	uint8_t *ka = guest_kernel_pages();
+
+	if (!ka) {
+		printf("# the dune area's layout is not recognized: guest kernel pages not checked\n");
+		return;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	CHECK(!strcmp(touch(ka, 0, 0), "hole"), "reading the IDT: %s", touch(ka, 0, 0));
+	CHECK(!strcmp(touch(ka, 0x1000, 0), "hole"), "reading the exception stubs: %s",
+	      touch(ka, 0x1000, 0));
+	CHECK(!strcmp(touch(ka, 0x1000, 1), "hole"), "running an exception stub: %s",
+	      touch(ka, 0x1000, 1));
+	printf("# reading the syscall stub (and the probe's code before): %s\n",
+	       touch(ka, 0x2000, 0));
+	signal(SIGSEGV, SIG_DFL);
+}
+
 int main(void)
 {
 	check_amx_refusal();
 	check_tracer_cancels_trap();
 	check_compat_fault();
 	enter_dune();
+	check_guest_kernel_hole();
 	check_gs_base();
 	check_tsc_trap();
 	return finish();

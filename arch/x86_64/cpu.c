@@ -292,6 +292,7 @@ static void write_syscall_stub(uint8_t *ka, int hw)
 	static const uint8_t stub_hw[] = { 0xe7, DUNE_PORT_SYSCALL, 0x48, 0x0f, 0x07 };
 	static const uint8_t stub_pvm[] = { 0xe7, DUNE_PORT_SYSCALL, 0xff, 0xe1 };
 
+	memset(ka + KA_SYSCALL, 0, DUNE_PAGE_SIZE);	/* the probe's code goes */
 	if (hw)
 		memcpy(ka + KA_SYSCALL, stub_hw, sizeof(stub_hw));
 	else
@@ -369,7 +370,10 @@ static int set_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 	}
 }
 
-/* Supervisor pages, except the ones CPL3 code must run (probe; kvm_pvm's stub). */
+/*
+ * Supervisor pages, except the one CPL3 code must run: the probe's while
+ * probing (hw < 0), then kvm_pvm's stub (hw == 0) on the same page.
+ */
 static int map_pages(struct dune_vm *vm, uint8_t *base, int pages, int hw)
 {
 	uint8_t *ka = x86_vm(vm)->ka;
@@ -378,8 +382,7 @@ static int map_pages(struct dune_vm *vm, uint8_t *base, int pages, int hw)
 	for (int i = 0; i < pages && !err; i++) {
 		uint8_t *page = base + i * 4096UL;
 
-		err = x86_map_supervisor(vm, (uintptr_t)page, page == ka + KA_PROBE ||
-					 (page == ka + KA_SYSCALL && !hw));
+		err = x86_map_supervisor(vm, (uintptr_t)page, page == ka + KA_SYSCALL && hw <= 0);
 	}
 	return err ? dune_fail(err, "cannot map the guest kernel: %s", dune_strerror(err)) : 0;
 }
@@ -420,7 +423,7 @@ static int set_up_guest_kernel(struct dune_vcpu *vcpu, struct kvm_sregs *sregs)
 	int err;
 
 	write_idt(xv->ka);
-	err = map_pages(vcpu->vm, xv->ka, KA_PAGES, 0);
+	err = map_pages(vcpu->vm, xv->ka, KA_PAGES, hw_semantics);
 	if (!err)
 		err = choose_stub(vcpu, sregs);
 	if (err)

@@ -21,8 +21,8 @@
 #define KA_IDT		0x0000
 #define KA_EXC		0x1000	/* CPL0 exception stubs, EXC_STUB_SIZE bytes per vector */
 #define KA_SYSCALL	0x2000	/* LSTAR stub: U=0 (hardware) or U=1 (kvm_pvm) */
-#define KA_PROBE	0x3000	/* probe code (U=1) */
-#define KA_PAGES	4
+#define KA_PROBE	KA_SYSCALL	/* before it, the probe's code (U=1 while probing) */
+#define KA_PAGES	3
 
 /* Guest-kernel pages of each vCPU. */
 #define KV_GDT		0x0000
