@@ -3,9 +3,12 @@
  * x86-64 specifics: segment bases and PR_SET_TSC reach the vCPU; XSAVE state
  * KVM lacks; a fault in compat-mode code runs its handler in 64-bit mode; a
  * tracer may cancel an int3's SIGTRAP; the guest kernel's pages are a hole
- * for user code.
+ * for user code; getcpu's sources (the vDSO, RDPID, RDTSCP, LSL) follow the
+ * thread from CPU to CPU.
  */
 #include <asm/prctl.h>
+#include <cpuid.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -297,9 +300,86 @@ static void check_guest_kernel_hole(void)
 	signal(SIGSEGV, SIG_DFL);
 }
 
+#define CPUNODE_SEL	0x7b
+
+/* What each source of cpu | node << 12 says on this CPU, or why it differs. */
+static void check_cpunode_here(int cpu, int pvm)
+{
+	unsigned int c, node, a, b, ecx, d, aux, lsl;
+	unsigned long pid;
+	unsigned char ok;
+	uint32_t want;
+
+	CHECK(syscall(SYS_getcpu, &c, &node, NULL) == 0 && (int)c == cpu, "getcpu: %u on cpu %d",
+	      c, cpu);
+	want = c | node << 12;
+	CHECK(sched_getcpu() == cpu, "sched_getcpu() = %d on cpu %d", sched_getcpu(), cpu);
+	__cpuid_count(7, 0, a, b, ecx, d);
+	if (ecx & (1u << 22)) {
+		asm volatile("rdpid %0" : "=r"(pid));
+		CHECK(pid == want, "rdpid = %#lx on cpu %d node %u", pid, cpu, node);
+	}
+	__cpuid(0x80000001, a, b, ecx, d);
+	if (d & (1u << 27)) {
+		asm volatile("rdtscp" : "=c"(aux) :: "rax", "rdx");
+		CHECK(aux == want, "rdtscp's TSC_AUX = %#x on cpu %d node %u", aux, cpu, node);
+	}
+	asm volatile("lsl %2, %0; setz %1" : "=r"(lsl), "=q"(ok) : "r"(CPUNODE_SEL));
+	if (pvm && (!ok || lsl != want))
+		printf("# kvm_pvm: lsl of the CPUNODE segment gives %#x on cpu %d (stale)\n", lsl, cpu);
+	else
+		CHECK(ok && lsl == want, "lsl of the CPUNODE segment: %d, %#x on cpu %d node %u", ok,
+		      lsl, cpu, node);
+}
+
+/* Pinned to each CPU in turn (up to 4), natively, then inside dune. */
+static int cpunode_child(void *mode)
+{
+	int pvm = !access("/sys/module/kvm_pvm", F_OK);
+	cpu_set_t all, one;
+
+	if (mode)
+		enter_dune();
+	if (sched_getaffinity(0, sizeof(all), &all))
+		return 2;
+	for (int cpu = 0, n = 0; cpu < CPU_SETSIZE && n < 4; cpu++) {
+		if (!CPU_ISSET(cpu, &all))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one))
+			return 3;
+		check_cpunode_here(cpu, pvm && mode);
+		n++;
+	}
+	if (mode) {
+		unsigned int a, b, ecx7, d, ecx, d81;
+
+		__cpuid_count(7, 0, a, b, ecx7, d);
+		__cpuid(0x80000001, a, b, ecx, d81);
+		printf("# getcpu inside dune: vDSO%s%s, LSL\n", ecx7 & (1u << 22) ? ", RDPID" : "",
+		       d81 & (1u << 27) ? ", RDTSCP" : "");
+	}
+	return finish();
+}
+
+static void check_cpunode(void)
+{
+	for (long mode = 0; mode < 2; mode++) {
+		char out[1024];
+		int status = run_child(cpunode_child, (void *)mode, out, sizeof(out));
+
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "getcpu's sources %s: %s %s",
+		      mode ? "inside dune" : "natively", status_str(status), out);
+		if (mode && strstr(out, "# "))
+			printf("%s", out);
+	}
+}
+
 int main(void)
 {
 	check_amx_refusal();
+	check_cpunode();
 	check_tracer_cancels_trap();
 	check_compat_fault();
 	enter_dune();

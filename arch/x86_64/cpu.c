@@ -463,6 +463,7 @@ int arch_vcpu_init(struct dune_vcpu *vcpu)
 	if (err)
 		return err;
 	write_gdt_tss(xc->kv, hw_semantics);
+	xc->cpunode_set = 0;		/* sync_cpunode() writes it before the first run */
 	x86_fill_user_sregs(vcpu, &sregs);
 	err = set_sregs(vcpu, &sregs);	/* also flushes the guest TLB */
 	return err ? err : set_syscall_msrs(vcpu, hw_semantics);

@@ -60,11 +60,40 @@ static long flush_tlb(struct dune_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * The CPU and node the thread runs on, as Linux gives them to getcpu(): the
+ * CPUNODE segment's limit in the GDT (the vDSO reads it with LSL, or TSC_AUX
+ * with RDPID or RDTSCP).  The guest gets the same where it reads them, as of
+ * its last exit (natively too it is a snapshot): the guest GDT's entry, and
+ * on hardware the vCPU's TSC_AUX (kvm_pvm runs RDPID and RDTSCP natively,
+ * reading the host's, but answers LSL from the guest GDT as it first saw it:
+ * stale after a migration there).
+ */
+static void sync_cpunode(struct dune_vcpu *vcpu)
+{
+	struct x86_vcpu *xc = x86_vcpu(vcpu);
+	uint64_t *gdt = (uint64_t *)(xc->kv + KV_GDT);
+	uint32_t cpunode;
+	uint8_t valid;
+
+	asm("lsl %2, %0; setz %1" : "=r"(cpunode), "=q"(valid) : "r"((uint32_t)GDT_CPUNODE));
+	if (!valid || (xc->cpunode_set && cpunode == xc->cpunode))
+		return;
+	/* present, DPL3, read-only data, 32-bit: as Linux's setup_getcpu() */
+	gdt[GDT_CPUNODE / 8] = (cpunode & 0xffff) | ((uint64_t)0xf5 << 40) |
+			       ((uint64_t)((cpunode >> 16) & 0xf) << 48) | (1ULL << 54);
+	if (x86_vcpu_hw_semantics())	/* refused: a guest without RDPID and RDTSCP */
+		(void)x86_set_msr(vcpu, MSR_TSC_AUX, cpunode);
+	xc->cpunode = cpunode;
+	xc->cpunode_set = 1;
+}
+
 /* A pending flush stays pending until it is done: the guest must not run before. */
 long arch_prepare_run(struct dune_vcpu *vcpu)
 {
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
 
+	sync_cpunode(vcpu);
 	xc->last_syscall = 0;
 	xc->exc_frame = NULL;
 	xc->exc_taken = 0;

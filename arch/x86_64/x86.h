@@ -15,7 +15,8 @@
 #define GDT_USER_DS	0x2b
 #define GDT_USER_CS	0x33
 #define GDT_TSS		0x40
-#define GDT_ENTRIES	10
+#define GDT_CPUNODE	0x7b	/* limit = cpu | node << 12, for getcpu's LSL */
+#define GDT_ENTRIES	16
 
 /* Guest-kernel pages of the VM, at the start of the dune area's guest part. */
 #define KA_IDT		0x0000
@@ -56,6 +57,7 @@
 #define X86_CR4_PKE		(1ULL << 22)
 
 #define MSR_IA32_TSC	0x10
+#define MSR_TSC_AUX	0xc0000103
 #define MSR_STAR	0xc0000081
 #define MSR_LSTAR	0xc0000082
 #define MSR_SFMASK	0xc0000084
@@ -103,6 +105,8 @@ struct x86_vcpu {
 	int exc_taken;			/* this exit reports exception exc_vector */
 	int exc_vector;
 	uint64_t exc_error;
+	uint32_t cpunode;		/* what the guest's GDT and TSC_AUX say... */
+	int cpunode_set;		/* ...once set */
 	struct x86_native_frame native;
 	struct kvm_regs saved_regs;	/* arch_vcpu_save(): state at a syscall */
 	struct kvm_sregs saved_sregs;
