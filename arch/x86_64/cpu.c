@@ -23,6 +23,9 @@
 			 XFEATURE_XTILEDATA | XFEATURE_APX)
 #define XFEATURE_AMX	(3ULL << 17)
 
+#define CPUID_7_ECX_CET_SS	(1U << 7)
+#define CPUID_7_EDX_CET_IBT	(1U << 20)
+
 #ifndef ARCH_GET_XCOMP_PERM
 #define ARCH_GET_XCOMP_PERM 0x1022
 #endif
@@ -102,8 +105,16 @@ static void mirror_cpuid_entry(struct x86_vm *xv, struct kvm_cpuid_entry2 *e)
 	} else if (e->function == 0xd && e->index >= 2 && e->index < 64 &&
 		   (lost >> e->index) & 1) {
 		e->eax = e->ebx = e->ecx = e->edx = 0;
-	} else if (e->function == 7 && e->index == 0 && (lost & XFEATURE_AMX)) {
-		e->edx &= ~((1U << 22) | (1U << 24) | (1U << 25));
+	} else if (e->function == 7 && e->index == 0) {
+		/*
+		 * CET (shadow stack, IBT): the host kernel turns them on per
+		 * thread in its own U_CET MSR and XSAVE supervisor state, which
+		 * the vCPU does not get: the guest must not believe it has them.
+		 */
+		e->ecx &= ~CPUID_7_ECX_CET_SS;
+		e->edx &= ~CPUID_7_EDX_CET_IBT;
+		if (lost & XFEATURE_AMX)
+			e->edx &= ~((1U << 22) | (1U << 24) | (1U << 25));
 	} else if ((e->function == 0x1d || e->function == 0x1e) && (lost & XFEATURE_AMX)) {
 		e->eax = e->ebx = e->ecx = e->edx = 0;
 	}

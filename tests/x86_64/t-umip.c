@@ -37,13 +37,27 @@ static void print_dt(const char *what, const struct desc_ptr *d)
 	printf("%s %#x %#lx\n", what, d->limit, (unsigned long)d->base);
 }
 
+/* A register operand over a pattern, then a 16-bit memory one: what they end as. */
+#define REG_FORM(insn, what)						\
+	do {								\
+		uint64_t r64 = 0x1111111111111111;			\
+									\
+		asm volatile(insn : "+r"(r64) :: "r9");			\
+		printf("%s %#lx\n", what, (unsigned long)r64);		\
+	} while (0)
+#define MEM_FORM(insn, what)						\
+	do {								\
+		uint16_t m16 = 0x5555;					\
+									\
+		asm volatile(insn : "=m"(m16));				\
+		printf("%s %#x\n", what, m16);				\
+	} while (0)
+
 /* Every form, printed: the output is compared with the native one. */
 static void run_forms(uint8_t *ro)
 {
 	struct desc_ptr d[2] = { 0 };
-	uint64_t r64 = 0x1111111111111111;
 	uint64_t idx = 1;
-	uint16_t m16 = 0x5555;
 
 	asm volatile("sgdt %0" : "=m"(d[0]));
 	print_dt("sgdt (%rsp)", &d[0]);
@@ -56,32 +70,15 @@ static void run_forms(uint8_t *ro)
 	asm volatile("sgdt %%gs:(%0)" :: "r"(&d[1]) : "memory");	/* GS base is 0 */
 	print_dt("sgdt %gs:(%r)", &d[1]);
 
-	asm volatile("smsw %0" : "+r"(r64));
-	printf("smsw r64 %#lx\n", (unsigned long)r64);
-	r64 = 0x1111111111111111;
-	asm volatile("smsw %k0" : "+r"(r64));
-	printf("smsw r32 %#lx\n", (unsigned long)r64);
-	r64 = 0x1111111111111111;
-	asm volatile("smsw %w0" : "+r"(r64));
-	printf("smsw r16 %#lx\n", (unsigned long)r64);
-	asm volatile("smsw %0" : "=m"(m16));
-	printf("smsw m16 %#x\n", m16);
-	r64 = 0x1111111111111111;
-	asm volatile("mov %0, %%r9\n\tsmsw %%r9\n\tmov %%r9, %0" : "+r"(r64) :: "r9");
-	printf("smsw r9 %#lx\n", (unsigned long)r64);
-
-	r64 = 0x1111111111111111;
-	asm volatile("sldt %k0" : "+r"(r64));
-	printf("sldt r32 %#lx\n", (unsigned long)r64);
-	m16 = 0x5555;
-	asm volatile("sldt %0" : "=m"(m16));
-	printf("sldt m16 %#x\n", m16);
-	r64 = 0x1111111111111111;
-	asm volatile("str %0" : "+r"(r64));
-	printf("str r64 %#lx\n", (unsigned long)r64);
-	m16 = 0x5555;
-	asm volatile("str %0" : "=m"(m16));
-	printf("str m16 %#x\n", m16);
+	REG_FORM("smsw %0", "smsw r64");
+	REG_FORM("smsw %k0", "smsw r32");
+	REG_FORM("smsw %w0", "smsw r16");
+	REG_FORM("mov %0, %%r9\n\tsmsw %%r9\n\tmov %%r9, %0", "smsw r9");
+	REG_FORM("sldt %k0", "sldt r32");
+	REG_FORM("str %0", "str r64");
+	MEM_FORM("smsw %0", "smsw m16");
+	MEM_FORM("sldt %0", "sldt m16");
+	MEM_FORM("str %0", "str m16");
 
 	/* a bad operand: the fault Linux's emulation raises */
 	if (!sigsetjmp(back, 1))
