@@ -4,7 +4,8 @@
  * 64-bit code (number in EAX, arguments in EBX ECX EDX ESI EDI EBP, a 32-bit
  * result sign-extended, the other registers as the kernel leaves them) and
  * from a 32-bit code segment; a call dune would have to intercept is refused
- * with ENOSYS inside; `sysenter` ends the program as natively.
+ * with ENOSYS inside, and every call under deny rules; `sysenter` ends the
+ * program as natively.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -99,25 +100,37 @@ static void check_from_64bit(void)
 	      status_str(inside_status), inside);
 }
 
-/* i386 brk would need dune's mirroring: refused inside, with ENOSYS. */
-static int refused(void *arg)
+/*
+ * i386 brk would need dune's mirroring: refused inside, with ENOSYS; and
+ * under deny rules (mode 1) so is every i386 call, getpid too.
+ */
+static int refused(void *mode)
 {
 	struct gprs g = { .rax = I386_BRK };
 
-	(void)arg;
+	if (mode)
+		setenv("DUNE_DENY", "mkdir", 1);
 	enter_dune();
 	int80(&g);
 	printf("brk %ld\n", (long)g.rax);
+	g = (struct gprs){ .rax = I386_GETPID };
+	int80(&g);
+	printf("getpid %s\n", g.rax == (uint64_t)getpid() ? "right" :
+			      g.rax == -38UL ? "ENOSYS" : "wrong");
 	return 0;
 }
 
 static void check_refused(void)
 {
-	char out[128];
-	int status = run_child(refused, NULL, out, sizeof(out));
+	for (long mode = 0; mode < 2; mode++) {
+		char out[256];
+		int status = run_child(refused, (void *)mode, out, sizeof(out));
 
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(out, "brk -38\n"),
-	      "i386 brk inside dune: %s %s", status_str(status), out);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(out, "brk -38\n") &&
+		      strstr(out, mode ? "getpid ENOSYS\n" : "getpid right\n"),
+		      "i386 brk and getpid inside dune%s: %s %s", mode ? " under deny rules" : "",
+		      status_str(status), out);
+	}
 }
 
 static sigjmp_buf back;
