@@ -350,7 +350,7 @@ void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 	s->gs.base = gs_base;
 	s->tr = (struct kvm_segment){ .base = (uint64_t)kv + KV_TSS, .limit = TSS_IOMAP + 32,
 				      .selector = GDT_TSS, .type = 11, .present = 1 };
-	s->ldt = (struct kvm_segment){ .unusable = 1 };
+	x86_fill_ldt(vcpu, &s->ldt);
 	s->gdt.base = (uint64_t)kv + KV_GDT;
 	s->gdt.limit = GDT_ENTRIES * 8 - 1;
 	s->idt.base = (uint64_t)ka + KA_IDT;
@@ -398,11 +398,20 @@ static int map_pages(struct dune_vm *vm, uint8_t *base, int pages, int hw)
 	return err ? dune_fail(err, "cannot map the guest kernel: %s", dune_strerror(err)) : 0;
 }
 
-/* After arch_pt_reset(): the VM's and every vCPU's guest-kernel pages. */
+/* Supervisor pages of the guest kernel's data (the LDT's copy). */
+int x86_map_guest_pages(struct dune_vm *vm, uint8_t *base, int pages)
+{
+	return map_pages(vm, base, pages, hw_semantics);
+}
+
+/* After arch_pt_reset(): the VM's and every vCPU's guest-kernel pages, the LDT's. */
 int x86_map_guest_kernel(struct dune_vm *vm)
 {
-	int err = map_pages(vm, x86_vm(vm)->ka, KA_PAGES, hw_semantics);
+	struct x86_vm *xv = x86_vm(vm);
+	int err = map_pages(vm, xv->ka, KA_PAGES, hw_semantics);
 
+	if (!err && xv->ldt)
+		err = x86_map_guest_pages(vm, xv->ldt, LDT_PAGES);
 	for (int i = 0; i < vm->nr_vcpus && !err; i++)
 		if (x86_vcpu(vm->vcpus[i])->kv)
 			err = map_pages(vm, x86_vcpu(vm->vcpus[i])->kv, KV_PAGES, hw_semantics);

@@ -45,18 +45,32 @@ void arch_vcpu_start(struct dune_vcpu *vcpu)
 }
 
 /*
+ * The synced sregs, to change before the next KVM_RUN applies them: fetched
+ * unless changes are already pending (KVM clears the bit once it took them).
+ */
+struct kvm_sregs *x86_sregs_to_change(struct dune_vcpu *vcpu)
+{
+	struct kvm_sregs *s = &vcpu->run->s.regs.sregs;
+
+	if (!(vcpu->run->kvm_dirty_regs & KVM_SYNC_X86_SREGS)) {
+		if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, s))
+			return NULL;
+		vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	}
+	return s;
+}
+
+/*
  * A guest TLB flush without an extra ioctl: change CR3 (its PWT bit) through
  * the synced sregs, which makes KVM reset the guest MMU context.
  */
 static long flush_tlb(struct dune_vcpu *vcpu)
 {
-	struct kvm_sregs *s = &vcpu->run->s.regs.sregs;
-	long err = sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, s);
+	struct kvm_sregs *s = x86_sregs_to_change(vcpu);
 
-	if (err)
-		return err;
+	if (!s)
+		return -EIO;
 	s->cr3 ^= PTE_PWT;
-	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
 	return 0;
 }
 
@@ -92,14 +106,16 @@ static void sync_cpunode(struct dune_vcpu *vcpu)
 long arch_prepare_run(struct dune_vcpu *vcpu)
 {
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
+	long err = x86_sync_ldt(vcpu);
 
+	if (err)
+		return err;
 	sync_cpunode(vcpu);
 	xc->last_syscall = 0;
 	xc->exc_frame = NULL;
 	xc->exc_taken = 0;
 	if (vcpu->flush_pending) {
-		long err = flush_tlb(vcpu);
-
+		err = flush_tlb(vcpu);
 		if (err)
 			return err;
 		vcpu->flush_pending = 0;
@@ -558,6 +574,8 @@ int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *r
 		*ret = set_segment_base(vcpu, sys);
 	else if (sys->nr == SYS_prctl && sys->args[0] == PR_SET_TSC)
 		*ret = set_tsc_mode(vcpu, sys);
+	else if (sys->nr == SYS_modify_ldt)
+		*ret = x86_modify_ldt(vcpu, sys);
 	else
 		return 0;
 	return 1;

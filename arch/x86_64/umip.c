@@ -44,7 +44,7 @@ static __u64 *gpr(struct kvm_regs *r, unsigned int n)
 	return regs[n & 15];
 }
 
-/* The effective address of a ModRM memory operand (RIP-relative: the displacement); p walks the bytes. */
+/* A ModRM memory operand's address (RIP-relative: its displacement); p walks the bytes. */
 static uint64_t modrm_address(const uint8_t **p, uint8_t modrm, unsigned int rex,
 			      struct kvm_regs *r, int *rip_rel)
 {

@@ -4,6 +4,7 @@
 #define DUNE_X86_H
 
 #include <stdint.h>
+#include <asm/ldt.h>
 #include <linux/kvm.h>
 
 #include "guest-abi.h"
@@ -15,6 +16,7 @@
 #define GDT_USER_DS	0x2b
 #define GDT_USER_CS	0x33
 #define GDT_TSS		0x40
+#define GDT_LDT		0x50	/* the program's LDT, if it made one (ldt.c) */
 #define GDT_CPUNODE	0x7b	/* limit = cpu | node << 12, for getcpu's LSL */
 #define GDT_ENTRIES	16
 
@@ -31,6 +33,8 @@
 #define KV_KSTACK_TOP	0x6000	/* TSS.RSP0: four pages below */
 #define KV_IST_TOP	0x8000	/* IST1 for NMI, #DB, #DF, #MC: two pages below */
 #define KV_PAGES	8
+
+#define LDT_PAGES	(LDT_ENTRIES * LDT_ENTRY_SIZE / 4096)	/* the LDT's copy (ldt.c) */
 
 #define EXC_STUB_SIZE	16
 #define STUB_OUT_LEN	2	/* every stub begins with `out` to its port: e6/e7 imm8 */
@@ -76,6 +80,9 @@ struct x86_vm {
 	unsigned int phys_bits;
 	int smep;			/* host and KVM have SMEP */
 	unsigned int compat_refused;	/* i386 calls refused (the first is logged) */
+	uint8_t *ldt;			/* guest copy of the program's LDT (ldt.c)... */
+	unsigned int ldt_entries;
+	unsigned int ldt_gen;		/* ...changed each time it is rewritten */
 	uint64_t pml4_gpa;
 	uint64_t *pml4;
 	/* struct kvm_cpuid2 and its entries (see x86_cpuid()) */
@@ -107,6 +114,7 @@ struct x86_vcpu {
 	uint64_t exc_error;
 	uint32_t cpunode;		/* what the guest's GDT and TSC_AUX say... */
 	int cpunode_set;		/* ...once set */
+	unsigned int ldt_gen;		/* the x86_vm's LDT this vCPU has loaded */
 	struct x86_native_frame native;
 	struct kvm_regs saved_regs;	/* arch_vcpu_save(): state at a syscall */
 	struct kvm_sregs saved_sregs;
@@ -144,6 +152,11 @@ int x86_vcpu_hw_semantics(void);
 int x86_set_msr(struct dune_vcpu *vcpu, uint32_t index, uint64_t value);
 int x86_map_supervisor(struct dune_vm *vm, uintptr_t va, int user);
 int x86_map_guest_kernel(struct dune_vm *vm);
+int x86_map_guest_pages(struct dune_vm *vm, uint8_t *base, int pages);
+void x86_fill_ldt(struct dune_vcpu *vcpu, struct kvm_segment *ldt);
+long x86_sync_ldt(struct dune_vcpu *vcpu);
+struct kvm_sregs *x86_sregs_to_change(struct dune_vcpu *vcpu);
+long x86_modify_ldt(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 int x86_emulate_umip(struct dune_vcpu *vcpu, uint64_t *frame, struct dune_exit *e);
 
 _Static_assert(__builtin_offsetof(struct x86_native_frame, xsave) == 152, "entry.S offsets");

@@ -8,6 +8,7 @@
 	X(fork, DUNE_WHY_PROC, do_fork)					\
 	X(vfork, DUNE_WHY_PROC, do_vfork)				\
 	X(arch_prctl, DUNE_WHY_ARCH, do_arch_syscall)			\
+	X(modify_ldt, DUNE_WHY_ARCH, do_arch_syscall)			\
 	X(getrlimit, DUNE_WHY_LIMIT, forward_fds_locked)		\
 	X(pause, DUNE_WHY_NORESTART, do_forward)			\
 	X(poll, DUNE_WHY_NORESTART, do_forward)				\
