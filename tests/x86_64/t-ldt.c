@@ -86,11 +86,30 @@ static uint32_t far_call_32(uint8_t *low)
 	return eax;
 }
 
+/* The far call alone: 32-bit code fails natively under QEMU's TCG. */
+static int far_call_child(void *mode)
+{
+	uint8_t *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+
+	if (low == MAP_FAILED)
+		return 2;
+	signal(SIGSEGV, on_segv);
+	if (mode)
+		enter_dune();
+	CHECK(set_entry(1, 0, 1) == 0, "modify_ldt (code): %s", strerror(errno));
+	if (!sigsetjmp(back, 1))
+		printf("far call into LDT entry 1: %u\n", far_call_32(low));
+	else
+		printf("far call into LDT entry 1: signal %d\n", got_signo);
+	return finish();
+}
+
 static int ldt_child(void *mode)
 {
-	uint8_t *low = mmap(NULL, 8192, PROT_READ | PROT_WRITE | PROT_EXEC,
+	uint8_t *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
-	volatile uint64_t *data = (uint64_t *)(low + 4096);
+	volatile uint64_t *data = (uint64_t *)low;
 	pthread_t t;
 	void *ret;
 
@@ -102,15 +121,10 @@ static int ldt_child(void *mode)
 	if (mode)
 		enter_dune();
 	CHECK(set_entry(0, (uint32_t)(uintptr_t)data, 0) == 0, "modify_ldt: %s", strerror(errno));
-	CHECK(set_entry(1, 0, 1) == 0, "modify_ldt (code): %s", strerror(errno));
 	if (!sigsetjmp(back, 1))
 		printf("%%gs:0 through LDT entry 0: %#lx\n", (unsigned long)read_gs0(LDT_SEL(0)));
 	else
 		printf("loading LDT entry 0: signal %d\n", got_signo);
-	if (!sigsetjmp(back, 1))
-		printf("far call into LDT entry 1: %u\n", far_call_32(low));
-	else
-		printf("far call into LDT entry 1: signal %d\n", got_signo);
 	/* entry 2 from another thread, with base data + 8 */
 	if (pthread_create(&t, NULL, setter, (void *)(data + 1)) || pthread_join(t, &ret) || ret)
 		return 3;
@@ -134,18 +148,28 @@ static int ldt_child(void *mode)
 	return finish();
 }
 
-int main(void)
+/* Natively, then inside dune: the same output, or nothing to compare. */
+static void compare(int (*fn)(void *), const char *what)
 {
 	char native[1024], inside[1024];
-	int native_status = run_child(ldt_child, (void *)0, native, sizeof(native));
-	int inside_status = run_child(ldt_child, (void *)1, inside, sizeof(inside));
+	int native_status = run_child(fn, (void *)0, native, sizeof(native));
+	int inside_status;
 
 	if (!WIFEXITED(native_status) || WEXITSTATUS(native_status) != 0) {
-		printf("# natively: %s %s", status_str(native_status), native);
-		skip("modify_ldt segments fail natively here");
+		printf("# %s fails natively here (%s): not checked inside\n", what,
+		       status_str(native_status));
+		return;
 	}
 	printf("# natively:\n%s", native);
+	inside_status = run_child(fn, (void *)1, inside, sizeof(inside));
 	CHECK(inside_status == native_status && !strcmp(native, inside),
-	      "natively:\n%sinside dune (%s):\n%s", native, status_str(inside_status), inside);
+	      "%s natively:\n%sinside dune (%s):\n%s", what, native, status_str(inside_status),
+	      inside);
+}
+
+int main(void)
+{
+	compare(ldt_child, "data segments");
+	compare(far_call_child, "a far call into 32-bit code");
 	return finish();
 }
