@@ -339,6 +339,14 @@ unsigned int dune_syscall_why(long nr)
 	return nr >= 0 && nr < DUNE_NR_SYSCALLS ? whys[nr] : 0;
 }
 
+/* A native syscall already judged (or an arch's translation of a compat one). */
+long dune_syscall_serve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	if (sys->nr >= 0 && sys->nr < DUNE_NR_SYSCALLS && handlers[sys->nr])
+		return handlers[sys->nr](vcpu, sys);
+	return forward(sys);
+}
+
 static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	int skip;
@@ -348,19 +356,16 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	if (sys->nr == DUNE_SYSCALL_NR)		/* dune's own, not the program's */
 		return dune_op(vcpu, sys);
 	ret = dune_seccomp_check(sys, &skip);
-	if (skip)
-		return ret;
-	if (sys->nr >= 0 && sys->nr < DUNE_NR_SYSCALLS && handlers[sys->nr])
-		return handlers[sys->nr](vcpu, sys);
-	return forward(sys);
+	return skip ? ret : dune_syscall_serve(vcpu, sys);
 }
 
 /*
  * A call through the ISA's other ABI (x86-64: i386's `int $0x80`): the
  * program's seccomp filters judge it with that ABI's arch, as natively; the
  * table above and the tools' rules name native syscalls, so the arch serves
- * it (refusing what dune would have to intercept), and under a policy it is
- * refused: the rules could not judge it.
+ * it (as the native call where the kernel's is the same, refusing others dune
+ * would have to intercept), and under a policy it is refused: the rules
+ * could not judge it.
  */
 static long handle_compat_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {

@@ -72,6 +72,17 @@
 
 #define VSYSCALL_PAGE	0xffffffffff600000ULL	/* gettimeofday, time, getcpu at 1 KiB steps */
 
+/*
+ * i386 calls whose kernel function is the x86-64 one (no compat variant, the
+ * arguments zero-extended): compat.c serves them as that native call.
+ */
+#define X86_COMPAT_NATIVE(X)						\
+	X(exit) X(exit_group) X(munmap) X(mprotect) X(madvise) X(mlock)	\
+	X(munlock) X(mlockall) X(close) X(dup) X(dup2) X(dup3) X(close_range)
+
+#define X86_COMPAT_ENUM(name)	X86_COMPAT_##name,
+enum x86_compat_native { X86_COMPAT_NATIVE(X86_COMPAT_ENUM) X86_NR_COMPAT_NATIVE };
+
 struct x86_vm {
 	uint8_t *ka;			/* guest-kernel pages of the VM */
 	int ka_ready;
@@ -157,6 +168,7 @@ void x86_fill_ldt(struct dune_vcpu *vcpu, struct kvm_segment *ldt);
 long x86_sync_ldt(struct dune_vcpu *vcpu);
 struct kvm_sregs *x86_sregs_to_change(struct dune_vcpu *vcpu);
 long x86_modify_ldt(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+long x86_compat_native_nr(enum x86_compat_native which);
 int x86_emulate_umip(struct dune_vcpu *vcpu, uint64_t *frame, struct dune_exit *e);
 
 _Static_assert(__builtin_offsetof(struct x86_native_frame, xsave) == 152, "entry.S offsets");

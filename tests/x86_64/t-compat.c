@@ -18,6 +18,8 @@
 #define I386_WRITE	4
 #define I386_GETPID	20
 #define I386_BRK	45
+#define I386_MUNMAP	91
+#define I386_EXIT_GROUP	252
 #define USER_CS32	0x23
 
 struct gprs {
@@ -135,6 +137,7 @@ static void check_refused(void)
 
 static sigjmp_buf back;
 
+/* SIGILL (or SIGSEGV): back to the sigsetjmp. */
 static void on_sigill(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
@@ -196,6 +199,46 @@ static void check_from_32bit(void)
 	      status_str(inside_status), inside);
 }
 
+/*
+ * i386 calls served as their x86-64 twins: munmap is mirrored (the page
+ * faults after it), exit_group ends the process with its status.
+ */
+static int served_as_native(void *mode)
+{
+	char *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
+			 -1, 0);
+	struct gprs g = { .rax = I386_MUNMAP, .rbx = (uintptr_t)low, .rcx = 4096 };
+
+	if (low == MAP_FAILED)
+		return 2;
+	low[0] = 1;
+	if (mode)
+		enter_dune();
+	int80(&g);
+	if (g.rax != 0)
+		return 3;
+	if (!sigsetjmp(back, 1)) {
+		struct sigaction sa = { .sa_sigaction = on_sigill, .sa_flags = SA_SIGINFO };
+
+		sigaction(SIGSEGV, &sa, NULL);	/* its handler comes back just as well */
+		low[0] = 2;
+		return 4;
+	}
+	g = (struct gprs){ .rax = I386_EXIT_GROUP, .rbx = 7 };
+	int80(&g);
+	return 5;
+}
+
+static void check_served_as_native(void)
+{
+	int native = run_child(served_as_native, (void *)0, NULL, 0);
+	int inside = run_child(served_as_native, (void *)1, NULL, 0);
+
+	CHECK(WIFEXITED(native) && WEXITSTATUS(native) == 7, "i386 munmap, exit_group natively: %#x",
+	      native);
+	CHECK(inside == native, "i386 munmap, exit_group inside dune: %s", status_str(inside));
+}
+
 /* sysenter from 64-bit code: how it ends depends on the CPU; the same inside. */
 static int do_sysenter(void *mode)
 {
@@ -219,6 +262,7 @@ int main(void)
 {
 	check_from_64bit();
 	check_refused();
+	check_served_as_native();
 	check_from_32bit();
 	check_sysenter();
 	return finish();
