@@ -134,7 +134,7 @@ static int ldt_child(void *mode)
 		printf("loading LDT entry 2: signal %d\n", got_signo);
 	/* a fork child has the same LDT */
 	pid_t pid = fork();
-	int status;
+	int status = 0;
 
 	if (pid == 0)
 		_exit(read_gs0(LDT_SEL(2)) == data[1] ? 0 : 1);
