@@ -34,7 +34,7 @@ struct dune_syscall {
 enum dune_event {
 	DUNE_EV_SYSCALL,	/* sys filled */
 	DUNE_EV_FAULT,		/* fault filled */
-	DUNE_EV_INTR,		/* KVM_RUN interrupted; nothing to do */
+	DUNE_EV_INTR,		/* nothing left to do: KVM_RUN interrupted, or the arch served it */
 	DUNE_EV_MMIO,		/* guest touched a guest-physical hole */
 	DUNE_EV_FATAL,		/* VM unusable: why says what happened */
 };
