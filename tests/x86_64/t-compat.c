@@ -4,12 +4,17 @@
  * 64-bit code (number in EAX, arguments in EBX ECX EDX ESI EDI EBP, a 32-bit
  * result sign-extended, the other registers as the kernel leaves them) and
  * from a 32-bit code segment; a call dune would have to intercept is refused
- * with ENOSYS inside, and every call under deny rules; `sysenter` ends the
- * program as natively.
+ * with ENOSYS inside, and every call under deny rules; a seccomp filter sees
+ * AUDIT_ARCH_I386; `sysenter` ends the program as natively.
  */
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <ucontext.h>
 
 #include "check.h"
@@ -239,6 +244,48 @@ static void check_served_as_native(void)
 	CHECK(inside == native, "i386 munmap, exit_group inside dune: %s", status_str(inside));
 }
 
+/*
+ * A seccomp filter sees an i386 call with AUDIT_ARCH_I386 and its i386
+ * number: EPERM for i386 getpid (20) only, x86-64's 20 (writev) untouched.
+ */
+static int filtered(void *mode)
+{
+	struct sock_filter insns[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, I386_GETPID, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(insns) / sizeof(insns[0]), insns };
+	struct gprs g = { .rax = I386_GETPID };
+
+	if (mode)
+		enter_dune();
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		return 2;
+	int80(&g);
+	printf("i386 getpid under the filter: %ld; getpid %s\n", (long)g.rax,
+	       getpid() > 0 ? "works" : "fails");
+	return 0;
+}
+
+static void check_filtered(void)
+{
+	char native[128], inside[128];
+	int native_status = run_child(filtered, (void *)0, native, sizeof(native));
+	int inside_status = run_child(filtered, (void *)1, inside, sizeof(inside));
+
+	CHECK(WIFEXITED(native_status) &&
+	      !strcmp(native, "i386 getpid under the filter: -1; getpid works\n"),
+	      "seccomp natively: %s %s", status_str(native_status), native);
+	CHECK(inside_status == native_status && !strcmp(native, inside),
+	      "seccomp on an i386 call: natively %s, inside dune %s %s", native,
+	      status_str(inside_status), inside);
+}
+
 /* sysenter from 64-bit code: how it ends depends on the CPU; the same inside. */
 static int do_sysenter(void *mode)
 {
@@ -263,6 +310,7 @@ int main(void)
 	check_from_64bit();
 	check_refused();
 	check_served_as_native();
+	check_filtered();
 	check_from_32bit();
 	check_sysenter();
 	return finish();
