@@ -379,13 +379,21 @@ static void check_cpunode(void)
 /*
  * CPUID leaf 7 inside dune: the host's bits minus what KVM cannot give and
  * CET, which dune hides (README); the others are listed for the record.
+ * With PKE, the thread's PKRU is the guest's.
  */
-static void check_cpuid7(unsigned int native[4])
+static void check_cpuid7(unsigned int native[4], uint32_t native_pkru)
 {
 	unsigned int in[4];
 	const char *reg = "abcd";
+	uint32_t pkru;
 
 	__cpuid_count(7, 0, in[0], in[1], in[2], in[3]);
+	if (in[2] & (1u << 4)) {	/* OSPKE: the thread's PKRU comes along */
+		asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+		CHECK(pkru == native_pkru, "PKRU %#x inside dune, %#x natively", pkru, native_pkru);
+	} else {
+		printf("# no PKE inside dune: PKRU not compared\n");
+	}
 	CHECK(!(in[2] & (1u << 7)) && !(in[3] & (1u << 20)),
 	      "CET (shadow stack ecx %#x, IBT edx %#x) shown inside dune", in[2], in[3]);
 	for (int r = 1; r < 4; r++)
@@ -397,14 +405,17 @@ static void check_cpuid7(unsigned int native[4])
 int main(void)
 {
 	unsigned int cpuid7[4];
+	uint32_t pkru = 0;
 
 	__cpuid_count(7, 0, cpuid7[0], cpuid7[1], cpuid7[2], cpuid7[3]);
+	if (cpuid7[2] & (1u << 4))
+		asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
 	check_amx_refusal();
 	check_cpunode();
 	check_tracer_cancels_trap();
 	check_compat_fault();
 	enter_dune();
-	check_cpuid7(cpuid7);
+	check_cpuid7(cpuid7, pkru);
 	check_guest_kernel_hole();
 	check_gs_base();
 	check_tsc_trap();

@@ -226,9 +226,10 @@ static int set_cpuid_xcr0(struct dune_vcpu *vcpu)
 }
 
 /*
- * The x87 control word and MXCSR are callee-saved: carry them into the guest.
+ * The x87 control word and MXCSR are callee-saved: carry them into the guest,
+ * and PKRU, the thread's protection-key rights, where the guest has PKE.
  * (Through the XSAVE image: the kernel takes FCW only with XSTATE_BV bit 0 (x87)
- * set, and MXCSR only with bit 1 (SSE) set.)
+ * set, MXCSR only with bit 1 (SSE), PKRU only with bit 9.)
  */
 static int set_fpu_control(struct dune_vcpu *vcpu)
 {
@@ -245,6 +246,14 @@ static int set_fpu_control(struct dune_vcpu *vcpu)
 	memcpy(image + 0, &fcw, sizeof(fcw));
 	memcpy(image + 24, &mxcsr, sizeof(mxcsr));
 	image[512] |= 3;	/* XSTATE_BV: x87, SSE */
+	if (x86_vm(vcpu->vm)->cr4 & X86_CR4_PKE) {
+		uint32_t r[4], pkru;
+
+		cpuid(0xd, 9, r);	/* EBX: PKRU's offset in the image */
+		asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+		memcpy(image + r[1], &pkru, sizeof(pkru));
+		image[513] |= XFEATURE_PKRU >> 8;
+	}
 	err = dune_ioctl(vcpu->fd, KVM_SET_XSAVE, xsave);
 	if (err)
 		return dune_fail(err, "KVM_SET_XSAVE: %s", dune_strerror(err));
