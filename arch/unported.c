@@ -140,6 +140,12 @@ void arch_exit_thread(int *busy, long status)
 	not_reached(__func__);
 }
 
+long arch_compat_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	(void)vcpu, (void)sys;
+	return unported();
+}
+
 /* The host loop forwards nothing without a VM. */
 long arch_forward_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5,
 			  const void *insn)

@@ -22,12 +22,13 @@ struct dune_syscall {
 	long nr;
 	long args[6];
 	uintptr_t ip;		/* where the guest continues after it */
+	uint32_t compat_arch;	/* 0, or the AUDIT_ARCH_* of the ISA's other ABI it came in */
 };
 
 enum dune_event {
 	DUNE_EV_SYSCALL,	/* sys filled */
 	DUNE_EV_FAULT,		/* fault filled */
-	DUNE_EV_INTR,		/* KVM_RUN interrupted; nothing to do */
+	DUNE_EV_INTR,		/* nothing left to do: KVM_RUN interrupted, or the arch served it */
 	DUNE_EV_MMIO,		/* guest touched a guest-physical hole */
 	DUNE_EV_FATAL,		/* VM unusable: why says what happened */
 };
@@ -88,6 +89,8 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *exit);
 void arch_syscall_return(struct dune_vcpu *vcpu, long ret);
 int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *ret);
 uint32_t arch_audit_arch(void);		/* AUDIT_ARCH_* for seccomp_data */
+/* A call through the ISA's other ABI (sys->compat_arch): run it, or -errno. */
+long arch_compat_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 
 /*
  * Leaving the VM: capture the guest's registers (and FPU state) as native

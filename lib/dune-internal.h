@@ -261,6 +261,7 @@ int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);
 
 /* syscall.c */
 long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+long dune_syscall_serve(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 
 /* signal.c */
 long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys);

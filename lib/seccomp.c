@@ -178,7 +178,8 @@ static long set_strict(unsigned long flags, long args)
 
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip)
 {
-	struct seccomp_data d = { .nr = sys->nr, .arch = arch_audit_arch(),
+	struct seccomp_data d = { .nr = sys->nr,
+				  .arch = sys->compat_arch ? sys->compat_arch : arch_audit_arch(),
 				  .instruction_pointer = sys->ip };
 	uint32_t ret = SECCOMP_RET_ALLOW;
 

@@ -469,9 +469,18 @@ unsigned int dune_syscall_why(long nr)
 	return slot >= 0 ? whys[slot] : 0;
 }
 
-static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+/* A native syscall already judged (or an arch's translation of a compat one). */
+long dune_syscall_serve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	long slot = dune_syscall_slot(sys->nr);
+
+	if (slot >= 0 && handlers[slot])
+		return handlers[slot](vcpu, sys);
+	return forward(vcpu->vm, sys);
+}
+
+static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
 	int skip;
 	long ret;
 
@@ -479,11 +488,27 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	if (sys->nr == DUNE_SYSCALL_NR)		/* dune's own, not the program's */
 		return dune_op(vcpu, sys);
 	ret = dune_seccomp_check(sys, &skip);
-	if (skip)
-		return ret;
-	if (slot >= 0 && handlers[slot])
-		return handlers[slot](vcpu, sys);
-	return forward(vcpu->vm, sys);
+	return skip ? ret : dune_syscall_serve(vcpu, sys);
+}
+
+/*
+ * A call through the ISA's other ABI (x86-64: i386's `int $0x80`): the
+ * program's seccomp filters judge it with that ABI's arch, as natively; the
+ * table above and the tools' rules name native syscalls, so the arch serves
+ * it (as the native call where the kernel's is the same, refusing others dune
+ * would have to intercept), and under a policy it is refused: the rules
+ * could not judge it.
+ */
+static long handle_compat_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	int skip;
+	long ret;
+
+	vcpu->vm->stats.syscalls++;
+	if (vcpu->vm->tools.policy)
+		return -ENOSYS;
+	ret = dune_seccomp_check(sys, &skip);
+	return skip ? ret : arch_compat_syscall(vcpu, sys);
 }
 
 /* Tools (trace, stats, deny) wrap the syscall only if one was asked for. */
@@ -494,6 +519,8 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	int refused;
 	long ret;
 
+	if (sys->compat_arch)
+		return handle_compat_syscall(vcpu, sys);
 	if (!vm->tools.active || sys->nr == DUNE_SYSCALL_NR)
 		return handle_syscall(vcpu, sys);
 	ret = dune_tools_before(vcpu, sys, &refused);

@@ -8,6 +8,7 @@
 	X(fork, DUNE_WHY_PROC | DUNE_WHY_SERVED, do_fork)		\
 	X(vfork, DUNE_WHY_PROC | DUNE_WHY_SERVED, do_vfork)		\
 	X(arch_prctl, DUNE_WHY_ARCH | DUNE_WHY_SERVED, do_arch_syscall)	\
+	X(modify_ldt, DUNE_WHY_ARCH | DUNE_WHY_SERVED, do_arch_syscall)	\
 	X(getrlimit, DUNE_WHY_LIMIT, forward_fds_locked)		\
 	X(setrlimit, DUNE_WHY_LIMIT, forward_fds_locked)		\
 	X(pause, DUNE_WHY_NORESTART, do_forward)			\
