@@ -77,6 +77,8 @@ struct dune_vm {
 	struct kvm *kvm;
 	pid_t tgid;
 	bool dead;			/* being detached: serve nothing more */
+	/* callbacks that dropped kvm->srcu to run a syscall; release waits for them */
+	struct srcu_struct srcu;
 	struct list_head node;		/* in dune_vms */
 	DECLARE_BITMAP(allow, DUNE_KMOD_MAX_SYSCALLS);	/* library AND module */
 	atomic64_t served;
@@ -89,8 +91,6 @@ static DEFINE_MUTEX(dune_lock);
 /* Protects dune_vms, which dune_kmod_for_each() walks. */
 static DEFINE_SPINLOCK(dune_vms_lock);
 static LIST_HEAD(dune_vms);
-/* Callbacks that dropped kvm->srcu to run a syscall; release waits for them. */
-DEFINE_STATIC_SRCU(dune_srcu);
 
 bool dune_kmod_enabled = true;
 
@@ -237,7 +237,7 @@ static int dune_pio_write(struct kvm_vcpu *vcpu, struct kvm_io_device *dev,
 
 	if (addr != DUNE_X86_PORT_SYSCALL || len != 4)
 		return -EOPNOTSUPP;
-	idx = srcu_read_lock(&dune_srcu);
+	idx = srcu_read_lock(&vm->srcu);
 	why = READ_ONCE(vm->dead) ? DUNE_DECLINE_STATE : -1;
 	if (why < 0) {
 		bus = srcu_dereference(vm->kvm->buses[KVM_PIO_BUS], &vm->kvm->srcu);
@@ -245,7 +245,7 @@ static int dune_pio_write(struct kvm_vcpu *vcpu, struct kvm_io_device *dev,
 		why = dune_decline_reason(vm, vcpu, nr);
 	}
 	if (why >= 0) {
-		srcu_read_unlock(&dune_srcu, idx);
+		srcu_read_unlock(&vm->srcu, idx);
 		atomic64_inc(&vm->declined[why]);
 		return -EOPNOTSUPP;
 	}
@@ -253,13 +253,13 @@ static int dune_pio_write(struct kvm_vcpu *vcpu, struct kvm_io_device *dev,
 	ret = dune_run_syscall(vcpu, nr);
 	if (dune_is_restart(ret)) {
 		if (bus == srcu_dereference(vm->kvm->buses[KVM_PIO_BUS], &vm->kvm->srcu)) {
-			srcu_read_unlock(&dune_srcu, idx);
+			srcu_read_unlock(&vm->srcu, idx);
 			atomic64_inc(&vm->declined[DUNE_DECLINE_RESTART]);
 			return -EOPNOTSUPP;
 		}
 		ret = -EINTR;
 	}
-	srcu_read_unlock(&dune_srcu, idx);
+	srcu_read_unlock(&vm->srcu, idx);
 	vcpu->arch.regs[VCPU_REGS_RAX] = ret;
 	atomic64_inc(&vm->served);
 	atomic64_inc(&vm->count[nr]);
@@ -355,6 +355,9 @@ static int dune_attach(struct file *filp, void __user *arg)
 		err = -ENOMEM;
 		goto out_fput;
 	}
+	err = init_srcu_struct(&vm->srcu);
+	if (err)
+		goto out_free;
 	vm->vm_file = vm_file;
 	vm->kvm = vm_file->private_data;
 	vm->tgid = task_tgid_nr(current);
@@ -366,7 +369,7 @@ static int dune_attach(struct file *filp, void __user *arg)
 					     4, &vm->dev);
 	mutex_unlock(&vm->kvm->slots_lock);
 	if (err)
-		goto out_free;
+		goto out_cleanup;
 
 	spin_lock(&dune_vms_lock);
 	list_add_tail(&vm->node, &dune_vms);
@@ -374,6 +377,8 @@ static int dune_attach(struct file *filp, void __user *arg)
 	filp->private_data = vm;
 	return 0;
 
+out_cleanup:
+	cleanup_srcu_struct(&vm->srcu);
 out_free:
 	kvfree(vm);
 out_fput:
@@ -453,7 +458,8 @@ static long dune_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 
 /*
  * Detach: no new syscall starts in the kernel (dead), the ones running with
- * kvm->srcu dropped finish (dune_srcu), the device leaves the bus (whose
+ * kvm->srcu dropped finish (vm->srcu: per VM, as another process's exit
+ * may wait for ours, e.g. a blocking wait4 for it), the device leaves the bus (whose
  * update waits for every kvm->srcu reader, so for every callback), then the
  * VM is let go.
  */
@@ -465,7 +471,7 @@ static int dune_release(struct inode *inode, struct file *filp)
 	if (!vm)
 		return 0;
 	WRITE_ONCE(vm->dead, true);
-	synchronize_srcu(&dune_srcu);
+	synchronize_srcu(&vm->srcu);
 
 	mutex_lock(&vm->kvm->slots_lock);
 	err = static_call(dune_bus_unregister)(vm->kvm, KVM_PIO_BUS, &vm->dev);
@@ -476,6 +482,7 @@ static int dune_release(struct inode *inode, struct file *filp)
 	spin_lock(&dune_vms_lock);
 	list_del(&vm->node);
 	spin_unlock(&dune_vms_lock);
+	cleanup_srcu_struct(&vm->srcu);
 	fput(vm->vm_file);
 	kvfree(vm);
 	return 0;

@@ -842,7 +842,10 @@ static void test_ptrace(void)
 {
 	struct __ptrace_syscall_info info;
 	int status, seen = 0, sig = 0;
-	pid_t pid = fork();
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
 
 	if (pid == 0) {
 		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
@@ -890,8 +893,11 @@ static int processes(void *arg)
 		pthread_create(&t[i], NULL, getpids, NULL);
 	for (int i = 0; i < 4; i++)
 		join_within(t[i], "getpid thread", 120);
-	CHECK(kernel_served() >= before + 4000, "4 threads: %lu served",
-	      (unsigned long)(kernel_served() - before));
+	/* while another thread changes memslots, the module declines (state) */
+	CHECK(kernel_served() + declined(DUNE_DECLINE_STATE) >= before + 4000,
+	      "4 threads: %lu served", (unsigned long)(kernel_served() - before));
+	printf("threads done\n");
+	fflush(stdout);
 
 	before = kernel_served();
 	pid = fork();
@@ -906,6 +912,8 @@ static int processes(void *arg)
 	      "fork child on the kernel path: %s", status_str(status));
 	CHECK(kernel_served() < before + 100, "the child's calls counted in the parent: %lu",
 	      (unsigned long)(kernel_served() - before));
+	printf("fork done\n");
+	fflush(stdout);
 
 	dune_escape();
 	CHECK(!dune_is_inside(), "escaped");
