@@ -23,7 +23,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,11 +31,10 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <linux/dune.h>
-#include <linux/filter.h>
 #include <linux/kvm.h>
-#include <linux/seccomp.h>
 
 #include "check.h"
+#include "deny-filter.h"
 #include "dune-internal.h"
 #include "syscalls.h"
 
@@ -698,20 +696,10 @@ static int fallback_policy(void *arg)
 	return finish();
 }
 
-/* A native seccomp filter: uname fails with EPERM, whatever the path. */
+/* A seccomp filter: uname fails with EPERM, whatever the path. */
 static void native_filter(void)
 {
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_uname, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
-
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	CHECK(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0, "seccomp: %s",
-	      strerror(errno));
+	CHECK(deny_syscall(SYS_uname, EPERM) == 0, "seccomp: %s", strerror(errno));
 }
 
 /* Native seccomp on the thread: everything declined, the filter honoured. */
