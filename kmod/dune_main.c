@@ -94,12 +94,12 @@ static LIST_HEAD(dune_vms);
 
 bool dune_kmod_enabled = true;
 
-/* What kallsyms gave us; dune_resolved says all of it is there. */
+/* What kallsyms gave us: dune_resolve_syscall(), dune_resolve_kvm(). */
 typedef long (*dune_sys_call_t)(const struct pt_regs *regs);
 
 static const struct file_operations *dune_kvm_vm_fops;
 static const dune_sys_call_t *dune_sys_call_table;
-static bool dune_resolved;
+static bool dune_syscall_found;
 
 static long dune_sys_call_by_table(const struct pt_regs *regs, unsigned int nr)
 {
@@ -124,27 +124,38 @@ static unsigned long dune_lookup(const char *name)
 	return lookup ? lookup(name) : 0;
 }
 
+/* The syscall entry, once at module init: the core kernel does not move. */
+static bool dune_resolve_syscall(void)
+{
+	unsigned long call = dune_lookup("x64_sys_call");
+
+	if (call) {
+		static_call_update(dune_sys_call, (typeof(dune_sys_call_by_table) *)call);
+		return true;
+	}
+	dune_sys_call_table = (void *)dune_lookup("sys_call_table");
+	return dune_sys_call_table;
+}
+
 /*
- * Find what the module needs and point the static calls at it.  Called at
- * module init; on failure every ATTACH fails with -EOPNOTSUPP.
+ * kvm.ko's pieces, at each attach (@dune_lock must be held): kvm.ko may
+ * have been loaded, or reloaded elsewhere, since the last one.  A VM file
+ * whose f_op is the kvm_vm_fops found here pins that kvm.ko while it is
+ * attached, so every attachment sees the same kvm.ko and re-pointing the
+ * static calls never changes their target under a caller.
  */
-static bool dune_resolve(void)
+static int dune_resolve_kvm(void)
 {
 	unsigned long reg = dune_lookup("kvm_io_bus_register_dev");
 	unsigned long unreg = dune_lookup("kvm_io_bus_unregister_dev");
-	unsigned long call = dune_lookup("x64_sys_call");
+	const struct file_operations *fops = (void *)dune_lookup("kvm_vm_fops");
 
-	dune_kvm_vm_fops = (void *)dune_lookup("kvm_vm_fops");
-	dune_sys_call_table = (void *)dune_lookup("sys_call_table");
-	if (!reg || !unreg || !dune_kvm_vm_fops || (!call && !dune_sys_call_table)) {
-		pr_warn("kvm.ko or kernel symbols not found; attach is disabled\n");
-		return false;
-	}
+	if (!reg || !unreg || !fops)
+		return -EOPNOTSUPP;
+	dune_kvm_vm_fops = fops;
 	static_call_update(dune_bus_register, (typeof(kvm_io_bus_register_dev) *)reg);
 	static_call_update(dune_bus_unregister, (typeof(kvm_io_bus_unregister_dev) *)unreg);
-	if (call)
-		static_call_update(dune_sys_call, (typeof(dune_sys_call_by_table) *)call);
-	return true;
+	return 0;
 }
 
 static inline struct dune_vm *to_dune_vm(struct kvm_io_device *dev)
@@ -335,8 +346,11 @@ static int dune_attach(struct file *filp, void __user *arg)
 	struct file *vm_file;
 	int err;
 
-	if (!dune_resolved || !IS_ENABLED(CONFIG_DUNE_GUEST_STATE_PROTECTED))
+	if (!dune_syscall_found || !IS_ENABLED(CONFIG_DUNE_GUEST_STATE_PROTECTED))
 		return -EOPNOTSUPP;
+	err = dune_resolve_kvm();
+	if (err)
+		return err;
 	if (filp->private_data)
 		return -EBUSY;
 	err = dune_copy_attach(&a, arg);
@@ -374,7 +388,8 @@ static int dune_attach(struct file *filp, void __user *arg)
 	spin_lock(&dune_vms_lock);
 	list_add_tail(&vm->node, &dune_vms);
 	spin_unlock(&dune_vms_lock);
-	filp->private_data = vm;
+	/* dune_own_vm() may read it without dune_lock */
+	smp_store_release(&filp->private_data, vm);
 	return 0;
 
 out_cleanup:
@@ -389,7 +404,8 @@ out_fput:
 /* The attached VM of filp if the caller is the process that attached it. */
 static struct dune_vm *dune_own_vm(struct file *filp)
 {
-	struct dune_vm *vm = filp->private_data;
+	/* pairs with dune_attach(): ioctls other than ATTACH run without dune_lock */
+	struct dune_vm *vm = smp_load_acquire(&filp->private_data);
 
 	if (!vm)
 		return ERR_PTR(-ENXIO);
@@ -567,7 +583,9 @@ static int __init dune_init(void)
 
 	for (i = 0; i < ARRAY_SIZE(dune_safe_syscalls); i++)
 		__set_bit(dune_safe_syscalls[i], dune_safe);
-	dune_resolved = dune_resolve();
+	dune_syscall_found = dune_resolve_syscall();
+	if (!dune_syscall_found)
+		pr_warn("no syscall entry (x64_sys_call, sys_call_table): attach is refused\n");
 
 	err = misc_register(&dune_dev);
 	if (err)
