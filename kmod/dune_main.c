@@ -77,6 +77,7 @@ struct dune_vm {
 	struct kvm *kvm;
 	pid_t tgid;
 	bool dead;			/* being detached: serve nothing more */
+	bool nested;			/* inside another attached VM: serve nothing */
 	/* callbacks that dropped kvm->srcu to run a syscall; release waits for them */
 	struct srcu_struct srcu;
 	struct list_head node;		/* in dune_vms */
@@ -182,7 +183,7 @@ static int dune_decline_reason(struct dune_vm *vm, struct kvm_vcpu *vcpu, unsign
 {
 	if (!READ_ONCE(dune_kmod_enabled))
 		return DUNE_DECLINE_DISABLED;
-	if (nr >= DUNE_KMOD_MAX_SYSCALLS || !test_bit(nr, vm->allow))
+	if (vm->nested || nr >= DUNE_KMOD_MAX_SYSCALLS || !test_bit(nr, vm->allow))
 		return DUNE_DECLINE_POLICY;
 	/* seccomp, ptrace, audit, tracepoints, syscall user dispatch */
 	if (current_thread_info()->syscall_work || current->seccomp.mode)
@@ -325,17 +326,28 @@ static struct file *dune_get_vm_file(int vm_fd)
 	return file;
 }
 
-/* One device per VM: a second one at the port would never be reached. */
-static bool dune_is_attached(struct kvm *kvm)
+/*
+ * -EBUSY if @kvm is attached already: a second device at the port would
+ * never be reached.  *nested says whether another VM of the caller's mm is
+ * attached: then this one runs inside dune (dune_enter() inside dune), the
+ * outer level's host loop runs its host loop's syscalls and must see them
+ * (the outer's seccomp filters, tools and policy), so none is served here.
+ * @dune_lock must be held.
+ */
+static int dune_check_attached(struct kvm *kvm, bool *nested)
 {
 	struct dune_vm *vm;
-	bool found = false;
+	int err = 0;
 
+	*nested = false;
 	spin_lock(&dune_vms_lock);
-	list_for_each_entry(vm, &dune_vms, node)
-		found |= vm->kvm == kvm;
+	list_for_each_entry(vm, &dune_vms, node) {
+		if (vm->kvm == kvm)
+			err = -EBUSY;
+		*nested |= vm->kvm->mm == current->mm;
+	}
 	spin_unlock(&dune_vms_lock);
-	return found;
+	return err;
 }
 
 /* DUNE_KMOD_IOC_ATTACH: @dune_lock must be held. */
@@ -344,6 +356,7 @@ static int dune_attach(struct file *filp, void __user *arg)
 	struct dune_kmod_attach a;
 	struct dune_vm *vm;
 	struct file *vm_file;
+	bool nested;
 	int err;
 
 	if (!dune_syscall_found || !IS_ENABLED(CONFIG_DUNE_GUEST_STATE_PROTECTED))
@@ -359,10 +372,9 @@ static int dune_attach(struct file *filp, void __user *arg)
 	vm_file = dune_get_vm_file(a.vm_fd);
 	if (IS_ERR(vm_file))
 		return PTR_ERR(vm_file);
-	if (dune_is_attached(vm_file->private_data)) {
-		err = -EBUSY;
+	err = dune_check_attached(vm_file->private_data, &nested);
+	if (err)
 		goto out_fput;
-	}
 
 	vm = kvzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm) {
@@ -375,6 +387,7 @@ static int dune_attach(struct file *filp, void __user *arg)
 	vm->vm_file = vm_file;
 	vm->kvm = vm_file->private_data;
 	vm->tgid = task_tgid_nr(current);
+	vm->nested = nested;
 	dune_set_allow(vm, a.allow);
 	kvm_iodevice_init(&vm->dev, &dune_pio_ops);
 

@@ -11,8 +11,9 @@
  *   (restart); the native filter and the program's emulated filter are both
  *   still honoured.
  * - dune's own fds stay invisible; ptrace sees every syscall; fork, threads,
- *   escape; two processes have their own counters; the module cannot be
- *   removed while attached.
+ *   escape; two processes have their own counters; nothing is served for a
+ *   nested VM, so the outer level's filter still judges its calls; the
+ *   module cannot be removed while attached.
  * - Bad input to the ioctls gives -errno.
  */
 #include <dirent.h>
@@ -742,6 +743,32 @@ static int emulated_filter(void *arg)
 	return finish();
 }
 
+/*
+ * dune inside dune: the outer level runs the inner host loop's syscalls and
+ * its emulated filter must still judge them, so the module serves none of
+ * the inner VM's.
+ */
+static int nested(void *arg)
+{
+	char buf[400];
+	uint64_t served;
+	int ret;
+
+	(void)arg;
+	setenv("DUNE_MODE", "kmod", 1);
+	enter_dune();
+	native_filter();	/* emulated by the outer level */
+	ret = dune_enter();
+	CHECK(ret == 0, "nested dune_enter() = %d: %s", ret, dune_last_error());
+	served = kernel_served();
+	CHECK(RAW(SYS_uname, buf) == -EPERM, "uname at depth 2 under the outer filter: %ld",
+	      RAW(SYS_uname, buf));
+	CHECK(RAW(SYS_getpid) == getpid(), "getpid at depth 2");
+	CHECK(kernel_served() == served, "depth 2: %lu calls served in the kernel",
+	      (unsigned long)(kernel_served() - served));
+	return finish();
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -1005,7 +1032,8 @@ struct child_test {
 static const struct child_test child_tests[] = {
 	CHILD_TEST(differential, "user"), CHILD_TEST(differential, "kmod"),
 	CHILD_TEST(fallback_policy, NULL), CHILD_TEST(fallback_thread, NULL),
-	CHILD_TEST(emulated_filter, NULL), CHILD_TEST(fallback_restart, NULL),
+	CHILD_TEST(emulated_filter, NULL), CHILD_TEST(nested, NULL),
+	CHILD_TEST(fallback_restart, NULL),
 	CHILD_TEST(own_fds, NULL), CHILD_TEST(processes, NULL),
 	CHILD_TEST(removal_refused, NULL),
 };
