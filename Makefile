@@ -94,10 +94,13 @@ check: all
 check-vm: all
 	tests/vm/check-vm.sh $(BUILD)
 
-# check-vm with the kernel module: built for the booted kernel, loaded, and
-# the suite run with DUNE_MODE=user and DUNE_MODE=kmod (tests/vm/README.md)
+# check-vm with the kernel module: built for the booted kernel (KMOD_BUILD=
+# kbuild or dkms), loaded, and the suite run with DUNE_MODE=user and
+# DUNE_MODE=kmod (tests/vm/README.md)
+KMOD_BUILD ?= kbuild
+
 check-vm-kmod: all
-	DUNE_VM_KMOD=1 tests/vm/check-vm.sh $(BUILD)
+	DUNE_VM_KMOD=$(KMOD_BUILD) tests/vm/check-vm.sh $(BUILD)
 
 # The same on Debian 12's 6.1, trixie's 6.12 and the newest Debian kernel
 # (downloaded into $(BUILD)/vm/kernels; KERNELS="installed newest" for fewer)

@@ -23,8 +23,9 @@ kvm_amd_opts=${DUNE_VM_KVM_AMD_OPTS:-nested=1}
 # A kernel root with boot/vmlinuz-VER and lib/modules/VER (tests/vm/
 # fetch-kernel.sh unpacks newer Debian kernels so) instead of / itself.
 kdir=${DUNE_VM_KDIR:-}
-# DUNE_VM_KMOD=1: build the kernel module against the booted kernel's build
-# tree (DUNE_VM_KMOD_KDIR, default KDIR/lib/modules/VER/build), load it and
+# DUNE_VM_KMOD=kbuild (or 1) or dkms: build the kernel module against the
+# booted kernel's build tree (DUNE_VM_KMOD_KDIR, default
+# KDIR/lib/modules/VER/build) with kbuild or with `dkms build`, load it and
 # run the suite twice, DUNE_MODE=user and DUNE_MODE=kmod.
 kmod=${DUNE_VM_KMOD:-}
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
@@ -122,7 +123,11 @@ add_kmod() {
 	local kbuild=${DUNE_VM_KMOD_KDIR:-${kdir:-}/lib/modules/$1/build} ko
 	[ -e "$kbuild/Makefile" ] ||
 		die "DUNE_VM_KMOD: no build tree $kbuild (package linux-headers-$1, or DUNE_VM_KMOD_KDIR)"
-	ko=$("$here/build-kmod.sh" "$kbuild" "$vmdir/kmod") || die "building dune.ko for $1 failed"
+	case $kmod in
+	1 | kbuild) ko=$("$here/build-kmod.sh" "$kbuild" "$vmdir/kmod") ;;
+	dkms) ko=$("$here/dkms-build.sh" "$1" "$vmdir/kmod" "$kbuild") ;;
+	*) die "DUNE_VM_KMOD=$kmod: expected kbuild or dkms" ;;
+	esac || die "building dune.ko for $1 ($kmod) failed"
 	cp "$ko" "$2/lib/modules/dune.ko"
 	echo "/lib/modules/dune.ko" >>"$2/etc/dune-vm-modules"
 }
