@@ -102,6 +102,12 @@ KMOD_BUILD ?= kbuild
 check-vm-kmod: all
 	DUNE_VM_KMOD=$(KMOD_BUILD) tests/vm/check-vm.sh $(BUILD)
 
+# dune-bench --paths inside the check-vm guest, with the module loaded
+# (after a short suite: t-kmod); the table is in the output
+bench-vm-paths: all
+	DUNE_VM_KMOD=$(KMOD_BUILD) DUNE_VM_BENCH=--paths DUNE_VM_TESTS=t-kmod \
+		tests/vm/check-vm.sh $(BUILD)
+
 # The same on Debian 12's 6.1, trixie's 6.12 and the newest Debian kernel
 # (downloaded into $(BUILD)/vm/kernels; KERNELS="installed newest" for fewer)
 check-vm-kernels: all
@@ -144,5 +150,5 @@ kmod-clean:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-vm check-vm-kmod check-vm-kernels conformance lint install clean kmod kmod-clean
+.PHONY: all check check-vm check-vm-kmod bench-vm-paths check-vm-kernels conformance lint install clean kmod kmod-clean
 .SECONDARY:

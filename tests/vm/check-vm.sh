@@ -28,6 +28,9 @@ kdir=${DUNE_VM_KDIR:-}
 # KDIR/lib/modules/VER/build) with kbuild or with `dkms build`, load it and
 # run the suite twice, DUNE_MODE=user and DUNE_MODE=kmod.
 kmod=${DUNE_VM_KMOD:-}
+# DUNE_VM_BENCH="ARGS": also run BUILD_DIR/dune-bench ARGS after the suite
+# (e.g. "--paths": native, user-space and kernel path; needs DUNE_VM_KMOD).
+bench=${DUNE_VM_BENCH:-}
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
 [ "$shell_mode" != 1 ] || shell_mode=after
 qemu_pid=
@@ -142,11 +145,11 @@ add_busybox() {
 	done
 }
 
-# Every shared library the test programs load, at its host path (the
-# dynamic loader too: it is what PT_INTERP names).
+# Every shared library the test programs (and dune-bench) load, at its host
+# path (the dynamic loader too: it is what PT_INTERP names).
 add_libraries() {
 	local root=$1 f lib
-	for f in "$build/tests"/*; do
+	for f in "$build/tests"/* ${bench:+"$build/dune-bench"}; do
 		if [ ! -f "$f" ] || [ ! -x "$f" ]; then
 			continue
 		fi
@@ -180,6 +183,7 @@ build_initramfs() {
 	# The build's tests at the build's absolute path, so rpaths into the
 	# build tree and run-tests.sh's "BUILD_DIR/tests" both work as on the host.
 	cp -a "$build/tests" "$root$build/"
+	[ -z "$bench" ] || cp "$build/dune-bench" "$root$build/"
 	cp "$here/../run-tests.sh" "$root/dune/run-tests.sh"
 	add_libraries "$root"
 	cp "$here/init.sh" "$root/init"
@@ -194,6 +198,7 @@ build_initramfs() {
 	conf DUNE_STALL "$stall"
 	conf DUNE_VM_SHELL "$shell_mode"
 	conf DUNE_KMOD "$kmod"
+	conf DUNE_BENCH "$bench"
 	echo "export DUNE_TEST_TIMEOUT=$test_timeout" >>"$root/etc/dune-vm.conf"
 	# DUNE_VM_ENV="DUNE_DEBUG=1 ...": environment for the guest's tests.
 	local kv
