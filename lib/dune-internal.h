@@ -259,6 +259,7 @@ const char *dune_syscall_name(long nr);
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip);
 long dune_seccomp_syscall(const struct dune_syscall *sys);
 int dune_seccomp_active(void);
+int dune_signals_interrupting(void);
 void dune_seccomp_before_exec(int own_fd_min);
 
 /* fastpath.c */
