@@ -1,6 +1,7 @@
 # dune: top-level build.  `make`, `make check`, `make check-vm`,
-# `make check-vm-kernels`, `make lint`, `make ARCH=mips64|loongarch64 [check-cross]`,
-# `make install PREFIX=DIR`.
+# `make check-vm-kmod`, `make check-vm-kernels`, `make lint`,
+# `make ARCH=mips64|loongarch64 [check-cross]`, `make install PREFIX=DIR`,
+# `make kmod [KDIR=DIR]`.
 HOST_ARCH := $(shell uname -m)
 ARCH	?= $(HOST_ARCH)
 PREFIX	?= /usr/local
@@ -53,7 +54,8 @@ TESTS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/t-*.c))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 ifneq ($(ARCH),x86_64)
 # Still written with x86-64 registers or syscalls: to move into tests/x86_64/
-X86_BOUND := $(patsubst %,$(BUILD)/tests/%,t-sigguest t-signals t-clone3 fault hostile)
+# (t-kmod: the kernel module is x86-64 only)
+X86_BOUND := $(patsubst %,$(BUILD)/tests/%,t-sigguest t-signals t-clone3 fault hostile t-kmod)
 TESTS	:= $(filter-out $(X86_BOUND),$(TESTS))
 HELPERS	:= $(filter-out $(X86_BOUND),$(HELPERS))
 endif
@@ -186,6 +188,20 @@ check-cross: all
 check-vm: all
 	tests/vm/check-vm.sh $(BUILD)
 
+# check-vm with the kernel module: built for the booted kernel (KMOD_BUILD=
+# kbuild or dkms), loaded, and the suite run with DUNE_MODE=user and
+# DUNE_MODE=kmod (tests/vm/README.md)
+KMOD_BUILD ?= kbuild
+
+check-vm-kmod: all
+	DUNE_VM_KMOD=$(KMOD_BUILD) tests/vm/check-vm.sh $(BUILD)
+
+# dune-bench --paths inside the check-vm guest, with the module loaded
+# (after a short suite: t-kmod); the table is in the output
+bench-vm-paths: all
+	DUNE_VM_KMOD=$(KMOD_BUILD) DUNE_VM_BENCH=--paths DUNE_VM_TESTS=t-kmod \
+		tests/vm/check-vm.sh $(BUILD)
+
 # The same on Debian 12's 6.1, trixie's 6.12 and the newest Debian kernel
 # (downloaded into $(BUILD)/vm/kernels; KERNELS="installed newest" for fewer)
 check-vm-kernels: all
@@ -215,8 +231,19 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*DUNE_VERSION "\(.*\)"/\1/p' lib/dune.h)|' \
 		lib/libdune.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdune.pc
 
+# The kernel module (kmod/, optional): against the kernel build tree KDIR
+# (default: the running kernel's).  Also what dkms.conf runs.
+KDIR	?= /lib/modules/$(shell uname -r)/build
+
+kmod:
+	$(MAKE) -C kmod KDIR=$(KDIR)
+
+kmod-clean:
+	$(MAKE) -C kmod KDIR=$(KDIR) clean
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-cross check-vm check-vm-kernels conformance lint install clean
+.PHONY: all check check-cross check-vm check-vm-kmod bench-vm-paths check-vm-kernels conformance \
+	lint install clean kmod kmod-clean
 .SECONDARY:

@@ -289,11 +289,12 @@ long dune_syscall_nr(const char *name, size_t len);	/* -1: no such syscall */
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip);
 long dune_seccomp_syscall(struct dune_vm *vm, const struct dune_syscall *sys);
 int dune_seccomp_active(void);
+int dune_signals_interrupting(void);
 long dune_seccomp_before_exec(int own_fd_min);
 
 /* fastpath.c */
 int dune_fastpath_init(struct dune_vm *vm);
-int dune_fastpath_attach(struct dune_vm *vm, int files_shared);
+int dune_fastpath_attach(struct dune_vm *vm, int reopen);
 void dune_fastpath_update(struct dune_vm *vm);
 void dune_fastpath_counters(struct dune_vm *vm, struct dune_stats *stats);
 

@@ -5,7 +5,8 @@
  * the module, attaching each VM to it, the policy the library pushes to it,
  * and its counters.  The module serves only syscalls the table in syscalls.h
  * leaves alone, and none while dune itself must judge every call (emulated
- * seccomp filters or strict mode, trace, stats, deny rules); whatever it
+ * seccomp filters or strict mode, trace, stats, deny rules) or a handler
+ * without SA_RESTART is installed (see dune_signals_interrupting()); whatever it
  * declines exits to the host loop as before, so the user-space path is
  * always there.  Set-up runs natively; dune_fastpath_update() in the host
  * loop (raw syscalls only).
@@ -40,7 +41,7 @@ static int parse_mode(const char *s)
 static void fill_allow(struct dune_vm *vm, struct dune_kmod_attach *a)
 {
 	memset(a->allow, 0, sizeof(a->allow));
-	if (vm->tools.active || dune_seccomp_active())
+	if (vm->tools.active || dune_seccomp_active() || dune_signals_interrupting())
 		return;
 	for (long nr = DUNE_SYSCALL_BASE; nr < DUNE_SYSCALL_BASE + DUNE_NR_SYSCALLS &&
 	     nr < DUNE_KMOD_MAX_SYSCALLS; nr++)
@@ -99,23 +100,23 @@ int dune_fastpath_init(struct dune_vm *vm)
 }
 
 /*
- * Attach this process's VM (the first one, or a fork child's new one: the
- * module serves a VM only to the mm that made it).  A child sharing our fd
- * table opens a device fd of its own.
+ * Attach this process's VM (the first one, or with reopen a fork child's new
+ * one: the module serves a VM only to the mm that made it, and the device fd
+ * the child inherited is its parent's attachment, which vm.c has dropped).
  */
-int dune_fastpath_attach(struct dune_vm *vm, int files_shared)
+int dune_fastpath_attach(struct dune_vm *vm, int reopen)
 {
 	struct dune_kmod_attach a = { .size = sizeof(a), .vm_fd = vm->vm_fd };
 	long err;
 
-	if (vm->fast.fd < 0)
-		return 0;
-	if (files_shared) {
+	if (reopen) {
 		vm->fast.fd = -1;
 		err = probe(vm);
-		if (err || vm->fast.fd < 0)
+		if (err)
 			return err;
 	}
+	if (vm->fast.fd < 0)
+		return 0;
 	fill_allow(vm, &a);
 	err = sys3(SYS_ioctl, vm->fast.fd, DUNE_KMOD_IOC_ATTACH, &a);
 	if (!err || fall_back(vm))

@@ -263,6 +263,8 @@ long dune_sigprocmask(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		__atomic_and_fetch(&vcpu->sigq.held, ~mask, __ATOMIC_SEQ_CST);
 		set_program_mask(vcpu, mask);
 	}
+	if (sys->args[1])
+		dune_fastpath_update(vcpu->vm);	/* dune_signals_interrupting() */
 	if (sys->args[2] && dune_write_guest(sys->args[2], &old, sizeof(old)))
 		return -EFAULT;
 	return 0;
@@ -318,8 +320,25 @@ long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 			program_act_known[sig] = 1;
 		}
 	}
+	if (sys->args[1])
+		dune_fastpath_update(vcpu->vm);	/* dune_signals_interrupting() */
 	if (sys->args[2] && dune_write_guest(sys->args[2], &old, sizeof(old)))
 		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Whether some handler of the program lacks SA_RESTART.  Then a blocking
+ * syscall must stay in user space: the kernel module cannot tell the host
+ * loop that its call was interrupted (it declines, and the call would be
+ * re-issued after the handler instead of failing with EINTR).
+ */
+int dune_signals_interrupting(void)
+{
+	for (int sig = 1; sig <= NSIG_HANDLED; sig++)
+		if (program_act_known[sig] && is_handler(&program_act[sig]) &&
+		    !(program_act[sig].flags & SA_RESTART))
+			return 1;
 	return 0;
 }
 
