@@ -21,7 +21,7 @@ LIB_OBJ	:= $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC))
 TESTS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/t-*.c))
 ARCH_TESTS := $(patsubst tests/$(ARCH)/%.c,$(BUILD)/tests/%,$(wildcard tests/$(ARCH)/t-*.c))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
-SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run
+SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run $(BUILD)/tests/t-dune-stat
 STATIC	:= $(BUILD)/tests/static-inside $(BUILD)/tests/static-pie-inside
 TOOLS	:= $(patsubst tools/%.c,$(BUILD)/%,$(filter-out tools/dune-run-preload.c,$(wildcard tools/dune-*.c)))
 
@@ -77,13 +77,36 @@ $(BUILD)/tests/static-pie-inside: tests/static/inside.c lib/dune.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -static-pie -fPIE -o $@ $< -lpthread
 
+# test scripts, installed as test programs
 $(BUILD)/tests/t-programs: tests/programs/run.sh
+$(BUILD)/tests/t-dune-run: tests/programs/options.sh
+$(BUILD)/tests/t-dune-stat: tests/programs/stat.sh
+$(SCRIPTS):
 	@mkdir -p $(dir $@)
 	install -m 755 $< $@
 
-$(BUILD)/tests/t-dune-run: tests/programs/options.sh
+# dune-stat talks generic netlink through libnl-genl-3 (a build dependency)
+NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null)
+NL_LIBS	:= $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null)
+NL_CHECK = @test -n "$(NL_LIBS)" || { echo "libnl-genl-3 not found (pkg-config libnl-genl-3.0):" \
+	"apt-get install -y libnl-3-dev libnl-genl-3-dev"; exit 1; }
+STAT_OBJ := $(BUILD)/obj/tools/stat-report.c.o
+
+$(STAT_OBJ): CPPFLAGS += $(NL_CFLAGS)
+$(STAT_OBJ): tools/stat-report.h
+
+$(BUILD)/dune-stat: tools/dune-stat.c tools/stat-report.h $(STAT_OBJ) $(BUILD)/libdune.a
+	$(NL_CHECK)
+	$(CC) $(CPPFLAGS) $(NL_CFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(STAT_OBJ) $(BUILD)/libdune.a \
+		$(NL_LIBS)
+
+# the reading and formatting of dune-stat, fed messages the test makes
+$(BUILD)/tests/t-stat-report: tests/t-stat-report.c tests/check.h tools/stat-report.h $(STAT_OBJ) \
+		$(BUILD)/libdune.a
+	$(NL_CHECK)
 	@mkdir -p $(dir $@)
-	install -m 755 $< $@
+	$(CC) $(CPPFLAGS) $(NL_CFLAGS) -Itests -Itools $(WARN) $(CFLAGS) -o $@ $< $(STAT_OBJ) \
+		$(BUILD)/libdune.a $(NL_LIBS)
 
 $(BUILD)/%: tools/%.c lib/dune.h $(BUILD)/libdune.a
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread -lm
@@ -119,7 +142,7 @@ install: all
 	install -m 755 $(BUILD)/libdune-run.so $(DESTDIR)$(PREFIX)/lib/libdune-run.so
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 644 tools/dune-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/dune-run.1
+	install -m 644 tools/dune-run.1 tools/dune-stat.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*DUNE_VERSION "\(.*\)"/\1/p' lib/dune.h)|' \
 		lib/libdune.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdune.pc
 
