@@ -71,6 +71,7 @@ enum dune_genl_cmd {
 
 	__DUNE_CMD_MAX,
 };
+
 #define DUNE_CMD_MAX (__DUNE_CMD_MAX - 1)
 
 enum dune_genl_attr {
@@ -84,6 +85,7 @@ enum dune_genl_attr {
 
 	__DUNE_ATTR_MAX,
 };
+
 #define DUNE_ATTR_MAX (__DUNE_ATTR_MAX - 1)
 
 /* Inside DUNE_ATTR_TOP: one DUNE_ATTR_SYSCALL nest per syscall. */
@@ -96,6 +98,7 @@ enum dune_genl_syscall_attr {
 
 	__DUNE_ATTR_SYSCALL_MAX,
 };
+
 #define DUNE_ATTR_SYSCALL_MAX (__DUNE_ATTR_SYSCALL_MAX - 1)
 
 #endif /* _UAPI_LINUX_DUNE_H */
