@@ -23,6 +23,7 @@ kvm_amd_opts=${DUNE_VM_KVM_AMD_OPTS:-nested=1}
 # A kernel root with boot/vmlinuz-VER and lib/modules/VER (tests/vm/
 # fetch-kernel.sh unpacks newer Debian kernels so) instead of / itself.
 kdir=${DUNE_VM_KDIR:-}
+kmod=${DUNE_VM_KMOD:-}                       # dune.ko to load after kvm-amd
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
 [ "$shell_mode" != 1 ] || shell_mode=after
 qemu_pid=
@@ -110,6 +111,11 @@ add_modules() {
 		echo "$dst $opts" >>"$root/etc/dune-vm-modules"
 	done <<<"$deps"
 	grep -q kvm-amd "$root/etc/dune-vm-modules" || die "kvm-amd.ko not found for $kver"
+	# DUNE_VM_KMOD=FILE.ko: dune's module, built for $kver, loaded after kvm-amd
+	if [ -n "$kmod" ]; then
+		cp "$kmod" "$root/lib/modules/dune.ko"
+		echo "/lib/modules/dune.ko" >>"$root/etc/dune-vm-modules"
+	fi
 }
 
 # Busybox as /bin/busybox with every applet linked at its usual path.
@@ -126,7 +132,7 @@ add_busybox() {
 # dynamic loader too: it is what PT_INTERP names).
 add_libraries() {
 	local root=$1 f lib
-	for f in "$build/tests"/*; do
+	for f in "$build/tests"/* "$build/dune-stat"; do
 		if [ ! -f "$f" ] || [ ! -x "$f" ]; then
 			continue
 		fi
@@ -160,6 +166,8 @@ build_initramfs() {
 	# The build's tests at the build's absolute path, so rpaths into the
 	# build tree and run-tests.sh's "BUILD_DIR/tests" both work as on the host.
 	cp -a "$build/tests" "$root$build/"
+	# the tools that tests run from next to them (../dune-stat)
+	cp -a "$build/dune-stat" "$root$build/"
 	cp "$here/../run-tests.sh" "$root/dune/run-tests.sh"
 	add_libraries "$root"
 	cp "$here/init.sh" "$root/init"
@@ -291,6 +299,10 @@ main() {
 	vmdir=${DUNE_VM_OUT:-$build/vm}
 	mkdir -p "$vmdir"
 	vmdir=$(cd "$vmdir" && pwd -P)
+	if [ -n "$kmod" ]; then
+		[ -r "$kmod" ] || die "DUNE_VM_KMOD=$kmod: no such file (build it: make kmod KDIR=...)"
+		kmod=$(cd "$(dirname "$kmod")" && pwd -P)/$(basename "$kmod")
+	fi
 	if [ -n "$kdir" ]; then
 		[ -d "$kdir" ] || die "DUNE_VM_KDIR=$kdir: no such directory"
 		kdir=$(cd "$kdir" && pwd -P)
