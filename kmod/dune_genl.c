@@ -4,8 +4,9 @@
  * per-VM counters, the attached processes and the administrator's switch.
  *
  * It uses only what the genetlink API offers unchanged from 6.1 to 7.x:
- * small ops with one family-wide policy, resv_start_op (6.0) so that every
- * command gets strict validation, and GENL_REQ_ATTR_CHECK (6.1).  The core
+ * small ops with one family-wide policy, strict validation of attributes
+ * and of the header's reserved bits (resv_start_op left at 0, as a new
+ * family should since 6.0), and GENL_REQ_ATTR_CHECK (6.1).  The core
  * derives the policy dump (CTRL_CMD_GETPOLICY) from the same table.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -206,7 +207,7 @@ static struct genl_family dune_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.small_ops = dune_genl_ops,
 	.n_small_ops = ARRAY_SIZE(dune_genl_ops),
-	.resv_start_op = DUNE_CMD_MAX + 1,
+	/* .resv_start_op 0: every command checks the reserved header bits */
 };
 
 /**
