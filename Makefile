@@ -22,7 +22,7 @@ TESTS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/t-*.c))
 ARCH_TESTS := $(patsubst tests/$(ARCH)/%.c,$(BUILD)/tests/%,$(wildcard tests/$(ARCH)/t-*.c))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run $(BUILD)/tests/t-dune-stat \
-	$(BUILD)/tests/t-kmod-stat
+	$(BUILD)/tests/t-kmod-stat $(BUILD)/tests/check.sh
 STATIC	:= $(BUILD)/tests/static-inside $(BUILD)/tests/static-pie-inside
 TOOLS	:= $(patsubst tools/%.c,$(BUILD)/%,$(filter-out tools/dune-run-preload.c,$(wildcard tools/dune-*.c)))
 
@@ -83,6 +83,7 @@ $(BUILD)/tests/t-programs: tests/programs/run.sh
 $(BUILD)/tests/t-dune-run: tests/programs/options.sh
 $(BUILD)/tests/t-dune-stat: tests/programs/stat.sh
 $(BUILD)/tests/t-kmod-stat: tests/programs/kmod-stat.sh
+$(BUILD)/tests/check.sh: tests/programs/check.sh
 $(SCRIPTS):
 	@mkdir -p $(dir $@)
 	install -m 755 $< $@

@@ -13,15 +13,23 @@
 
 #define NR_READ		0	/* x86-64 numbers would do; any named ones will */
 
+/* An empty DUNE_CMD_GET_STATS message (family id 42: no socket involved). */
+static struct nl_msg *start_msg(void)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, 42, 0, NLM_F_MULTI, DUNE_CMD_GET_STATS,
+		    DUNE_GENL_VERSION);
+	return msg;
+}
+
 /* A message as the module's dump sends it; top: pairs of nr, count. */
 static struct nl_msg *make_vm(uint32_t pid, uint64_t served, const uint64_t *declined,
 			      int kinds, const uint64_t *top, int ntop)
 {
-	struct nl_msg *msg = nlmsg_alloc();
+	struct nl_msg *msg = start_msg();
 	struct nlattr *nest, *one;
 
-	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, 42, 0, NLM_F_MULTI, DUNE_CMD_GET_STATS,
-		    DUNE_GENL_VERSION);
 	nla_put_u32(msg, DUNE_ATTR_PID, pid);
 	nla_put_u64(msg, DUNE_ATTR_SERVED, served);
 	nest = nla_nest_start(msg, DUNE_ATTR_DECLINED);
@@ -107,20 +115,17 @@ static void check_malformed(void)
 	struct nlattr *nest, *one;
 	struct nl_msg *msg;
 
-	msg = nlmsg_alloc();
-	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, 42, 0, 0, DUNE_CMD_GET_STATS, 1);
+	msg = start_msg();
 	nla_put_u64(msg, DUNE_ATTR_SERVED, 1);
 	CHECK(stat_parse_vm(nlmsg_hdr(msg), &vm) < 0, "no pid: an error");
 	nlmsg_free(msg);
 
-	msg = nlmsg_alloc();
-	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, 42, 0, 0, DUNE_CMD_GET_STATS, 1);
+	msg = start_msg();
 	nla_put_u8(msg, DUNE_ATTR_PID, 1);
 	CHECK(stat_parse_vm(nlmsg_hdr(msg), &vm) < 0, "a pid too short: an error");
 	nlmsg_free(msg);
 
-	msg = nlmsg_alloc();
-	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, 42, 0, 0, DUNE_CMD_GET_STATS, 1);
+	msg = start_msg();
 	nla_put_u32(msg, DUNE_ATTR_PID, 1);
 	nest = nla_nest_start(msg, DUNE_ATTR_DECLINED);
 	nla_put_u32(msg, DUNE_DECLINE_STATE + 1, 3);
@@ -128,8 +133,7 @@ static void check_malformed(void)
 	CHECK(stat_parse_vm(nlmsg_hdr(msg), &vm) < 0, "a 32-bit decline count: an error");
 	nlmsg_free(msg);
 
-	msg = nlmsg_alloc();
-	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, 42, 0, 0, DUNE_CMD_GET_STATS, 1);
+	msg = start_msg();
 	nla_put_u32(msg, DUNE_ATTR_PID, 1);
 	nest = nla_nest_start(msg, DUNE_ATTR_TOP);
 	one = nla_nest_start(msg, DUNE_ATTR_SYSCALL);

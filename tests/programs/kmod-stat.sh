@@ -15,13 +15,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kmod-stat.XXXXXX")
 holder=
 trap '[ -z "$holder" ] || kill "$holder" 2>/dev/null; rm -rf "$work"' EXIT
 export DUNE_MODE=kmod
-fail=0
-
-check() { # DESCRIPTION CONDITION...
-	what=$1
-	shift
-	if "$@"; then echo "# ok: $what"; else echo "FAIL: $what"; fail=$((fail + 1)); fi
-}
+# shellcheck source=tests/programs/check.sh
+. "$here/check.sh"
 
 "$dune_stat" --enable || exit 1
 

@@ -9,13 +9,8 @@ dune_stat=$here/../dune-stat
 [ ! -d /sys/module/dune ] || { echo "the dune module is loaded: see t-kmod-stat"; exit 77; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/dune-stat.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-fail=0
-
-check() { # DESCRIPTION CONDITION...
-	what=$1
-	shift
-	if "$@"; then echo "# ok: $what"; else echo "FAIL: $what"; fail=$((fail + 1)); fi
-}
+# shellcheck source=tests/programs/check.sh
+. "$here/check.sh"
 status() { "$dune_stat" "$@" >"$work/out" 2>"$work/err" </dev/null; echo $?; }
 
 missing='dune-stat: the dune module is not loaded (no generic netlink family "dune")'
