@@ -23,7 +23,6 @@ kvm_amd_opts=${DUNE_VM_KVM_AMD_OPTS:-nested=1}
 # A kernel root with boot/vmlinuz-VER and lib/modules/VER (tests/vm/
 # fetch-kernel.sh unpacks newer Debian kernels so) instead of / itself.
 kdir=${DUNE_VM_KDIR:-}
-kmod=${DUNE_VM_KMOD:-}                       # dune.ko to load after kvm-amd
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
 [ "$shell_mode" != 1 ] || shell_mode=after
 qemu_pid=
@@ -111,11 +110,6 @@ add_modules() {
 		echo "$dst $opts" >>"$root/etc/dune-vm-modules"
 	done <<<"$deps"
 	grep -q kvm-amd "$root/etc/dune-vm-modules" || die "kvm-amd.ko not found for $kver"
-	# DUNE_VM_KMOD=FILE.ko: dune's module, built for $kver, loaded after kvm-amd
-	if [ -n "$kmod" ]; then
-		cp "$kmod" "$root/lib/modules/dune.ko"
-		echo "/lib/modules/dune.ko" >>"$root/etc/dune-vm-modules"
-	fi
 }
 
 # Busybox as /bin/busybox with every applet linked at its usual path.
@@ -299,10 +293,6 @@ main() {
 	vmdir=${DUNE_VM_OUT:-$build/vm}
 	mkdir -p "$vmdir"
 	vmdir=$(cd "$vmdir" && pwd -P)
-	if [ -n "$kmod" ]; then
-		[ -r "$kmod" ] || die "DUNE_VM_KMOD=$kmod: no such file (build it: make kmod KDIR=...)"
-		kmod=$(cd "$(dirname "$kmod")" && pwd -P)/$(basename "$kmod")
-	fi
 	if [ -n "$kdir" ]; then
 		[ -d "$kdir" ] || die "DUNE_VM_KDIR=$kdir: no such directory"
 		kdir=$(cd "$kdir" && pwd -P)
