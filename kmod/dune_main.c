@@ -464,16 +464,8 @@ static int dune_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
-/* misc_open() leaves the miscdevice in private_data: no VM is attached yet. */
-static int dune_open(struct inode *inode, struct file *filp)
-{
-	filp->private_data = NULL;
-	return nonseekable_open(inode, filp);
-}
-
 static const struct file_operations dune_fops = {
 	.owner = THIS_MODULE,
-	.open = dune_open,
 	.unlocked_ioctl = dune_ioctl,
 	.release = dune_release,
 	.llseek = noop_llseek,
