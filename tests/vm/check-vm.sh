@@ -23,6 +23,10 @@ kvm_amd_opts=${DUNE_VM_KVM_AMD_OPTS:-nested=1}
 # A kernel root with boot/vmlinuz-VER and lib/modules/VER (tests/vm/
 # fetch-kernel.sh unpacks newer Debian kernels so) instead of / itself.
 kdir=${DUNE_VM_KDIR:-}
+# DUNE_VM_KMOD=1: build the kernel module against the booted kernel's build
+# tree (DUNE_VM_KMOD_KDIR, default KDIR/lib/modules/VER/build), load it and
+# run the suite twice, DUNE_MODE=user and DUNE_MODE=kmod.
+kmod=${DUNE_VM_KMOD:-}
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
 [ "$shell_mode" != 1 ] || shell_mode=after
 qemu_pid=
@@ -110,6 +114,17 @@ add_modules() {
 		echo "$dst $opts" >>"$root/etc/dune-vm-modules"
 	done <<<"$deps"
 	grep -q kvm-amd "$root/etc/dune-vm-modules" || die "kvm-amd.ko not found for $kver"
+	[ -z "$kmod" ] || add_kmod "$kver" "$root"
+}
+
+# dune.ko built for $1, loaded last (kvm.ko must be there for its symbols).
+add_kmod() {
+	local kbuild=${DUNE_VM_KMOD_KDIR:-${kdir:-}/lib/modules/$1/build} ko
+	[ -e "$kbuild/Makefile" ] ||
+		die "DUNE_VM_KMOD: no build tree $kbuild (package linux-headers-$1, or DUNE_VM_KMOD_KDIR)"
+	ko=$("$here/build-kmod.sh" "$kbuild" "$vmdir/kmod") || die "building dune.ko for $1 failed"
+	cp "$ko" "$2/lib/modules/dune.ko"
+	echo "/lib/modules/dune.ko" >>"$2/etc/dune-vm-modules"
 }
 
 # Busybox as /bin/busybox with every applet linked at its usual path.
@@ -175,6 +190,7 @@ build_initramfs() {
 	conf DUNE_SUITE_TIMEOUT "$suite_timeout"
 	conf DUNE_STALL "$stall"
 	conf DUNE_VM_SHELL "$shell_mode"
+	conf DUNE_KMOD "$kmod"
 	echo "export DUNE_TEST_TIMEOUT=$test_timeout" >>"$root/etc/dune-vm.conf"
 	# DUNE_VM_ENV="DUNE_DEBUG=1 ...": environment for the guest's tests.
 	local kv
@@ -300,7 +316,7 @@ main() {
 	pick_kernel
 	initrd=$vmdir/initramfs.cpio
 	build_initramfs "$kver" "$initrd"
-	say "kernel $kver, initramfs $(du -h "$initrd" | cut -f1), -accel $accel -smp $smp -m $mem, kvm-amd $kvm_amd_opts"
+	say "kernel $kver, initramfs $(du -h "$initrd" | cut -f1), -accel $accel -smp $smp -m $mem, kvm-amd $kvm_amd_opts${kmod:+, dune.ko}"
 
 	if [ -n "$shell_mode" ]; then
 		# Interactive debugging: the console is this terminal, no host watchdog.

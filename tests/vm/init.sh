@@ -99,12 +99,43 @@ if [ "$DUNE_VM_SHELL" = before ]; then
 	setsid cttyhack sh
 fi
 
-{
-	/dune/run-tests.sh "$DUNE_BUILD" $DUNE_TESTS
-	echo $? >/tmp/suite.rc
-} </dev/null 2>&1 | tee -a /tmp/suite.log
+# The suite once, DUNE_MODE=$1 if given; its status in /tmp/suite.rc and
+# its count line in /tmp/suite.counts.
+suite() {
+	{
+		DUNE_MODE=$1 /dune/run-tests.sh "$DUNE_BUILD" $DUNE_TESTS
+		echo $? >/tmp/suite.rc
+	} </dev/null 2>&1 | tee -a /tmp/suite.log
+	tail -n 1 /tmp/suite.log >/tmp/suite.counts
+}
+
+if [ -z "$DUNE_KMOD" ]; then
+	suite ""
+	result="$(cat /tmp/suite.rc 2>/dev/null || echo 255) $(cat /tmp/suite.counts)"
+else
+	# dune.ko was loaded with the others: both paths, then its removal.
+	[ -c /dev/dune ] || die "no /dev/dune after loading dune.ko"
+	rc=0 pass=0 fail=0 skip=0
+	for mode in user kmod; do
+		say "the suite with DUNE_MODE=$mode"
+		suite $mode
+		[ "$(cat /tmp/suite.rc 2>/dev/null)" = 0 ] || rc=1
+		read -r p _ f _ s _ </tmp/suite.counts
+		pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0})) skip=$((skip + ${s:-0}))
+	done
+	# every dune process has exited: the module must go now
+	if rmmod dune 2>&1 | tee -a /tmp/suite.log; [ ! -d /sys/module/dune ]; then
+		say "ok - rmmod dune after the suite"
+		pass=$((pass + 1))
+	else
+		say "not ok - rmmod dune after the suite"
+		rc=1 fail=$((fail + 1))
+	fi
+	echo "$pass passed, $fail failed, $skip skipped" | tee -a /tmp/suite.log
+	result="$rc $pass passed, $fail failed, $skip skipped"
+fi
 : >/tmp/done
-echo "DUNE-VM-RESULT: $(cat /tmp/suite.rc 2>/dev/null || echo 255) $(tail -n 1 /tmp/suite.log)"
+echo "DUNE-VM-RESULT: $result"
 
 if [ "$DUNE_VM_SHELL" = after ]; then
 	echo "dune-vm: shell after the suite; exit it to power off"
