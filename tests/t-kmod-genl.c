@@ -4,7 +4,7 @@
  * a raw NETLINK_GENERIC socket, with no libnl to smooth it: each request is
  * refused with the errno the kernel's strict validation gives, and none of
  * them moves the switch; the switch itself works for root and gives EPERM to
- * an unprivileged user.  Skipped where the module is not loaded (this machine
+ * an unprivileged user; the controller dumps the family's policy.  Skipped where the module is not loaded (this machine
  * cannot load it: the QEMU legs of check-vm do).
  */
 #include <grp.h>
@@ -226,6 +226,19 @@ static void check_dumps(uint16_t family)
 	CHECK(err == 0 && n >= 0, "GET_PROCS dump: %d, %d messages", err, n);
 }
 
+/* The policy the core dumps from the family's table (genl ctrl policy). */
+static void check_policy_dump(uint16_t family)
+{
+	struct req r;
+	int n = 0, err;
+
+	start(&r, GENL_ID_CTRL, CTRL_CMD_GETPOLICY, NLM_F_DUMP);
+	r.g.version = 2;
+	put(&r, CTRL_ATTR_FAMILY_ID, &family, sizeof(family));
+	err = transact(&r, NULL, 0, &n);
+	CHECK(err == 0 && n > 0, "CTRL_CMD_GETPOLICY: %d, %d messages", err, n);
+}
+
 /* An unprivileged user reads the switch but may not set it. */
 static int unprivileged(void *arg)
 {
@@ -263,6 +276,7 @@ int main(void)
 	check_bad_input(family);
 	CHECK(get_enabled(family) == initial, "bad requests left the switch alone");
 	check_dumps(family);
+	check_policy_dump(family);
 
 	CHECK(set_enabled(family, 0) == 0 && get_enabled(family) == 0, "disable as root");
 	CHECK(set_enabled(family, 1) == 0 && get_enabled(family) == 1, "enable as root");
