@@ -64,6 +64,10 @@ static void connect_family(void)
 	if (err)
 		fail("generic netlink socket: %s", nl_geterror(err));
 	family = genl_ctrl_resolve(sock, DUNE_GENL_NAME);
+	/* the family is registered in the initial network namespace only */
+	if (family == -NLE_OBJ_NOTFOUND && !access("/sys/module/dune", F_OK))
+		fail("the dune module is loaded, but its generic netlink family \"%s\" "
+		     "exists only in the initial network namespace", DUNE_GENL_NAME);
 	if (family == -NLE_OBJ_NOTFOUND)
 		fail("the dune module is not loaded (no generic netlink family \"%s\")",
 		     DUNE_GENL_NAME);

@@ -97,4 +97,12 @@ check "  ... one line: permission denied" \
 	[ "$(cat "$work/err")" = "dune-stat: --disable: permission denied (needs CAP_NET_ADMIN)" ]
 check "  ... the switch stays on" sh -c "'$dune_stat' | grep -q '^in-kernel syscalls: enabled;'"
 check "the table as uid 65534" "$here/kmod-counters" nobody "$dune_stat"
+
+# Another network namespace has no family "dune": say why.
+if unshare -n true 2>/dev/null; then
+	unshare -n "$dune_stat" >"$work/out" 2>"$work/err"
+	check "in a new network namespace: status 1" [ $? = 1 ]
+	check "  ... one line: only the initial namespace" \
+		grep -qx 'dune-stat: the dune module is loaded, but its generic netlink family "dune" exists only in the initial network namespace' "$work/err"
+fi
 [ $fail -eq 0 ]
