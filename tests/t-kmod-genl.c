@@ -4,7 +4,8 @@
  * a raw NETLINK_GENERIC socket, with no libnl to smooth it: each request is
  * refused with the errno the kernel's strict validation gives, and none of
  * them moves the switch; the switch itself works for root and gives EPERM to
- * an unprivileged user; the controller dumps the family's policy.  Skipped where the module is not loaded (this machine
+ * an unprivileged user; a dump longer than one part has every VM once; the
+ * controller dumps the family's policy.  Skipped where the module is not loaded (this machine
  * cannot load it: the QEMU legs of check-vm do).
  */
 #include <grp.h>
@@ -63,42 +64,55 @@ static struct nlattr *find_attr(struct nlmsghdr *n, uint16_t type)
 	return NULL;
 }
 
+/* What a dump brought: messages, and the skbs (one recv() each) they came in. */
+struct dump_count {
+	int msgs;
+	int parts;
+};
+
 /*
  * Sends r and reads up to its ack, NLMSG_DONE or error: returns the error
- * (-errno) or 0; the last other message goes to reply and the count of
- * them to *nmsgs, if given.
+ * (-errno) or 0; the last other message goes to reply, and the counts to
+ * *count if given.  recv() asks for RECV_SIZE bytes, so the kernel fills
+ * dumps in parts of that size (netlink_dump() sizes them by the largest
+ * read): a dump of a few dozen VMs needs several.
  */
-static int transact(struct req *r, void *reply, size_t size, int *nmsgs)
+#define RECV_SIZE	4096
+
+static int transact(struct req *r, void *reply, size_t size, struct dump_count *count)
 {
-	static char buf[32768];
-	int count = 0;
+	static char buf[RECV_SIZE];
+	struct dump_count c = { 0, 0 };
+	int err = 1;
 
 	if (send(nl_fd, r, r->n.nlmsg_len, 0) != (ssize_t)r->n.nlmsg_len)
 		return -errno;
-	for (;;) {
-		ssize_t len = recv(nl_fd, buf, sizeof(buf), 0);
+	while (err > 0) {
+		ssize_t len = recv(nl_fd, buf, sizeof(buf), MSG_TRUNC);
 		struct nlmsghdr *n = (struct nlmsghdr *)buf;
 
 		if (len < 0)
 			return -errno;
-		for (; NLMSG_OK(n, len); n = NLMSG_NEXT(n, len)) {
+		if (len > (ssize_t)sizeof(buf))
+			return -EMSGSIZE;
+		c.parts++;
+		for (; err > 0 && NLMSG_OK(n, len); n = NLMSG_NEXT(n, len)) {
 			if (n->nlmsg_seq != r->n.nlmsg_seq)
 				continue;
 			if (n->nlmsg_type == NLMSG_ERROR) {
-				if (nmsgs)
-					*nmsgs = count;
-				return ((struct nlmsgerr *)NLMSG_DATA(n))->error;
+				err = ((struct nlmsgerr *)NLMSG_DATA(n))->error;
+			} else if (n->nlmsg_type == NLMSG_DONE) {
+				err = 0;
+			} else {
+				c.msgs++;
+				if (reply && n->nlmsg_len <= size)
+					memcpy(reply, n, n->nlmsg_len);
 			}
-			if (n->nlmsg_type == NLMSG_DONE) {
-				if (nmsgs)
-					*nmsgs = count;
-				return 0;
-			}
-			count++;
-			if (reply && n->nlmsg_len <= size)
-				memcpy(reply, n, n->nlmsg_len);
 		}
 	}
+	if (count)
+		*count = c;
+	return err;
 }
 
 /* The family's id, or skip; checks what the controller says of it. */
@@ -213,36 +227,91 @@ static void check_bad_input(uint16_t family)
 	EXPECT(&r, -EINVAL, "a dump with an unknown attribute");
 }
 
-static void check_dumps(uint16_t family)
+/* Dumps of what is attached now: returns how many VMs GET_STATS gave. */
+static int check_dumps(uint16_t family, struct dump_count *stats)
 {
+	struct dump_count procs;
 	struct req r;
-	int n = -1, err;
+	int err;
 
 	start(&r, family, DUNE_CMD_GET_STATS, NLM_F_DUMP);
-	err = transact(&r, NULL, 0, &n);
-	CHECK(err == 0 && n >= 0, "GET_STATS dump: %d, %d messages", err, n);
+	err = transact(&r, NULL, 0, stats);
+	CHECK(err == 0, "GET_STATS dump: %s", strerror(-err));
 	start(&r, family, DUNE_CMD_GET_PROCS, NLM_F_DUMP);
-	err = transact(&r, NULL, 0, &n);
-	CHECK(err == 0 && n >= 0, "GET_PROCS dump: %d, %d messages", err, n);
+	err = transact(&r, NULL, 0, &procs);
+	CHECK(err == 0, "GET_PROCS dump: %s", strerror(-err));
+	CHECK(procs.msgs == stats->msgs, "GET_PROCS %d VMs, GET_STATS %d", procs.msgs,
+	      stats->msgs);
+	return stats->msgs;
+}
+
+/*
+ * More VMs than one part of a dump holds (each about 200 bytes): the dump
+ * goes on where the last part ended, each VM exactly once.
+ */
+#define MANY_VMS	40
+
+static void check_long_dump(uint16_t family)
+{
+	struct dump_count before, during, after;
+	pid_t pids[MANY_VMS];
+	int ready[2], i;
+	char c;
+
+	check_dumps(family, &before);
+	if (pipe(ready))
+		return;
+	setenv("DUNE_MODE", "kmod", 1);
+	for (i = 0; i < MANY_VMS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			/* a child that cannot enter exits: the parent sees EOF, not a hang */
+			close(ready[0]);
+			enter_dune();
+			(void)!write(ready[1], "", 1);
+			close(ready[1]);
+			for (;;)
+				pause();
+		}
+	}
+	close(ready[1]);
+	for (i = 0; i < MANY_VMS && read(ready[0], &c, 1) == 1; i++)
+		;
+	CHECK(i == MANY_VMS, "%d of %d dune processes attached", i, MANY_VMS);
+	check_dumps(family, &during);
+	CHECK(during.msgs == before.msgs + MANY_VMS, "the dump has %d VMs, want %d + %d",
+	      during.msgs, before.msgs, MANY_VMS);
+	CHECK(during.parts > 1, "%d VMs came in %d part(s)", during.msgs, during.parts);
+	printf("# a dump of %d VMs in %d parts\n", during.msgs, during.parts);
+	for (i = 0; i < MANY_VMS; i++)
+		kill(pids[i], SIGKILL);
+	for (i = 0; i < MANY_VMS; i++)
+		waitpid(pids[i], NULL, 0);
+	close(ready[0]);
+	check_dumps(family, &after);
+	CHECK(after.msgs == before.msgs, "after they exited: %d VMs, want %d", after.msgs,
+	      before.msgs);
 }
 
 /* The policy the core dumps from the family's table (genl ctrl policy). */
 static void check_policy_dump(uint16_t family)
 {
+	struct dump_count n;
 	struct req r;
-	int n = 0, err;
+	int err;
 
 	start(&r, GENL_ID_CTRL, CTRL_CMD_GETPOLICY, NLM_F_DUMP);
 	r.g.version = 2;
 	put(&r, CTRL_ATTR_FAMILY_ID, &family, sizeof(family));
 	err = transact(&r, NULL, 0, &n);
-	CHECK(err == 0 && n > 0, "CTRL_CMD_GETPOLICY: %d, %d messages", err, n);
+	CHECK(err == 0 && n.msgs > 0, "CTRL_CMD_GETPOLICY: %d, %d messages", err, n.msgs);
 }
 
 /* An unprivileged user reads the switch but may not set it. */
 static int unprivileged(void *arg)
 {
 	uint16_t family = *(uint16_t *)arg;
+	struct dump_count seen;
 	int before;
 
 	check_failures = 0;	/* the parent's are the parent's to report */
@@ -254,7 +323,7 @@ static int unprivileged(void *arg)
 	CHECK(before == 0 || before == 1, "GET_ENABLED as uid 65534: %d", before);
 	CHECK(set_enabled(family, !before) == -EPERM, "SET_ENABLED as uid 65534: EPERM");
 	CHECK(get_enabled(family) == before, "  ... the switch did not move");
-	check_dumps(family);
+	check_dumps(family, &seen);
 	return finish();
 }
 
@@ -275,7 +344,7 @@ int main(void)
 	CHECK(initial == 0 || initial == 1, "GET_ENABLED: %d", initial);
 	check_bad_input(family);
 	CHECK(get_enabled(family) == initial, "bad requests left the switch alone");
-	check_dumps(family);
+	check_long_dump(family);
 	check_policy_dump(family);
 
 	CHECK(set_enabled(family, 0) == 0 && get_enabled(family) == 0, "disable as root");
