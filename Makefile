@@ -120,10 +120,19 @@ check: all
 check-vm: all
 	tests/vm/check-vm.sh $(BUILD)
 
-# check-vm with the kernel module: built for the booted kernel, loaded, and
-# the suite run with DUNE_MODE=user and DUNE_MODE=kmod (tests/vm/README.md)
+# check-vm with the kernel module: built for the booted kernel (KMOD_BUILD=
+# kbuild or dkms), loaded, and the suite run with DUNE_MODE=user and
+# DUNE_MODE=kmod (tests/vm/README.md)
+KMOD_BUILD ?= kbuild
+
 check-vm-kmod: all
-	DUNE_VM_KMOD=1 tests/vm/check-vm.sh $(BUILD)
+	DUNE_VM_KMOD=$(KMOD_BUILD) tests/vm/check-vm.sh $(BUILD)
+
+# dune-bench --paths inside the check-vm guest, with the module loaded
+# (after a short suite: t-kmod); the table is in the output
+bench-vm-paths: all
+	DUNE_VM_KMOD=$(KMOD_BUILD) DUNE_VM_BENCH=--paths DUNE_VM_TESTS=t-kmod \
+		tests/vm/check-vm.sh $(BUILD)
 
 # The same on Debian 12's 6.1, trixie's 6.12 and the newest Debian kernel
 # (downloaded into $(BUILD)/vm/kernels; KERNELS="installed newest" for fewer)
@@ -167,5 +176,5 @@ kmod-clean:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-vm check-vm-kmod check-vm-kernels conformance lint install clean kmod kmod-clean
+.PHONY: all check check-vm check-vm-kmod bench-vm-paths check-vm-kernels conformance lint install clean kmod kmod-clean
 .SECONDARY:

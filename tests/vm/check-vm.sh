@@ -23,10 +23,14 @@ kvm_amd_opts=${DUNE_VM_KVM_AMD_OPTS:-nested=1}
 # A kernel root with boot/vmlinuz-VER and lib/modules/VER (tests/vm/
 # fetch-kernel.sh unpacks newer Debian kernels so) instead of / itself.
 kdir=${DUNE_VM_KDIR:-}
-# DUNE_VM_KMOD=1: build the kernel module against the booted kernel's build
-# tree (DUNE_VM_KMOD_KDIR, default KDIR/lib/modules/VER/build), load it and
+# DUNE_VM_KMOD=kbuild (or 1) or dkms: build the kernel module against the
+# booted kernel's build tree (DUNE_VM_KMOD_KDIR, default
+# KDIR/lib/modules/VER/build) with kbuild or with `dkms build`, load it and
 # run the suite twice, DUNE_MODE=user and DUNE_MODE=kmod.
 kmod=${DUNE_VM_KMOD:-}
+# DUNE_VM_BENCH="ARGS": also run BUILD_DIR/dune-bench ARGS after the suite
+# (e.g. "--paths": native, user-space and kernel path; needs DUNE_VM_KMOD).
+bench=${DUNE_VM_BENCH:-}
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
 [ "$shell_mode" != 1 ] || shell_mode=after
 qemu_pid=
@@ -122,7 +126,11 @@ add_kmod() {
 	local kbuild=${DUNE_VM_KMOD_KDIR:-${kdir:-}/lib/modules/$1/build} ko
 	[ -e "$kbuild/Makefile" ] ||
 		die "DUNE_VM_KMOD: no build tree $kbuild (package linux-headers-$1, or DUNE_VM_KMOD_KDIR)"
-	ko=$("$here/build-kmod.sh" "$kbuild" "$vmdir/kmod") || die "building dune.ko for $1 failed"
+	case $kmod in
+	1 | kbuild) ko=$("$here/build-kmod.sh" "$kbuild" "$vmdir/kmod") ;;
+	dkms) ko=$("$here/dkms-build.sh" "$1" "$vmdir/kmod" "$kbuild") ;;
+	*) die "DUNE_VM_KMOD=$kmod: expected kbuild or dkms" ;;
+	esac || die "building dune.ko for $1 ($kmod) failed"
 	cp "$ko" "$2/lib/modules/dune.ko"
 	echo "/lib/modules/dune.ko" >>"$2/etc/dune-vm-modules"
 }
@@ -137,11 +145,11 @@ add_busybox() {
 	done
 }
 
-# Every shared library the test programs load, at its host path (the
-# dynamic loader too: it is what PT_INTERP names).
+# Every shared library the test programs (and dune-bench) load, at its host
+# path (the dynamic loader too: it is what PT_INTERP names).
 add_libraries() {
 	local root=$1 f lib
-	for f in "$build/tests"/* "$build/dune-stat"; do
+	for f in "$build/tests"/* "$build/dune-stat" ${bench:+"$build/dune-bench"}; do
 		if [ ! -f "$f" ] || [ ! -x "$f" ]; then
 			continue
 		fi
@@ -177,6 +185,7 @@ build_initramfs() {
 	cp -a "$build/tests" "$root$build/"
 	# the tools that tests run from next to them (../dune-stat)
 	cp -a "$build/dune-stat" "$root$build/"
+	[ -z "$bench" ] || cp "$build/dune-bench" "$root$build/"
 	cp "$here/../run-tests.sh" "$root/dune/run-tests.sh"
 	add_libraries "$root"
 	cp "$here/init.sh" "$root/init"
@@ -191,6 +200,7 @@ build_initramfs() {
 	conf DUNE_STALL "$stall"
 	conf DUNE_VM_SHELL "$shell_mode"
 	conf DUNE_KMOD "$kmod"
+	conf DUNE_BENCH "$bench"
 	echo "export DUNE_TEST_TIMEOUT=$test_timeout" >>"$root/etc/dune-vm.conf"
 	# DUNE_VM_ENV="DUNE_DEBUG=1 ...": environment for the guest's tests.
 	local kv
