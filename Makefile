@@ -54,8 +54,9 @@ TESTS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/t-*.c))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 ifneq ($(ARCH),x86_64)
 # Still written with x86-64 registers or syscalls: to move into tests/x86_64/
-# (t-kmod: the kernel module is x86-64 only)
-X86_BOUND := $(patsubst %,$(BUILD)/tests/%,t-sigguest t-signals t-clone3 fault hostile t-kmod)
+# (the kernel module, its tests and dune-stat are x86-64 only)
+X86_BOUND := $(patsubst %,$(BUILD)/tests/%,t-sigguest t-signals t-clone3 fault hostile t-kmod \
+	t-kmod-genl t-stat-report kmod-counters)
 TESTS	:= $(filter-out $(X86_BOUND),$(TESTS))
 HELPERS	:= $(filter-out $(X86_BOUND),$(HELPERS))
 endif
@@ -63,7 +64,11 @@ ARCH_TESTS := $(patsubst tests/$(ARCH)/%.c,$(BUILD)/tests/%,$(wildcard tests/$(A
 ifneq ($(filter $(ARCH),$(UNPORTED)),)
 ARCH_TESTS += $(BUILD)/tests/t-unported
 endif
-SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run $(BUILD)/tests/t-policy
+SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run $(BUILD)/tests/t-policy \
+	$(BUILD)/tests/check.sh
+ifeq ($(ARCH),x86_64)
+SCRIPTS	+= $(BUILD)/tests/t-dune-stat $(BUILD)/tests/t-kmod-stat
+endif
 STATIC	:= $(BUILD)/tests/static-inside
 # Debian 12's MIPS glibc has no static-pie start file (rcrt1.o)
 ifneq ($(ARCH),mips64)
@@ -73,6 +78,9 @@ ifeq ($(ARCH),x86_64)
 STATIC	+= $(BUILD)/tests/hostile-static
 endif
 TOOLS	:= $(patsubst tools/%.c,$(BUILD)/%,$(filter-out tools/dune-run-preload.c,$(wildcard tools/dune-*.c)))
+ifneq ($(ARCH),x86_64)
+TOOLS	:= $(filter-out $(BUILD)/dune-stat,$(TOOLS))
+endif
 
 all: $(BUILD)/libdune.a $(BUILD)/libdune.so $(BUILD)/libdune-run.so $(TOOLS) $(TESTS) $(ARCH_TESTS) \
 	$(HELPERS) $(SCRIPTS) \
@@ -145,17 +153,39 @@ $(BUILD)/tests/static-pie-inside: tests/static/inside.c lib/dune.h | $(SYSROOT_D
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -static-pie -fPIE -o $@ $< -lpthread
 
+# test scripts, installed as test programs
 $(BUILD)/tests/t-programs: tests/programs/run.sh
-	@mkdir -p $(dir $@)
-	install -m 755 $< $@
-
 $(BUILD)/tests/t-dune-run: tests/programs/options.sh
+$(BUILD)/tests/t-dune-stat: tests/programs/stat.sh
+$(BUILD)/tests/t-kmod-stat: tests/programs/kmod-stat.sh
+$(BUILD)/tests/check.sh: tests/programs/check.sh
+$(BUILD)/tests/t-policy: tests/programs/policy.sh $(BUILD)/tests/seccomp-profile.json
+$(SCRIPTS):
 	@mkdir -p $(dir $@)
 	install -m 755 $< $@
 
-$(BUILD)/tests/t-policy: tests/programs/policy.sh $(BUILD)/tests/seccomp-profile.json
+# dune-stat talks generic netlink through libnl-genl-3 (a build dependency)
+NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null)
+NL_LIBS	:= $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null)
+NL_CHECK = @test -n "$(NL_LIBS)" || { echo "libnl-genl-3 not found (pkg-config libnl-genl-3.0):" \
+	"apt-get install -y libnl-3-dev libnl-genl-3-dev"; exit 1; }
+STAT_OBJ := $(BUILD)/obj/tools/stat-report.c.o
+
+$(STAT_OBJ): CPPFLAGS += $(NL_CFLAGS)
+$(STAT_OBJ): tools/stat-report.h
+
+$(BUILD)/dune-stat: tools/dune-stat.c tools/stat-report.h $(STAT_OBJ) $(BUILD)/libdune.a
+	$(NL_CHECK)
+	$(CC) $(CPPFLAGS) $(NL_CFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(STAT_OBJ) $(BUILD)/libdune.a \
+		$(NL_LIBS)
+
+# the reading and formatting of dune-stat, fed messages the test makes
+$(BUILD)/tests/t-stat-report: tests/t-stat-report.c tests/check.h tools/stat-report.h $(STAT_OBJ) \
+		$(BUILD)/libdune.a
+	$(NL_CHECK)
 	@mkdir -p $(dir $@)
-	install -m 755 $< $@
+	$(CC) $(CPPFLAGS) $(NL_CFLAGS) -Itests -Itools $(WARN) $(CFLAGS) -o $@ $< $(STAT_OBJ) \
+		$(BUILD)/libdune.a $(NL_LIBS)
 
 $(BUILD)/tests/seccomp-profile.json: tests/programs/seccomp-profile.json
 	@mkdir -p $(dir $@)
@@ -227,7 +257,7 @@ install: all
 	install -m 755 $(BUILD)/libdune-run.so $(DESTDIR)$(PREFIX)/lib/libdune-run.so
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 644 tools/dune-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/dune-run.1
+	install -m 644 tools/dune-run.1 tools/dune-stat.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*DUNE_VERSION "\(.*\)"/\1/p' lib/dune.h)|' \
 		lib/libdune.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdune.pc
 

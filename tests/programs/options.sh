@@ -7,13 +7,8 @@ dune_run=$here/../dune-run
 [ -x "$dune_run" ] || { echo "dune-run is not built next to the tests"; exit 77; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/dune-run.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-fail=0
-
-check() { # DESCRIPTION CONDITION...
-	what=$1
-	shift
-	if "$@"; then echo "# ok: $what"; else echo "FAIL: $what"; fail=$((fail + 1)); fi
-}
+# shellcheck source=tests/programs/check.sh
+. "$here/check.sh"
 status() { "$dune_run" "$@" >"$work/out" 2>"$work/err" </dev/null; echo $?; }
 
 check "exit status passes through" [ "$(status sh -c 'exit 42')" = 42 ]

@@ -146,9 +146,10 @@ add_busybox() {
 }
 
 # dune-run and its companions, which t-dune-run and t-policy run from
-# BUILD_DIR/tests/.. as on the host, and dune-bench for DUNE_VM_BENCH.
+# BUILD_DIR/tests/.. as on the host, dune-stat, and dune-bench for
+# DUNE_VM_BENCH.
 tools() {
-	echo "$build/dune-run $build/libdune-run.so $build/dune-exec-static"
+	echo "$build/dune-run $build/libdune-run.so $build/dune-exec-static $build/dune-stat"
 	[ -z "$bench" ] || echo "$build/dune-bench"
 }
 
