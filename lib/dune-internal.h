@@ -18,6 +18,8 @@
 #define DUNE_SZ_2M		(2UL << 20)
 #define DUNE_ALIGN_DOWN(x, a)	((x) & ~((uintptr_t)(a) - 1))
 #define DUNE_ALIGN_UP(x, a)	DUNE_ALIGN_DOWN((x) + (a) - 1, (a))
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define IS_ERR_VALUE(x)		((unsigned long)(x) >= (unsigned long)-DUNE_MAX_ERRNO)
 
 /*
  * The dune area: one reservation holding everything dune itself needs, never
@@ -190,6 +192,7 @@ struct dune_vm {
 #define sys6(n, a, b, c, d, e, f) \
 	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
+int dune_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *dune_strerror(int err);
@@ -234,7 +237,15 @@ int dune_overlaps_own(struct dune_vm *vm, uintptr_t start, uintptr_t end);
 int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);
 
 /* syscall.c */
+typedef long (*syscall_fn)(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+
+/* reach.c */
+struct dune_memarg;
+long dune_reach_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys,
+		     const struct dune_memarg *ma, syscall_fn fn);
+long dune_pidfd_getfd(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+long dune_uring_register(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 
 /* signal.c */
 long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys);

@@ -7,21 +7,30 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/aio_abi.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/time.h>
+#include <sys/timerfd.h>
+#include <sys/times.h>
+#include <sys/utsname.h>
 
 #include "dune-internal.h"
 #include "syscalls.h"
-
-#define IS_ERR_VALUE(x)	((unsigned long)(x) >= (unsigned long)-4095)
 
 static long forward(const struct dune_syscall *sys)
 {
@@ -182,6 +191,16 @@ static long do_shmdt(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	if (!ret && found)
 		dune_mem_unmap(vm, vma.start, vma.end);
 	return ret;
+}
+
+/* madvise, mlock...: natively dune's memory is a hole, which they refuse. */
+static long refuse_own_range(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	uintptr_t addr = sys->args[0], end = addr + sys->args[1];
+
+	if (dune_overlaps_own(vcpu->vm, addr, end > addr ? end : addr + 1))
+		return -ENOMEM;
+	return forward(sys);
 }
 
 /* ---- dune's own fds do not exist for the program ---------------------------- */
@@ -450,12 +469,14 @@ static long do_prctl(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	return do_arch_syscall(vcpu, sys);
 }
 
-typedef long (*syscall_fn)(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
-
-#define HANDLER(name, why, fn)	[SYS_##name] = fn,
-#define WHY(name, why, fn)	[SYS_##name] = why,
+#define HANDLER(name, why, fn, ...)	[SYS_##name] = fn,
+#define WHY(name, why, fn, ...)		[SYS_##name] = why,
+#define MEMARGS(name, why, fn, ...)	[SYS_##name] = { __VA_ARGS__ },
 static const syscall_fn handlers[DUNE_NR_SYSCALLS] = { DUNE_SYSCALLS(HANDLER) };
 static const uint16_t whys[DUNE_NR_SYSCALLS] = { DUNE_SYSCALLS(WHY) };
+static const struct dune_memarg memargs[DUNE_NR_SYSCALLS][DUNE_MAX_MEMARGS] = {
+	DUNE_SYSCALLS(MEMARGS)
+};
 
 unsigned int dune_syscall_why(long nr)
 {
@@ -473,9 +494,11 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	ret = dune_seccomp_check(sys, &skip);
 	if (skip)
 		return ret;
-	if (sys->nr >= 0 && sys->nr < DUNE_NR_SYSCALLS && handlers[sys->nr])
-		return handlers[sys->nr](vcpu, sys);
-	return forward(sys);
+	if (sys->nr < 0 || sys->nr >= DUNE_NR_SYSCALLS || !handlers[sys->nr])
+		return forward(sys);
+	if (memargs[sys->nr][0].kind)
+		return dune_reach_call(vcpu, sys, memargs[sys->nr], handlers[sys->nr]);
+	return handlers[sys->nr](vcpu, sys);
 }
 
 /* Tools (trace, stats, deny) wrap the syscall only if one was asked for. */

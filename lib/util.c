@@ -121,6 +121,17 @@ int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 	return (int)at;
 }
 
+int dune_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = dune_vfmt(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
 void dune_log(const char *fmt, ...)
 {
 	char buf[512];

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dune's memory and fds out of the program's reach.  Natively they do not
+ * exist, so a system call whose memory arguments reach dune's memory fails
+ * as on a hole, and one that names dune's fds as on a closed fd.  The
+ * table's memargs (syscalls.h) say what each pointer argument covers; each
+ * is an interval test against dune's own ranges.  What the kernel reads
+ * through guest pointers after the check (iovec arrays, a msghdr and its
+ * control data) is copied first and the call made on the copy, so that
+ * another thread cannot change it in between.  Host loop: raw syscalls only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "dune-internal.h"
+#include "syscalls.h"
+
+#define CMSG_COPY	4096		/* control data copied for the SCM_RIGHTS check */
+#define PROC_PATH	64
+
+/* What the kernel gets instead of the guest's iovec arrays and msghdr. */
+struct reach_copy {
+	struct dune_syscall sys;
+	size_t bytes;			/* what the buffers checked so far cover */
+	unsigned int nr_iov;
+	struct iovec iov[2 * UIO_MAXIOV];
+	struct msghdr msg;
+	uintptr_t msg_guest;		/* where recvmsg's results go back */
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_COPY];
+	} control;
+};
+
+/* Does [p, p + len) reach dune's memory?  (A range past the top wraps.) */
+static int reaches(struct dune_vm *vm, uintptr_t p, size_t len)
+{
+	uintptr_t end = p + len;
+
+	if (!len)
+		return 0;
+	return dune_overlaps_own(vm, p, end > p ? end : UINTPTR_MAX);
+}
+
+static size_t times_size(unsigned long n, size_t size)
+{
+	return size && n > SIZE_MAX / size ? SIZE_MAX : n * size;
+}
+
+/* A pid or tid of this process (a thread of ours reaches the same memory). */
+static int is_own_process(struct dune_vm *vm, long pid)
+{
+	return pid == vm->pid || (pid > 0 && !sys3(SYS_tgkill, vm->pid, pid, 0));
+}
+
+static int parse_uint(const char *s, long *v)
+{
+	const char *p = s;
+
+	*v = 0;
+	while (*p >= '0' && *p <= '9')
+		*v = *v * 10 + (*p++ - '0');
+	return p > s ? (int)(p - s) : -1;
+}
+
+/* Is fd /proc/<pid>/mem (or a task's) of this process? */
+static int is_own_mem_file(struct dune_vm *vm, long fd)
+{
+	char path[PROC_PATH], link[PROC_PATH];
+	long n, pid;
+	int len;
+
+	dune_fmt(path, sizeof(path), "/proc/self/fd/%ld", fd);
+	n = sys4(SYS_readlinkat, AT_FDCWD, path, link, sizeof(link) - 1);
+	if (n < 0)
+		return 0;
+	link[n] = '\0';
+	if (strncmp(link, "/proc/", 6))
+		return 0;
+	len = parse_uint(link + 6, &pid);
+	if (len < 0 || !is_own_process(vm, pid))
+		return 0;
+	n = 6 + len;
+	if (!strncmp(link + n, "/task/", 6)) {
+		len = parse_uint(link + n + 6, &pid);
+		if (len < 0)
+			return 0;
+		n += 6 + len;
+	}
+	return !strcmp(link + n, "/mem");
+}
+
+/* Copy and check n guest iovecs; the copy's address replaces the guest's. */
+static int take_iov(struct dune_vm *vm, struct reach_copy *c, uintptr_t p, unsigned long n,
+		    struct iovec **copy)
+{
+	struct iovec *iov = &c->iov[c->nr_iov];
+
+	if (n > UIO_MAXIOV || c->nr_iov + n > ARRAY_SIZE(c->iov))
+		return 1;	/* the kernel refuses it (EINVAL): nothing to check */
+	if (reaches(vm, p, n * sizeof(*iov)) || dune_read_guest(iov, p, n * sizeof(*iov)))
+		return -EFAULT;
+	for (unsigned long i = 0; i < n; i++) {
+		if (reaches(vm, (uintptr_t)iov[i].iov_base, iov[i].iov_len))
+			return -EFAULT;
+		c->bytes += iov[i].iov_len;
+	}
+	c->nr_iov += n;
+	*copy = iov;
+	return 0;
+}
+
+static int own_fd_in_rights(struct dune_vm *vm, const struct msghdr *msg)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR((struct msghdr *)msg, cm)) {
+		const int *fds = (const int *)CMSG_DATA(cm);
+		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (dune_is_own_fd(vm, fds[i]))
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * A msghdr: its name, iovecs and control buffer.  Control data to send is
+ * copied when it fits (else checked where it is), and no SCM_RIGHTS in it
+ * may name dune's fds.
+ */
+static int check_msg(struct dune_vm *vm, struct reach_copy *c, struct msghdr *msg, int dir,
+		     int in_place)
+{
+	struct msghdr copy;
+	struct iovec *iov;
+	int err;
+
+	if (reaches(vm, (uintptr_t)msg->msg_name, msg->msg_namelen) ||
+	    reaches(vm, (uintptr_t)msg->msg_control, msg->msg_controllen))
+		return -EFAULT;
+	err = take_iov(vm, c, (uintptr_t)msg->msg_iov, msg->msg_iovlen, &iov);
+	if (err)
+		return err > 0 ? 0 : err;
+	if (!in_place)
+		msg->msg_iov = iov;
+	else
+		c->nr_iov -= msg->msg_iovlen;	/* only checked: reuse the room */
+	if (dir != DUNE_MA_READ || !msg->msg_control || !msg->msg_controllen)
+		return 0;
+	if (msg->msg_controllen > sizeof(c->control.buf))
+		return -ENOBUFS;	/* as over net.core.optmem_max */
+	if (dune_read_guest(c->control.buf, (uintptr_t)msg->msg_control, msg->msg_controllen))
+		return -EFAULT;
+	copy = *msg;
+	copy.msg_control = c->control.buf;
+	if (own_fd_in_rights(vm, &copy))
+		return -EBADF;	/* as for a closed fd */
+	if (!in_place)
+		msg->msg_control = c->control.buf;
+	return 0;
+}
+
+static long take_msg(struct dune_vm *vm, struct reach_copy *c, const struct dune_memarg *ma)
+{
+	uintptr_t p = c->sys.args[ma->ptr];
+
+	if (reaches(vm, p, sizeof(c->msg)) || dune_read_guest(&c->msg, p, sizeof(c->msg)))
+		return -EFAULT;
+	c->msg_guest = ma->dir == DUNE_MA_WRITE ? p : 0;
+	c->sys.args[ma->ptr] = (long)&c->msg;
+	return check_msg(vm, c, &c->msg, ma->dir, 0);
+}
+
+/*
+ * sendmmsg/recvmmsg: each header checked where it is (up to the kernel's
+ * UIO_MAXIOV of them), not copied, so another thread could still change one
+ * after the check (see README).
+ */
+static long check_mmsg(struct dune_vm *vm, struct reach_copy *c, const struct dune_memarg *ma)
+{
+	uintptr_t p = c->sys.args[ma->ptr];
+	unsigned long n = (unsigned int)c->sys.args[ma->len];
+
+	if (n > UIO_MAXIOV)
+		n = UIO_MAXIOV;
+	if (reaches(vm, p, n * sizeof(struct mmsghdr)))
+		return -EFAULT;
+	for (unsigned long i = 0; i < n; i++) {
+		struct mmsghdr h;
+		long err;
+
+		if (dune_read_guest(&h, p + i * sizeof(h), sizeof(h)))
+			return -EFAULT;
+		err = check_msg(vm, c, &h.msg_hdr, ma->dir, 1);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A socklen_t at args[len] and the address of that many bytes at args[ptr]. */
+static long check_sockaddr(struct dune_vm *vm, const struct reach_copy *c,
+			   const struct dune_memarg *ma)
+{
+	uintptr_t p = c->sys.args[ma->ptr], lenp = c->sys.args[ma->len];
+	socklen_t len;
+
+	if (!p || !lenp)
+		return 0;
+	if (reaches(vm, lenp, sizeof(len)))
+		return -EFAULT;
+	if (dune_read_guest(&len, lenp, sizeof(len)))
+		return 0;	/* the kernel says EFAULT */
+	return reaches(vm, p, len) ? -EFAULT : 0;
+}
+
+static long check_one(struct dune_vm *vm, struct reach_copy *c, const struct dune_memarg *ma)
+{
+	const long *a = c->sys.args;
+	uintptr_t p = a[ma->ptr];
+	struct iovec *iov;
+	size_t len = 0;
+	int err;
+
+	switch (ma->kind) {
+	case DUNE_MA_BUF:
+		len = a[ma->len] + (size_t)ma->size;
+		c->bytes += a[ma->len];
+		break;
+	case DUNE_MA_FIXED:
+		len = ma->size;
+		break;
+	case DUNE_MA_ARRAY:
+		len = times_size(a[ma->len], ma->size);
+		break;
+	case DUNE_MA_FDSET:
+		len = DUNE_ALIGN_UP((unsigned long)(unsigned int)a[ma->len], 8 * sizeof(long)) / 8;
+		break;
+	case DUNE_MA_SOCKADDR:
+		return check_sockaddr(vm, c, ma);
+	case DUNE_MA_PEER_IOV:
+		if (!is_own_process(vm, a[0]))
+			return 0;
+		/* fall through */
+	case DUNE_MA_IOV:
+		err = take_iov(vm, c, p, a[ma->len], &iov);
+		if (!err)
+			c->sys.args[ma->ptr] = (long)iov;
+		return err > 0 ? 0 : err;
+	case DUNE_MA_MSG:
+		return take_msg(vm, c, ma);
+	case DUNE_MA_MMSG:
+		return check_mmsg(vm, c, ma);
+	case DUNE_MA_MEM_POS:
+		/* natively /proc/self/mem gives EIO on a hole */
+		return reaches(vm, p, c->bytes) && is_own_mem_file(vm, a[0]) ? -EIO : 0;
+	}
+	return reaches(vm, p, len) ? -EFAULT : 0;
+}
+
+/*
+ * Check the memory arguments of sys, then run its handler fn on the copy.
+ * Only recvmsg's header goes back: what the kernel wrote into the copy.
+ */
+long dune_reach_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys,
+		     const struct dune_memarg *ma, syscall_fn fn)
+{
+	struct dune_vm *vm = vcpu->vm;
+	struct reach_copy c;
+	long ret;
+
+	c.sys = *sys;
+	c.bytes = 0;
+	c.nr_iov = 0;
+	c.msg_guest = 0;
+	for (int i = 0; i < DUNE_MAX_MEMARGS && ma[i].kind; i++) {
+		ret = check_one(vm, &c, &ma[i]);
+		if (ret)
+			return ret;
+	}
+	ret = fn(vcpu, &c.sys);
+	if (c.msg_guest && !IS_ERR_VALUE(ret)) {
+		struct msghdr *guest = (struct msghdr *)c.msg_guest, back;
+
+		if (dune_read_guest(&back, c.msg_guest, sizeof(back)))
+			return -EFAULT;
+		back.msg_namelen = c.msg.msg_namelen;
+		back.msg_controllen = c.msg.msg_controllen;
+		back.msg_flags = c.msg.msg_flags;
+		if (dune_write_guest((uintptr_t)guest, &back, sizeof(back)))
+			return -EFAULT;
+	}
+	return ret;
+}
+
+/* The pid of a pidfd, from its fdinfo ("Pid:\t<n>"); 0 if unknown. */
+static long pidfd_pid(long pidfd)
+{
+	char path[PROC_PATH], buf[512];
+	long fd, n, pid = 0;
+	char *at;
+
+	dune_fmt(path, sizeof(path), "/proc/self/fdinfo/%ld", pidfd);
+	fd = sys4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	n = sys3(SYS_read, fd, buf, sizeof(buf) - 1);
+	sys1(SYS_close, fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	at = strstr(buf, "\nPid:\t");
+	if (at)
+		parse_uint(at + 6, &pid);
+	return pid;
+}
+
+/* pidfd_getfd(2) of one of dune's fds from this process: as if it were closed. */
+long dune_pidfd_getfd(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	struct dune_vm *vm = vcpu->vm;
+	const long *a = sys->args;
+
+	if (dune_is_own_fd(vm, a[1]) && is_own_process(vm, pidfd_pid(a[0])))
+		return -EBADF;
+	return arch_raw_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* Does an array of n fds at p name one of dune's?  (-EFAULT if unreadable.) */
+static int own_fd_in_array(struct dune_vm *vm, uintptr_t p, unsigned long n)
+{
+	int fds[256];
+
+	if (reaches(vm, p, times_size(n, sizeof(int))))
+		return -EFAULT;
+	for (unsigned long i = 0; i < n; i += ARRAY_SIZE(fds)) {
+		size_t k = n - i < ARRAY_SIZE(fds) ? n - i : ARRAY_SIZE(fds);
+
+		if (dune_read_guest(fds, p + i * sizeof(int), k * sizeof(int)))
+			return 0;	/* the kernel says EFAULT */
+		for (size_t j = 0; j < k; j++)
+			if (dune_is_own_fd(vm, fds[j]))
+				return -EBADF;
+	}
+	return 0;
+}
+
+/* Do n iovecs at p cover dune's memory?  (-EFAULT if so.) */
+static int iovs_reach(struct dune_vm *vm, uintptr_t p, unsigned long n)
+{
+	struct iovec iov[64];
+
+	if (reaches(vm, p, times_size(n, sizeof(*iov))))
+		return -EFAULT;
+	for (unsigned long i = 0; i < n; i += ARRAY_SIZE(iov)) {
+		size_t k = n - i < ARRAY_SIZE(iov) ? n - i : ARRAY_SIZE(iov);
+
+		if (dune_read_guest(iov, p + i * sizeof(*iov), k * sizeof(*iov)))
+			return 0;	/* the kernel says EFAULT */
+		for (size_t j = 0; j < k; j++)
+			if (reaches(vm, (uintptr_t)iov[j].iov_base, iov[j].iov_len))
+				return -EFAULT;
+	}
+	return 0;
+}
+
+/*
+ * io_uring_register(2): files registered for fixed-file operations must not
+ * be dune's, nor fixed buffers in its memory.  Checked in place, not copied:
+ * io_uring reads its submissions from shared memory dune never sees, so a
+ * program can reach dune's fds and memory through them anyway (README).
+ */
+long dune_uring_register(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	struct dune_vm *vm = vcpu->vm;
+	const long *a = sys->args;
+	uintptr_t arg = a[2];
+	unsigned long n = (unsigned int)a[3];
+	struct io_uring_files_update up;
+	struct io_uring_rsrc_register reg;
+	struct io_uring_rsrc_update2 up2;
+	long err = 0;
+
+	switch (a[1]) {
+	case IORING_REGISTER_FILES:
+		err = own_fd_in_array(vm, arg, n);
+		break;
+	case IORING_REGISTER_FILES_UPDATE:
+		if (!dune_read_guest(&up, arg, sizeof(up)))
+			err = own_fd_in_array(vm, up.fds, n);
+		break;
+	case IORING_REGISTER_FILES2:
+		if (!dune_read_guest(&reg, arg, sizeof(reg)))
+			err = own_fd_in_array(vm, reg.data, reg.nr);
+		break;
+	case IORING_REGISTER_FILES_UPDATE2:
+		if (!dune_read_guest(&up2, arg, sizeof(up2)))
+			err = own_fd_in_array(vm, up2.data, up2.nr);
+		break;
+	case IORING_REGISTER_BUFFERS:
+		err = iovs_reach(vm, arg, n);
+		break;
+	case IORING_REGISTER_BUFFERS2:
+		if (!dune_read_guest(&reg, arg, sizeof(reg)))
+			err = iovs_reach(vm, reg.data, reg.nr);
+		break;
+	case IORING_REGISTER_BUFFERS_UPDATE:
+		if (!dune_read_guest(&up2, arg, sizeof(up2)))
+			err = iovs_reach(vm, up2.data, up2.nr);
+		break;
+	}
+	if (err)
+		return err;
+	return arch_raw_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
