@@ -170,8 +170,13 @@ static long do_shmat(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_vm *vm = vcpu->vm;
 	int prot = sys->args[2] & SHM_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE;
 	struct shmid_ds ds;
-	long ret = forward(sys);
+	long ret;
 
+	/* at an address: not over dune's memory, as MAP_FIXED (SHM_REMAP) */
+	if (sys->args[1] && !sys3(SYS_shmctl, sys->args[0], IPC_STAT, &ds) &&
+	    dune_overlaps_own(vm, sys->args[1], sys->args[1] + ds.shm_segsz))
+		return -EINVAL;
+	ret = forward(sys);
 	if (IS_ERR_VALUE(ret))
 		return ret;
 	if (sys->args[2] & SHM_EXEC)
