@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/ioctl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -258,6 +259,9 @@ static long check_one(struct dune_vm *vm, struct reach_copy *c, const struct dun
 		return take_msg(vm, c, ma);
 	case DUNE_MA_MMSG:
 		return check_mmsg(vm, c, ma);
+	case DUNE_MA_IOCTL:
+		len = _IOC_SIZE((unsigned int)a[ma->len]) ? _IOC_SIZE((unsigned int)a[ma->len]) : 1;
+		break;
 	case DUNE_MA_MEM_POS:
 		/* natively /proc/self/mem gives EIO on a hole */
 		return reaches(vm, p, c->bytes) && is_own_mem_file(vm, a[0]) ? -EIO : 0;

@@ -53,6 +53,7 @@ enum dune_memarg_kind {
 	DUNE_MA_MSG,		/* a struct msghdr, its name, iovecs and control */
 	DUNE_MA_MMSG,		/* args[len] struct mmsghdr */
 	DUNE_MA_MEM_POS,	/* args[ptr] is a file offset: /proc/self/mem's is an address */
+	DUNE_MA_IOCTL,		/* the size encoded in request args[len], at least a byte */
 };
 
 enum { DUNE_MA_READ = 1, DUNE_MA_WRITE = 2 };
@@ -102,7 +103,7 @@ struct dune_memarg {
 	X(close, DUNE_WHY_FD, refuse_own_fd)				\
 	X(dup, DUNE_WHY_FD, refuse_own_fd)				\
 	X(fcntl, DUNE_WHY_FD, refuse_own_fd)				\
-	X(ioctl, DUNE_WHY_FD, refuse_own_fd)				\
+	X(ioctl, DUNE_WHY_FD, refuse_own_fd, DUNE_MA(IOCTL, 2, 1, WRITE, 0)) \
 	X(dup3, DUNE_WHY_FD, do_dup2)					\
 	X(close_range, DUNE_WHY_FD, do_close_range)			\
 	X(pidfd_getfd, DUNE_WHY_FD, dune_pidfd_getfd)			\

@@ -12,6 +12,7 @@
 #include <linux/io_uring.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -103,6 +104,12 @@ static long do_uname(uintptr_t a, int fd)
 {
 	(void)fd;
 	return ret(syscall(SYS_uname, (struct utsname *)a));
+}
+
+static long do_ioctl(uintptr_t a, int fd)
+{
+	(void)fd;
+	return ret(ioctl(pipe_fd[0], FIONREAD, (int *)a));
 }
 
 static long do_poll(uintptr_t a, int fd)
@@ -257,6 +264,7 @@ static const struct reach_case cases[] = {
 	{ "recvfrom, the address in it", do_recvfrom_addr },
 	{ "fstat into it", do_fstat },
 	{ "uname into it", do_uname },
+	{ "ioctl(FIONREAD) into it", do_ioctl },
 	{ "poll on it", do_poll },
 	{ "rt_sigaction, old action in it", do_sigaction_old },
 	{ "rt_sigprocmask, old set in it", do_sigprocmask_old },
@@ -322,6 +330,25 @@ static int closed_fd(void)
 	return fd;
 }
 
+/*
+ * shmat(SHM_REMAP) at dune's memory: natively it would map there, which
+ * dune cannot give (its memory cannot move), so it fails as MAP_FIXED does.
+ */
+static void check_shmat(uintptr_t own)
+{
+	int id = shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0600);
+	void *p;
+
+	if (id < 0)
+		return;
+	errno = 0;
+	p = shmat(id, (void *)own, SHM_REMAP);
+	CHECK(p == (void *)-1 && errno == EINVAL, "shmat(SHM_REMAP) over dune's memory: %p, errno %d",
+	      p, errno);
+	check_still_works("after shmat over dune's memory");
+	shmctl(id, IPC_RMID, NULL);
+}
+
 /* A buffer of the program's right below dune's memory that runs into it. */
 static void check_across(uintptr_t own)
 {
@@ -369,8 +396,10 @@ int main(void)
 			check_still_works(cases[i].name);
 		}
 	}
-	if (n > 0)
+	if (n > 0) {
+		check_shmat(own[0].start);
 		check_across(own[0].start);
+	}
 	printf("# %zu cases natively on a hole and inside on dune's memory\n", NR_CASES);
 	return finish();
 }
