@@ -233,8 +233,16 @@ int dune_mem_map(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot);
 void dune_mem_unmap(struct dune_vm *vm, uintptr_t start, uintptr_t end);
 int dune_mem_fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f);
 int dune_mem_hva_of_gpa(struct dune_vm *vm, uint64_t gpa, uintptr_t *hva);
-int dune_overlaps_own(struct dune_vm *vm, uintptr_t start, uintptr_t end);
 int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);
+
+/* Does [start, end) overlap dune's own memory?  (Inline: checked on most syscalls.) */
+static inline int dune_overlaps_own(const struct dune_vm *vm, uintptr_t start, uintptr_t end)
+{
+	for (int i = 0; i < vm->nr_own; i++)
+		if (start < vm->own[i].end && vm->own[i].start < end)
+			return 1;
+	return 0;
+}
 
 /* syscall.c */
 typedef long (*syscall_fn)(struct dune_vcpu *vcpu, const struct dune_syscall *sys);

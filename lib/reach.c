@@ -207,10 +207,9 @@ static long check_mmsg(struct dune_vm *vm, struct reach_copy *c, const struct du
 }
 
 /* A socklen_t at args[len] and the address of that many bytes at args[ptr]. */
-static long check_sockaddr(struct dune_vm *vm, const struct reach_copy *c,
-			   const struct dune_memarg *ma)
+static long check_sockaddr(struct dune_vm *vm, const long *a, const struct dune_memarg *ma)
 {
-	uintptr_t p = c->sys.args[ma->ptr], lenp = c->sys.args[ma->len];
+	uintptr_t p = a[ma->ptr], lenp = a[ma->len];
 	socklen_t len;
 
 	if (!p || !lenp)
@@ -222,18 +221,21 @@ static long check_sockaddr(struct dune_vm *vm, const struct reach_copy *c,
 	return reaches(vm, p, len) ? -EFAULT : 0;
 }
 
-static long check_one(struct dune_vm *vm, struct reach_copy *c, const struct dune_memarg *ma)
+/*
+ * The checks made where the arguments are: -errno, 0, or 1 if the kind
+ * needs what the kernel reads copied first (copy_and_call()).  *bytes adds
+ * up what the buffers cover, for DUNE_MA_MEM_POS.
+ */
+static long check_in_place(struct dune_vm *vm, const long *a, const struct dune_memarg *ma,
+			   size_t *bytes)
 {
-	const long *a = c->sys.args;
 	uintptr_t p = a[ma->ptr];
-	struct iovec *iov;
 	size_t len = 0;
-	int err;
 
 	switch (ma->kind) {
 	case DUNE_MA_BUF:
 		len = a[ma->len] + (size_t)ma->size;
-		c->bytes += a[ma->len];
+		*bytes += a[ma->len];
 		break;
 	case DUNE_MA_FIXED:
 		len = ma->size;
@@ -244,14 +246,34 @@ static long check_one(struct dune_vm *vm, struct reach_copy *c, const struct dun
 	case DUNE_MA_FDSET:
 		len = DUNE_ALIGN_UP((unsigned long)(unsigned int)a[ma->len], 8 * sizeof(long)) / 8;
 		break;
+	case DUNE_MA_IOCTL:
+		len = _IOC_SIZE((unsigned int)a[ma->len]) ? _IOC_SIZE((unsigned int)a[ma->len]) : 1;
+		break;
 	case DUNE_MA_SOCKADDR:
-		return check_sockaddr(vm, c, ma);
+		return check_sockaddr(vm, a, ma);
+	case DUNE_MA_MEM_POS:
+		/* natively /proc/self/mem gives EIO on a hole */
+		return reaches(vm, p, *bytes) && is_own_mem_file(vm, a[0]) ? -EIO : 0;
+	default:
+		return 1;
+	}
+	return reaches(vm, p, len) ? -EFAULT : 0;
+}
+
+/* iovecs and msghdrs: checked and called on a copy. */
+static long take_copy(struct dune_vm *vm, struct reach_copy *c, const struct dune_memarg *ma)
+{
+	const long *a = c->sys.args;
+	struct iovec *iov;
+	int err;
+
+	switch (ma->kind) {
 	case DUNE_MA_PEER_IOV:
 		if (!is_own_process(vm, a[0]))
 			return 0;
 		/* fall through */
 	case DUNE_MA_IOV:
-		err = take_iov(vm, c, p, a[ma->len], &iov);
+		err = take_iov(vm, c, a[ma->ptr], a[ma->len], &iov);
 		if (!err)
 			c->sys.args[ma->ptr] = (long)iov;
 		return err > 0 ? 0 : err;
@@ -259,22 +281,19 @@ static long check_one(struct dune_vm *vm, struct reach_copy *c, const struct dun
 		return take_msg(vm, c, ma);
 	case DUNE_MA_MMSG:
 		return check_mmsg(vm, c, ma);
-	case DUNE_MA_IOCTL:
-		len = _IOC_SIZE((unsigned int)a[ma->len]) ? _IOC_SIZE((unsigned int)a[ma->len]) : 1;
-		break;
-	case DUNE_MA_MEM_POS:
-		/* natively /proc/self/mem gives EIO on a hole */
-		return reaches(vm, p, c->bytes) && is_own_mem_file(vm, a[0]) ? -EIO : 0;
 	}
-	return reaches(vm, p, len) ? -EFAULT : 0;
+	return check_in_place(vm, a, ma, &c->bytes);
 }
 
 /*
- * Check the memory arguments of sys, then run its handler fn on the copy.
+ * The call on copies of what the kernel reads through guest pointers (and
+ * the mmsghdr checks, which need room for what they read).
  * Only recvmsg's header goes back: what the kernel wrote into the copy.
+ * (Not inlined: its frame is large, and most calls do not need it.)
  */
-long dune_reach_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys,
-		     const struct dune_memarg *ma, syscall_fn fn)
+static long __attribute__((noinline)) copy_and_call(struct dune_vcpu *vcpu,
+						     const struct dune_syscall *sys,
+						     const struct dune_memarg *ma, syscall_fn fn)
 {
 	struct dune_vm *vm = vcpu->vm;
 	struct reach_copy c;
@@ -285,23 +304,40 @@ long dune_reach_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys,
 	c.nr_iov = 0;
 	c.msg_guest = 0;
 	for (int i = 0; i < DUNE_MAX_MEMARGS && ma[i].kind; i++) {
-		ret = check_one(vm, &c, &ma[i]);
+		ret = take_copy(vm, &c, &ma[i]);
 		if (ret)
 			return ret;
 	}
 	ret = fn(vcpu, &c.sys);
 	if (c.msg_guest && !IS_ERR_VALUE(ret)) {
-		struct msghdr *guest = (struct msghdr *)c.msg_guest, back;
+		struct msghdr back;
 
 		if (dune_read_guest(&back, c.msg_guest, sizeof(back)))
 			return -EFAULT;
 		back.msg_namelen = c.msg.msg_namelen;
 		back.msg_controllen = c.msg.msg_controllen;
 		back.msg_flags = c.msg.msg_flags;
-		if (dune_write_guest((uintptr_t)guest, &back, sizeof(back)))
+		if (dune_write_guest(c.msg_guest, &back, sizeof(back)))
 			return -EFAULT;
 	}
 	return ret;
+}
+
+/* Check the memory arguments of sys, then run its handler fn. */
+long dune_reach_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys,
+		     const struct dune_memarg *ma, syscall_fn fn)
+{
+	size_t bytes = 0;
+
+	for (int i = 0; i < DUNE_MAX_MEMARGS && ma[i].kind; i++) {
+		long ret = check_in_place(vcpu->vm, sys->args, &ma[i], &bytes);
+
+		if (ret > 0)
+			return copy_and_call(vcpu, sys, ma, fn);
+		if (ret)
+			return ret;
+	}
+	return fn(vcpu, sys);
 }
 
 /* The pid of a pidfd, from its fdinfo ("Pid:\t<n>"); 0 if unknown. */

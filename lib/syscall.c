@@ -198,14 +198,22 @@ static long do_shmdt(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	return ret;
 }
 
-/* madvise, mlock...: natively dune's memory is a hole, which they refuse. */
+/*
+ * madvise, mlock...: natively dune's memory is a hole, which they refuse
+ * with ENOMEM, once the kernel has checked the other arguments (flags, a
+ * kernel without mseal): the same call of length 0 does those checks only.
+ */
 static long refuse_own_range(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	uintptr_t addr = sys->args[0], end = addr + sys->args[1];
+	struct dune_syscall empty = *sys;
+	long ret;
 
-	if (dune_overlaps_own(vcpu->vm, addr, end > addr ? end : addr + 1))
-		return -ENOMEM;
-	return forward(sys);
+	if (!dune_overlaps_own(vcpu->vm, addr, end > addr ? end : addr + 1))
+		return forward(sys);
+	empty.args[1] = 0;
+	ret = forward(&empty);
+	return ret ? ret : -ENOMEM;
 }
 
 /* ---- dune's own fds do not exist for the program ---------------------------- */
