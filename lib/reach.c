@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <linux/ioctl.h>
+#include <linux/kcmp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -53,10 +54,20 @@ static size_t times_size(unsigned long n, size_t size)
 	return size && n > SIZE_MAX / size ? SIZE_MAX : n * size;
 }
 
-/* A pid or tid of this process (a thread of ours reaches the same memory). */
+/*
+ * Does pid share our memory (a thread of ours, a vfork child)?  kcmp says;
+ * without it (CONFIG_KCMP), a thread of this process does.
+ */
 static int is_own_process(struct dune_vm *vm, long pid)
 {
-	return pid == vm->pid || (pid > 0 && !sys3(SYS_tgkill, vm->pid, pid, 0));
+	long same;
+
+	if (pid == vm->pid || pid <= 0)
+		return pid == vm->pid;
+	same = sys5(SYS_kcmp, vm->pid, pid, KCMP_VM, 0, 0);
+	if (same == -ENOSYS)
+		return !sys3(SYS_tgkill, vm->pid, pid, 0);
+	return same == 0;
 }
 
 static int parse_uint(const char *s, long *v)
@@ -419,43 +430,42 @@ static int iovs_reach(struct dune_vm *vm, uintptr_t p, unsigned long n)
  */
 long dune_uring_register(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	struct dune_vm *vm = vcpu->vm;
 	const long *a = sys->args;
-	uintptr_t arg = a[2];
-	unsigned long n = (unsigned int)a[3];
+	unsigned long op = a[1], n = (unsigned int)a[3];
 	struct io_uring_files_update up;
 	struct io_uring_rsrc_register reg;
 	struct io_uring_rsrc_update2 up2;
-	long err = 0;
+	uintptr_t p = a[2];
+	long err;
 
-	switch (a[1]) {
+	/* (an unreadable argument is left to the kernel: EFAULT) */
+	switch (op) {
 	case IORING_REGISTER_FILES:
-		err = own_fd_in_array(vm, arg, n);
+	case IORING_REGISTER_BUFFERS:
 		break;
 	case IORING_REGISTER_FILES_UPDATE:
-		if (!dune_read_guest(&up, arg, sizeof(up)))
-			err = own_fd_in_array(vm, up.fds, n);
+		p = dune_read_guest(&up, p, sizeof(up)) ? 0 : up.fds;
 		break;
 	case IORING_REGISTER_FILES2:
-		if (!dune_read_guest(&reg, arg, sizeof(reg)))
-			err = own_fd_in_array(vm, reg.data, reg.nr);
+	case IORING_REGISTER_BUFFERS2:
+		p = dune_read_guest(&reg, p, sizeof(reg)) ? 0 : reg.data;
+		n = p ? reg.nr : 0;
 		break;
 	case IORING_REGISTER_FILES_UPDATE2:
-		if (!dune_read_guest(&up2, arg, sizeof(up2)))
-			err = own_fd_in_array(vm, up2.data, up2.nr);
-		break;
-	case IORING_REGISTER_BUFFERS:
-		err = iovs_reach(vm, arg, n);
-		break;
-	case IORING_REGISTER_BUFFERS2:
-		if (!dune_read_guest(&reg, arg, sizeof(reg)))
-			err = iovs_reach(vm, reg.data, reg.nr);
-		break;
 	case IORING_REGISTER_BUFFERS_UPDATE:
-		if (!dune_read_guest(&up2, arg, sizeof(up2)))
-			err = iovs_reach(vm, up2.data, up2.nr);
+		p = dune_read_guest(&up2, p, sizeof(up2)) ? 0 : up2.data;
+		n = p ? up2.nr : 0;
 		break;
+	default:
+		p = 0;
 	}
+	if (!p)
+		err = 0;
+	else if (op == IORING_REGISTER_BUFFERS || op == IORING_REGISTER_BUFFERS2 ||
+		 op == IORING_REGISTER_BUFFERS_UPDATE)
+		err = iovs_reach(vcpu->vm, p, n);
+	else
+		err = own_fd_in_array(vcpu->vm, p, n);
 	if (err)
 		return err;
 	return arch_raw_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);

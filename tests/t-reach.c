@@ -234,18 +234,32 @@ static long do_pidfd_getfd(uintptr_t a, int fd)
 	return r;
 }
 
-static long do_uring_files(uintptr_t a, int fd)
+/* io_uring_register(op, arg, n) on a fresh ring. */
+static long uring_register(unsigned int op, void *arg, unsigned int n)
 {
 	struct io_uring_params p = { 0 };
 	int ring = syscall(SYS_io_uring_setup, 1, &p);
 	long r;
 
-	(void)a;
 	if (ring < 0)
 		return -1000 - errno;	/* the same natively and inside */
-	r = ret(syscall(SYS_io_uring_register, ring, IORING_REGISTER_FILES, &fd, 1));
+	r = ret(syscall(SYS_io_uring_register, ring, op, arg, n));
 	close(ring);
 	return r;
+}
+
+static long do_uring_files(uintptr_t a, int fd)
+{
+	(void)a;
+	return uring_register(IORING_REGISTER_FILES, &fd, 1);
+}
+
+static long do_uring_buffers(uintptr_t a, int fd)
+{
+	struct iovec iov = { (void *)a, PAGE };
+
+	(void)fd;
+	return uring_register(IORING_REGISTER_BUFFERS, &iov, 1);
 }
 
 struct reach_case {
@@ -281,6 +295,7 @@ static const struct reach_case cases[] = {
 	{ "sendmsg SCM_RIGHTS of a dune fd", do_scm_rights },
 	{ "pidfd_getfd of a dune fd", do_pidfd_getfd },
 	{ "io_uring_register FILES of a dune fd", do_uring_files },
+	{ "io_uring_register BUFFERS in it", do_uring_buffers },
 };
 
 #define NR_CASES	(sizeof(cases) / sizeof(cases[0]))
