@@ -113,8 +113,10 @@ static int take_iov(struct dune_vm *vm, struct reach_copy *c, uintptr_t p, unsig
 {
 	struct iovec *iov = &c->iov[c->nr_iov];
 
-	if (n > UIO_MAXIOV || c->nr_iov + n > ARRAY_SIZE(c->iov))
+	if (n > UIO_MAXIOV)
 		return 1;	/* the kernel refuses it (EINVAL): nothing to check */
+	if (c->nr_iov + n > ARRAY_SIZE(c->iov))
+		return -ENOMEM;	/* room for two iovec arguments: never short */
 	if (reaches(vm, p, n * sizeof(*iov)) || dune_read_guest(iov, p, n * sizeof(*iov)))
 		return -EFAULT;
 	for (unsigned long i = 0; i < n; i++) {
@@ -127,11 +129,19 @@ static int take_iov(struct dune_vm *vm, struct reach_copy *c, uintptr_t p, unsig
 	return 0;
 }
 
+/* Does control data (in our memory) pass one of dune's fds with SCM_RIGHTS? */
 static int own_fd_in_rights(struct dune_vm *vm, const struct msghdr *msg)
 {
+	const char *end = (const char *)msg->msg_control + msg->msg_controllen;
+
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR((struct msghdr *)msg, cm)) {
 		const int *fds = (const int *)CMSG_DATA(cm);
-		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		size_t n;
+
+		/* a header longer than the data is the kernel's EINVAL: read no further */
+		if (cm->cmsg_len < CMSG_LEN(0) || cm->cmsg_len > (size_t)(end - (char *)cm))
+			return 0;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
@@ -144,8 +154,8 @@ static int own_fd_in_rights(struct dune_vm *vm, const struct msghdr *msg)
 
 /*
  * A msghdr: its name, iovecs and control buffer.  Control data to send is
- * copied when it fits (else checked where it is), and no SCM_RIGHTS in it
- * may name dune's fds.
+ * copied (up to CMSG_COPY bytes), and no SCM_RIGHTS in it may name dune's
+ * fds.  in_place: the iovecs are only checked, the call reads the guest's.
  */
 static int check_msg(struct dune_vm *vm, struct reach_copy *c, struct msghdr *msg, int dir,
 		     int in_place)
@@ -245,7 +255,7 @@ static long check_in_place(struct dune_vm *vm, const long *a, const struct dune_
 
 	switch (ma->kind) {
 	case DUNE_MA_BUF:
-		len = a[ma->len] + (size_t)ma->size;
+		len = (size_t)a[ma->len] > SIZE_MAX - ma->size ? SIZE_MAX : (size_t)a[ma->len] + ma->size;
 		*bytes += a[ma->len];
 		break;
 	case DUNE_MA_FIXED:
