@@ -242,6 +242,29 @@ static long check_sockaddr(struct dune_vm *vm, const long *a, const struct dune_
 	return reaches(vm, p, len) ? -EFAULT : 0;
 }
 
+/* What fcntl(2) command cmd reads or writes at its argument (0: none). */
+static size_t fcntl_size(long cmd)
+{
+	switch (cmd) {
+	case F_GETLK:
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_GETLK:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+		return sizeof(struct flock);
+	case F_GETOWN_EX:
+	case F_SETOWN_EX:
+		return sizeof(struct f_owner_ex);
+	case F_GET_RW_HINT:
+	case F_SET_RW_HINT:
+	case F_GET_FILE_RW_HINT:
+	case F_SET_FILE_RW_HINT:
+		return sizeof(uint64_t);
+	}
+	return 0;
+}
+
 /*
  * The checks made where the arguments are: -errno, 0, or 1 if the kind
  * needs what the kernel reads copied first (copy_and_call()).  *bytes adds
@@ -269,6 +292,12 @@ static long check_in_place(struct dune_vm *vm, const long *a, const struct dune_
 		break;
 	case DUNE_MA_IOCTL:
 		len = _IOC_SIZE((unsigned int)a[ma->len]) ? _IOC_SIZE((unsigned int)a[ma->len]) : 1;
+		break;
+	case DUNE_MA_FCNTL:
+		len = fcntl_size(a[ma->len]);
+		break;
+	case DUNE_MA_PAGE_VEC:
+		len = DUNE_ALIGN_UP((size_t)a[ma->len], DUNE_PAGE_SIZE) / DUNE_PAGE_SIZE;
 		break;
 	case DUNE_MA_SOCKADDR:
 		return check_sockaddr(vm, a, ma);

@@ -54,6 +54,8 @@ enum dune_memarg_kind {
 	DUNE_MA_MMSG,		/* args[len] struct mmsghdr */
 	DUNE_MA_MEM_POS,	/* args[ptr] is a file offset: /proc/self/mem's is an address */
 	DUNE_MA_IOCTL,		/* the size encoded in request args[len], at least a byte */
+	DUNE_MA_FCNTL,		/* the struct that command args[len] takes, if any */
+	DUNE_MA_PAGE_VEC,	/* a byte per page of args[len] bytes (mincore) */
 };
 
 enum { DUNE_MA_READ = 1, DUNE_MA_WRITE = 2 };
@@ -98,11 +100,11 @@ struct dune_memarg {
 	X(mlock2, DUNE_WHY_REACH, refuse_own_range)			\
 	X(munlock, DUNE_WHY_REACH, refuse_own_range)			\
 	X(msync, DUNE_WHY_REACH, refuse_own_range)			\
-	X(mincore, DUNE_WHY_REACH, refuse_own_range)			\
+	X(mincore, DUNE_WHY_REACH, refuse_own_range, DUNE_MA(PAGE_VEC, 2, 1, WRITE, 0)) \
 	X(mseal, DUNE_WHY_REACH, refuse_own_range)			\
 	X(close, DUNE_WHY_FD, refuse_own_fd)				\
 	X(dup, DUNE_WHY_FD, refuse_own_fd)				\
-	X(fcntl, DUNE_WHY_FD, refuse_own_fd)				\
+	X(fcntl, DUNE_WHY_FD, refuse_own_fd, DUNE_MA(FCNTL, 2, 1, WRITE, 0)) \
 	X(ioctl, DUNE_WHY_FD, refuse_own_fd, DUNE_MA(IOCTL, 2, 1, WRITE, 0)) \
 	X(dup3, DUNE_WHY_FD, do_dup2)					\
 	X(close_range, DUNE_WHY_FD, do_close_range)			\

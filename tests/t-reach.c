@@ -112,6 +112,20 @@ static long do_ioctl(uintptr_t a, int fd)
 	return ret(ioctl(pipe_fd[0], FIONREAD, (int *)a));
 }
 
+static long do_fcntl_getlk(uintptr_t a, int fd)
+{
+	(void)fd;
+	return ret(fcntl(zero_fd, F_GETLK, (struct flock *)a));
+}
+
+static long do_mincore_vec(uintptr_t a, int fd)
+{
+	static char page[PAGE] __attribute__((aligned(PAGE)));
+
+	(void)fd;
+	return ret(mincore(page, PAGE, (unsigned char *)a));
+}
+
 static long do_poll(uintptr_t a, int fd)
 {
 	(void)fd;
@@ -279,6 +293,8 @@ static const struct reach_case cases[] = {
 	{ "fstat into it", do_fstat },
 	{ "uname into it", do_uname },
 	{ "ioctl(FIONREAD) into it", do_ioctl },
+	{ "fcntl(F_GETLK) into it", do_fcntl_getlk },
+	{ "mincore's vector in it", do_mincore_vec },
 	{ "poll on it", do_poll },
 	{ "rt_sigaction, old action in it", do_sigaction_old },
 	{ "rt_sigprocmask, old set in it", do_sigprocmask_old },
