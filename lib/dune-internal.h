@@ -205,7 +205,7 @@ void dune_lock(int *lock);
 int dune_guest_copy_check(void);
 int dune_read_guest(void *dst, uintptr_t src, size_t len);
 uint64_t dune_now_ns(void);
-int dune_write_guest(uintptr_t dst, const void *src, size_t len);
+int dune_write_guest(struct dune_vm *vm, uintptr_t dst, const void *src, size_t len);
 void dune_unlock(int *lock);
 
 /* vm.c */

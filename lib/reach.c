@@ -367,7 +367,7 @@ static long __attribute__((noinline)) copy_and_call(struct dune_vcpu *vcpu,
 		back.msg_namelen = c.msg.msg_namelen;
 		back.msg_controllen = c.msg.msg_controllen;
 		back.msg_flags = c.msg.msg_flags;
-		if (dune_write_guest(c.msg_guest, &back, sizeof(back)))
+		if (dune_write_guest(vm, c.msg_guest, &back, sizeof(back)))
 			return -EFAULT;
 	}
 	return ret;

@@ -215,7 +215,7 @@ long dune_sigprocmask(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		__atomic_and_fetch(&vcpu->sigq.held, ~mask, __ATOMIC_SEQ_CST);
 		set_program_mask(vcpu, mask);
 	}
-	if (sys->args[2] && dune_write_guest(sys->args[2], &old, sizeof(old)))
+	if (sys->args[2] && dune_write_guest(vcpu->vm, sys->args[2], &old, sizeof(old)))
 		return -EFAULT;
 	return 0;
 }
@@ -264,7 +264,7 @@ long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 			program_act_known[sig] = 1;
 		}
 	}
-	if (sys->args[2] && dune_write_guest(sys->args[2], &old, sizeof(old)))
+	if (sys->args[2] && dune_write_guest(vcpu->vm, sys->args[2], &old, sizeof(old)))
 		return -EFAULT;
 	return 0;
 }

@@ -321,14 +321,19 @@ int dune_read_guest(void *dst, uintptr_t src, size_t len)
  * Copy to a guest pointer: -EFAULT instead of a crash if it is bad.  The
  * kernel writes dst from this thread (process_vm_readv's local side), as it
  * writes a signal frame: a write below a stack grows it, which a remote
- * write (process_vm_writev) does not do on every kernel.
+ * write (process_vm_writev) does not do on every kernel.  dune's own memory
+ * is a hole for the guest: -EFAULT there too (a signal frame on a stack the
+ * program put in it, an old value it asked for there).
  */
-int dune_write_guest(uintptr_t dst, const void *src, size_t len)
+int dune_write_guest(struct dune_vm *vm, uintptr_t dst, const void *src, size_t len)
 {
 	struct iovec local = { (void *)dst, len }, remote = { (void *)src, len };
-	long n = arch_raw_syscall(SYS_process_vm_readv, sys0(SYS_getpid), (long)&local, 1,
-				  (long)&remote, 1, 0);
+	long n;
 
+	if (dune_overlaps_own(vm, dst, dst + len))
+		return -EFAULT;
+	n = arch_raw_syscall(SYS_process_vm_readv, sys0(SYS_getpid), (long)&local, 1,
+			     (long)&remote, 1, 0);
 	return n == (long)len ? 0 : -EFAULT;
 }
 

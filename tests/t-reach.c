@@ -248,6 +248,47 @@ static long do_pidfd_getfd(uintptr_t a, int fd)
 	return r;
 }
 
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* The SIGSEGV for a frame the kernel could not write says SI_KERNEL. */
+static void on_segv(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	_exit(info->si_code == SI_KERNEL ? 4 : 5);
+}
+
+/*
+ * A signal frame on an alternate stack in it: the child's wait status.
+ * Natively the frame cannot be written and SIGSEGV comes from the kernel
+ * (its handler runs on the normal stack); a frame dune wrote into its own
+ * memory would instead start the handler there, and fault.
+ */
+static long do_altstack_frame(uintptr_t a, int fd)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	(void)fd;
+	if (pid == 0) {
+		stack_t ss = { .ss_sp = (void *)a, .ss_size = 1 << 16 };
+		struct sigaction usr1 = { .sa_handler = on_usr1, .sa_flags = SA_ONSTACK };
+		struct sigaction segv = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
+
+		if (sigaltstack(&ss, NULL) || sigaction(SIGUSR1, &usr1, NULL) ||
+		    sigaction(SIGSEGV, &segv, NULL))
+			_exit(2);
+		raise(SIGUSR1);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1000;
+	return status;
+}
+
 /* io_uring_register(op, arg, n) on a fresh ring. */
 static long uring_register(unsigned int op, void *arg, unsigned int n)
 {
@@ -312,6 +353,7 @@ static const struct reach_case cases[] = {
 	{ "pidfd_getfd of a dune fd", do_pidfd_getfd },
 	{ "io_uring_register FILES of a dune fd", do_uring_files },
 	{ "io_uring_register BUFFERS in it", do_uring_buffers },
+	{ "a signal frame on an alternate stack in it", do_altstack_frame },
 };
 
 #define NR_CASES	(sizeof(cases) / sizeof(cases[0]))
