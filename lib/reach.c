@@ -287,8 +287,9 @@ static long check_in_place(struct dune_vm *vm, const long *a, const struct dune_
 	case DUNE_MA_ARRAY:
 		len = times_size(a[ma->len], ma->size);
 		break;
-	case DUNE_MA_FDSET:
-		len = DUNE_ALIGN_UP((unsigned long)(unsigned int)a[ma->len], 8 * sizeof(long)) / 8;
+	case DUNE_MA_FDSET:		/* (a negative nfds is the kernel's EINVAL) */
+		len = (int)a[ma->len] < 0 ? 0 :
+		      DUNE_ALIGN_UP((unsigned long)(int)a[ma->len], 8 * sizeof(long)) / 8;
 		break;
 	case DUNE_MA_IOCTL:
 		len = _IOC_SIZE((unsigned int)a[ma->len]) ? _IOC_SIZE((unsigned int)a[ma->len]) : 1;
