@@ -22,7 +22,7 @@ struct range {
 
 static char maps_buf[1 << 17] __attribute__((unused));
 
-__attribute__((unused)) static int read_maps(struct range *r)
+static inline int read_maps(struct range *r)
 {
 	int fd = open("/proc/self/maps", O_RDONLY), n = 0;
 	size_t len = fd < 0 ? 0 : read_all(fd, maps_buf, sizeof(maps_buf));
@@ -44,7 +44,7 @@ __attribute__((unused)) static int read_maps(struct range *r)
 	return n;
 }
 
-static int covered(const struct range *r, int n, uintptr_t addr)
+static inline int covered(const struct range *r, int n, uintptr_t addr)
 {
 	for (int i = 0; i < n; i++)
 		if (addr >= r[i].start && addr < r[i].end)
@@ -53,8 +53,8 @@ static int covered(const struct range *r, int n, uintptr_t addr)
 }
 
 /* Pages mapped now that were not mapped before entering: dune's. */
-__attribute__((unused)) static int new_ranges(const struct range *before, int nb, const struct range *after,
-		      int na, struct range *out)
+static inline int new_ranges(const struct range *before, int nb,
+			     const struct range *after, int na, struct range *out)
 {
 	int n = 0;
 
@@ -70,7 +70,7 @@ __attribute__((unused)) static int new_ranges(const struct range *before, int nb
 	return n;
 }
 
-__attribute__((unused)) static void check_still_works(const char *when)
+static inline void check_still_works(const char *when)
 {
 	size_t len = 8 << 20;
 	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -88,7 +88,7 @@ __attribute__((unused)) static void check_still_works(const char *when)
 }
 
 /* The first fd whose /proc/self/fd link contains what (e.g. "kvm-vcpu"), or -1. */
-__attribute__((unused)) static int find_fd_named(const char *what)
+static inline int find_fd_named(const char *what)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
