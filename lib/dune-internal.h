@@ -193,6 +193,7 @@ struct dune_vm {
 	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
 int dune_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+unsigned long dune_parse_ulong(const char *p, const char **end);
 void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *dune_strerror(int err);

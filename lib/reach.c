@@ -70,22 +70,12 @@ static int is_own_process(struct dune_vm *vm, long pid)
 	return same == 0;
 }
 
-static int parse_uint(const char *s, long *v)
-{
-	const char *p = s;
-
-	*v = 0;
-	while (*p >= '0' && *p <= '9')
-		*v = *v * 10 + (*p++ - '0');
-	return p > s ? (int)(p - s) : -1;
-}
-
 /* Is fd /proc/<pid>/mem (or a task's) of this process? */
 static int is_own_mem_file(struct dune_vm *vm, long fd)
 {
 	char path[PROC_PATH], link[PROC_PATH];
+	const char *p, *digits;
 	long n, pid;
-	int len;
 
 	dune_fmt(path, sizeof(path), "/proc/self/fd/%ld", fd);
 	n = sys4(SYS_readlinkat, AT_FDCWD, path, link, sizeof(link) - 1);
@@ -94,17 +84,17 @@ static int is_own_mem_file(struct dune_vm *vm, long fd)
 	link[n] = '\0';
 	if (strncmp(link, "/proc/", 6))
 		return 0;
-	len = parse_uint(link + 6, &pid);
-	if (len < 0 || !is_own_process(vm, pid))
+	digits = link + 6;
+	pid = dune_parse_ulong(digits, &p);
+	if (p == digits || !is_own_process(vm, pid))
 		return 0;
-	n = 6 + len;
-	if (!strncmp(link + n, "/task/", 6)) {
-		len = parse_uint(link + n + 6, &pid);
-		if (len < 0)
+	if (!strncmp(p, "/task/", 6)) {
+		digits = p + 6;
+		dune_parse_ulong(digits, &p);
+		if (p == digits)
 			return 0;
-		n += 6 + len;
 	}
-	return !strcmp(link + n, "/mem");
+	return !strcmp(p, "/mem");
 }
 
 /* Copy and check n guest iovecs; the copy's address replaces the guest's. */
@@ -395,7 +385,7 @@ long dune_reach_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys,
 static long pidfd_pid(long pidfd)
 {
 	char path[PROC_PATH], buf[512];
-	long fd, n, pid = 0;
+	long fd, n;
 	char *at;
 
 	dune_fmt(path, sizeof(path), "/proc/self/fdinfo/%ld", pidfd);
@@ -408,9 +398,7 @@ static long pidfd_pid(long pidfd)
 		return 0;
 	buf[n] = '\0';
 	at = strstr(buf, "\nPid:\t");
-	if (at)
-		parse_uint(at + 6, &pid);
-	return pid;
+	return at ? (long)dune_parse_ulong(at + 6, NULL) : 0;
 }
 
 /* pidfd_getfd(2) of one of dune's fds from this process: as if it were closed. */

@@ -307,15 +307,6 @@ struct linux_dirent64 {		/* getdents64(2) */
 	char d_name[];
 };
 
-static unsigned long parse_ulong(const char *p)
-{
-	unsigned long v = 0;
-
-	for (; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (*p - '0');
-	return v;
-}
-
 /*
  * Is thread NAME (of the /proc/self/task directory dir) a worker of KVM's:
  * a user worker (field 9 of its stat, the task flags) named kvm-*?  The
@@ -345,7 +336,7 @@ static int is_kvm_worker(int dir, const char *name)
 		return 0;
 	for (; *p && field < 9; p++)
 		field += *p == ' ';
-	return field == 9 && (parse_ulong(p) & PF_USER_WORKER);
+	return field == 9 && (dune_parse_ulong(p, NULL) & PF_USER_WORKER);
 }
 
 /* Are all threads but the caller workers of KVM's (and is there one)? */
@@ -364,7 +355,7 @@ static int others_are_kvm_workers(void)
 			struct linux_dirent64 *d = (void *)(buf + off);
 
 			off += d->d_reclen;
-			if (d->d_name[0] == '.' || (long)parse_ulong(d->d_name) == self)
+			if (d->d_name[0] == '.' || (long)dune_parse_ulong(d->d_name, NULL) == self)
 				continue;
 			others++;
 			workers += is_kvm_worker(dir, d->d_name);

@@ -121,6 +121,18 @@ int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 	return (int)at;
 }
 
+/* A decimal number at p; *end (if end) is where its digits stop. */
+unsigned long dune_parse_ulong(const char *p, const char **end)
+{
+	unsigned long v = 0;
+
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	if (end)
+		*end = p;
+	return v;
+}
+
 int dune_fmt(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
