@@ -194,6 +194,7 @@ struct dune_vm {
 int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
 int dune_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 unsigned long dune_parse_ulong(const char *p, const char **end);
+long dune_read_small_file(int dir, const char *path, char *buf, size_t size);
 void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *dune_strerror(int err);

@@ -385,18 +385,11 @@ long dune_reach_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys,
 static long pidfd_pid(long pidfd)
 {
 	char path[PROC_PATH], buf[512];
-	long fd, n;
-	char *at;
+	const char *at;
 
 	dune_fmt(path, sizeof(path), "/proc/self/fdinfo/%ld", pidfd);
-	fd = sys4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
+	if (dune_read_small_file(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
 		return 0;
-	n = sys3(SYS_read, fd, buf, sizeof(buf) - 1);
-	sys1(SYS_close, fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	at = strstr(buf, "\nPid:\t");
 	return at ? (long)dune_parse_ulong(at + 6, NULL) : 0;
 }

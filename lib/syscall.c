@@ -316,21 +316,15 @@ static int is_kvm_worker(int dir, const char *name)
 {
 	char path[32], stat[512];
 	size_t len = strlen(name);
-	long fd, n, field = 2;
+	long field = 2;
 	const char *p;
 
 	if (len + sizeof("/stat") > sizeof(path))
 		return 0;
 	memcpy(path, name, len);
 	memcpy(path + len, "/stat", sizeof("/stat"));
-	fd = sys4(SYS_openat, dir, path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
+	if (dune_read_small_file(dir, path, stat, sizeof(stat)) <= 0)
 		return 0;
-	n = sys3(SYS_read, fd, stat, sizeof(stat) - 1);
-	sys1(SYS_close, fd);
-	if (n <= 0)
-		return 0;
-	stat[n] = 0;
 	p = strrchr(stat, ')');		/* after "TID (comm" */
 	if (!p || strncmp(stat + len, " (kvm-", 6))
 		return 0;

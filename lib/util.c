@@ -121,6 +121,20 @@ int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 	return (int)at;
 }
 
+/* Read the small file path (relative to dir) into buf, NUL-terminated: its length or -errno. */
+long dune_read_small_file(int dir, const char *path, char *buf, size_t size)
+{
+	long fd = sys4(SYS_openat, dir, path, O_RDONLY | O_CLOEXEC, 0), n;
+
+	if (fd < 0)
+		return fd;
+	n = sys3(SYS_read, fd, buf, size - 1);
+	sys1(SYS_close, fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
 /* A decimal number at p; *end (if end) is where its digits stop. */
 unsigned long dune_parse_ulong(const char *p, const char **end)
 {
