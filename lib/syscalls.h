@@ -43,7 +43,7 @@ enum dune_why {
  */
 enum dune_memarg_kind {
 	DUNE_MA_NONE,
-	DUNE_MA_BUF,		/* args[len] bytes */
+	DUNE_MA_BUF,		/* args[len] bytes, and size more (msgrcv's mtype) */
 	DUNE_MA_FIXED,		/* size bytes */
 	DUNE_MA_ARRAY,		/* args[len] elements of size bytes */
 	DUNE_MA_FDSET,		/* an fd_set of args[len] bits */
@@ -67,14 +67,14 @@ struct dune_memarg {
 
 #define DUNE_MAX_MEMARGS	6
 #define DUNE_MA(kind, p, n, dir, size)	{ DUNE_MA_##kind, p, n, DUNE_MA_##dir, size }
-#define DUNE_IN_BUF(p, n)		DUNE_MA(BUF, p, n, READ, 1)
-#define DUNE_OUT_BUF(p, n)		DUNE_MA(BUF, p, n, WRITE, 1)
+#define DUNE_IN_BUF(p, n)		DUNE_MA(BUF, p, n, READ, 0)
+#define DUNE_OUT_BUF(p, n)		DUNE_MA(BUF, p, n, WRITE, 0)
 #define DUNE_IN(p, type)		DUNE_MA(FIXED, p, 0, READ, sizeof(type))
 #define DUNE_OUT(p, type)		DUNE_MA(FIXED, p, 0, WRITE, sizeof(type))
 #define DUNE_OUT_ARRAY(p, n, type)	DUNE_MA(ARRAY, p, n, WRITE, sizeof(type))
 #define DUNE_IN_ARRAY(p, n, type)	DUNE_MA(ARRAY, p, n, READ, sizeof(type))
 #define DUNE_FDSET(p, n)		DUNE_MA(FDSET, p, n, WRITE, 0)
-#define DUNE_IN_SOCKADDR(p, n)		DUNE_MA(BUF, p, n, READ, 1)
+#define DUNE_IN_SOCKADDR(p, n)		DUNE_MA(BUF, p, n, READ, 0)
 #define DUNE_OUT_SOCKADDR(p, n)		DUNE_MA(SOCKADDR, p, n, WRITE, 0)
 #define DUNE_IN_IOV(p, n)		DUNE_MA(IOV, p, n, READ, 0)
 #define DUNE_OUT_IOV(p, n)		DUNE_MA(IOV, p, n, WRITE, 0)

@@ -422,7 +422,10 @@ static void check_shmat(uintptr_t own)
 	shmctl(id, IPC_RMID, NULL);
 }
 
-/* A buffer of the program's right below dune's memory that runs into it. */
+/*
+ * A buffer of the program's right below dune's memory: up to it is fine,
+ * running into it is not.
+ */
 static void check_across(uintptr_t own)
 {
 	char *mine = mmap((void *)(own - PAGE), PAGE, PROT_READ | PROT_WRITE,
@@ -430,6 +433,11 @@ static void check_across(uintptr_t own)
 
 	if (mine == MAP_FAILED)
 		return;
+	CHECK(read(zero_fd, mine, PAGE) == (ssize_t)PAGE, "read right up to dune's memory: %s",
+	      strerror(errno));
+	CHECK(write(pipe_fd[1], mine, 16) == 16, "write from right up to dune's memory: %s",
+	      strerror(errno));
+	drain();
 	errno = 0;
 	CHECK(read(zero_fd, mine, 2 * PAGE) == -1 && errno == EFAULT,
 	      "read across into dune's memory: errno %d", errno);
