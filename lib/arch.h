@@ -12,16 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <arch-abi.h>	/* the ISA's ABI constants, struct dune_sigaction */
+
 struct dune_vm;
 struct dune_vcpu;
-
-/* The kernel's struct sigaction (rt_sigaction(2)), not libc's. */
-struct dune_sigaction {
-	void *handler;		/* SIG_DFL, SIG_IGN or a function */
-	unsigned long flags;
-	void *restorer;
-	uint64_t mask;
-};
 
 /* A guest system call as the syscall ABI of the ISA passes it. */
 struct dune_syscall {
@@ -114,12 +108,12 @@ long arch_clone_thread(struct dune_vcpu *child, unsigned long flags, long ptid, 
 /*
  * Signals: push a native-format frame for act's handler and go there (restart:
  * the interrupted syscall restart_nr runs again after the handler); and undo
- * it at rt_sigreturn, giving the mask and RAX to restore.
+ * it at rt_sigreturn, giving the mask and the return-value register to restore.
  */
 int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 			const struct dune_sigaction *act, uint64_t old_mask, int restart,
 			long restart_nr);
-int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *rax);
+int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret);
 
 /* Release *busy (if not NULL) and end the calling thread. */
 void arch_exit_thread(int *busy, long status) __attribute__((noreturn));

@@ -14,7 +14,7 @@
 #include "dune.h"
 #include "arch.h"
 
-#define DUNE_PAGE_SIZE		4096UL
+#define DUNE_PAGE_SIZE		(1UL << DUNE_PAGE_SHIFT)
 #define DUNE_SZ_2M		(2UL << 20)
 #define DUNE_ALIGN_DOWN(x, a)	((x) & ~((uintptr_t)(a) - 1))
 #define DUNE_ALIGN_UP(x, a)	DUNE_ALIGN_DOWN((x) + (a) - 1, (a))
@@ -70,9 +70,29 @@ struct dune_vma {
 	int prot;
 };
 
-#define DUNE_NR_SYSCALLS	512
+/*
+ * Tables indexed by system call number hold DUNE_NR_SYSCALLS slots from
+ * DUNE_SYSCALL_BASE (MIPS n64 numbers start at 5000).
+ */
+#define DUNE_NR_SYSCALLS	DUNE_SYSCALL_COUNT
+
+/* The slot of syscall nr in such a table, or -1 if it has none. */
+static inline long dune_syscall_slot(long nr)
+{
+	nr -= DUNE_SYSCALL_BASE;
+	return nr >= 0 && nr < DUNE_NR_SYSCALLS ? nr : -1;
+}
+
+/* Is a syscall's (or a raw syscall's) return value an -errno? */
+#define IS_ERR_VALUE(x)	((unsigned long)(x) >= (unsigned long)-DUNE_MAX_ERRNO)
+
+/* The kernel's sigset_t, as rt_sigprocmask(2) and rt_sigpending(2) take it. */
+#define DUNE_SIGSET_WORDS	(DUNE_SIGSET_BYTES / 8)
+typedef struct {
+	uint64_t sig[DUNE_SIGSET_WORDS];
+} dune_ksigset_t;
+
 #define DUNE_DENY_KILL		(-1)
-#define DUNE_MAX_ERRNO		4095	/* a syscall's -errno range, as the kernel's */
 #define DUNE_NO_RETURN		(-0x7fffffffffffffffL)
 
 /* What tools asked for through the environment (trace.c). */
@@ -265,6 +285,7 @@ void dune_signals_restore(void);
 void dune_force_signal(int sig, const siginfo_t *info) __attribute__((noreturn));
 void dune_signals_deliver(struct dune_vcpu *vcpu);
 long dune_sigprocmask(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+long dune_sigmask_raw(int how, uint64_t set, uint64_t *old);
 uint64_t dune_signals_mask(struct dune_vcpu *vcpu);
 void dune_signals_reset(struct dune_vcpu *vcpu, uint64_t mask);
 void dune_signals_unhold(struct dune_vcpu *vcpu);
@@ -276,6 +297,7 @@ void dune_tools_after(struct dune_vcpu *vcpu, const struct dune_syscall *sys, lo
 		      uint64_t ns);
 void dune_tools_report(struct dune_vm *vm, const char *why);
 const char *dune_syscall_name(long nr);
+long dune_syscall_nr(const char *name, size_t len);	/* -1: no such syscall */
 
 /* seccomp.c */
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip);

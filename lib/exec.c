@@ -65,7 +65,7 @@ static long exec_loader(struct dune_vm *vm, const struct dune_syscall *sys)
 	len = DUNE_ALIGN_UP((n + 3) * sizeof(*args), DUNE_PAGE_SIZE);
 	args = (uintptr_t *)sys6(SYS_mmap, 0, len, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if ((long)args < 0 && (long)args > -4096)
+	if (IS_ERR_VALUE(args))
 		return (long)args;
 	args[0] = (uintptr_t)vm->static_loader;
 	args[1] = path;

@@ -42,7 +42,8 @@ static void fill_allow(struct dune_vm *vm, struct dune_kmod_attach *a)
 	memset(a->allow, 0, sizeof(a->allow));
 	if (vm->tools.active || dune_seccomp_active())
 		return;
-	for (long nr = 0; nr < DUNE_NR_SYSCALLS && nr < DUNE_KMOD_MAX_SYSCALLS; nr++)
+	for (long nr = DUNE_SYSCALL_BASE; nr < DUNE_SYSCALL_BASE + DUNE_NR_SYSCALLS &&
+	     nr < DUNE_KMOD_MAX_SYSCALLS; nr++)
 		if (dune_syscall_name(nr) && !dune_syscall_why(nr))
 			a->allow[nr / 64] |= 1ULL << (nr % 64);
 }

@@ -72,7 +72,7 @@ void dune_probe_faulted(struct dune_vcpu *vcpu, const siginfo_t *info, const sig
 	vcpu->probe_fault = (struct dune_fault){
 		.signo = info->si_signo, .code = info->si_code, .addr = (uintptr_t)info->si_addr,
 	};
-	sys4(SYS_rt_sigprocmask, SIG_SETMASK, mask, NULL, 8);
+	sys4(SYS_rt_sigprocmask, SIG_SETMASK, mask, NULL, DUNE_SIGSET_BYTES);
 	arch_call_on_stack(vcpu->stack_top, continue_with_probe_fault, vcpu);
 }
 

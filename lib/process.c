@@ -55,10 +55,16 @@ static long clone_thread(struct dune_vcpu *parent, unsigned long flags, uintptr_
 struct fork_report {
 	int pipe[2];
 	int files_shared;	/* CLONE_FILES: one fd table, the parent closes both ends */
-	uint64_t exit_sig;	/* the child's exit signal, blocked meanwhile */
-	uint64_t mask;		/* the program's signal mask */
-	uint64_t pending;	/* signals pending before the clone */
+	int exit_sig;		/* the child's exit signal, blocked meanwhile */
+	dune_ksigset_t exit_set;
+	dune_ksigset_t mask;	/* the program's signal mask */
+	dune_ksigset_t pending;	/* signals pending before the clone */
 };
+
+static int sigset_has(const dune_ksigset_t *set, int sig)
+{
+	return sig >= 1 && sig <= DUNE_NSIG && (set->sig[(sig - 1) / 64] >> ((sig - 1) % 64) & 1);
+}
 
 static int report_open(struct dune_vm *vm, struct fork_report *r, unsigned long flags, int sig)
 {
@@ -75,8 +81,11 @@ static int report_open(struct dune_vm *vm, struct fork_report *r, unsigned long 
 	if (err)
 		return dune_fail(err, "fork: no pipe for the child's report: %s", dune_strerror(err));
 	r->files_shared = !!(flags & CLONE_FILES);
-	r->exit_sig = sig >= 1 && sig <= 64 ? 1ULL << (sig - 1) : 0;
-	sys4(SYS_rt_sigprocmask, SIG_BLOCK, &r->exit_sig, &r->mask, sizeof(r->mask));
+	r->exit_sig = sig >= 1 && sig <= DUNE_NSIG ? sig : 0;
+	memset(&r->exit_set, 0, sizeof(r->exit_set));
+	if (r->exit_sig)
+		r->exit_set.sig[(sig - 1) / 64] = 1ULL << ((sig - 1) % 64);
+	sys4(SYS_rt_sigprocmask, SIG_BLOCK, &r->exit_set, &r->mask, sizeof(r->mask));
 	sys2(SYS_rt_sigpending, &r->pending, sizeof(r->pending));
 	return 0;
 }
@@ -136,7 +145,7 @@ static int child_report(struct fork_report *r, long pid)
 static long report_close(struct fork_report *r, long pid)
 {
 	const struct timespec now = { 0, 0 };
-	uint64_t pending = 0;
+	dune_ksigset_t pending = { { 0 } };
 	siginfo_t info;
 	int err = 0;
 
@@ -150,8 +159,8 @@ static long report_close(struct fork_report *r, long pid)
 		while (sys4(SYS_wait4, pid, NULL, __WALL, NULL) == -EINTR)
 			;
 		sys2(SYS_rt_sigpending, &pending, sizeof(pending));
-		if (r->exit_sig & ~r->pending & pending &&
-		    sys4(SYS_rt_sigtimedwait, &r->exit_sig, &info, &now, sizeof(r->exit_sig)) > 0 &&
+		if (sigset_has(&pending, r->exit_sig) && !sigset_has(&r->pending, r->exit_sig) &&
+		    sys4(SYS_rt_sigtimedwait, &r->exit_set, &info, &now, sizeof(r->exit_set)) > 0 &&
 		    info.si_pid != pid)
 			sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), info.si_signo, &info);
 		pid = err == -ENOMEM ? -ENOMEM : -EAGAIN;
@@ -196,7 +205,7 @@ static long fork_process(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t 
 	return 0;
 }
 
-/* clone(2) as the guest asked for it (x86-64 argument order). */
+/* clone(2) as the guest asked for it (do_clone() put its arguments in this order). */
 long dune_clone(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
 		long ptid, long ctid, long tls)
 {

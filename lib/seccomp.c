@@ -202,7 +202,7 @@ long dune_seccomp_check(const struct dune_syscall *sys, int *skip)
 		*skip = 0;
 		return 0;
 	case SECCOMP_RET_ERRNO:
-		return -(long)((ret & SECCOMP_RET_DATA) > 4095 ? 4095 : ret & SECCOMP_RET_DATA);
+		return -(long)((ret & SECCOMP_RET_DATA) > DUNE_MAX_ERRNO ? DUNE_MAX_ERRNO : ret & SECCOMP_RET_DATA);
 	case SECCOMP_RET_TRAP:
 		return trap(&d, ret);
 	case SECCOMP_RET_KILL_PROCESS:
@@ -226,7 +226,7 @@ static long kernel_accepts(unsigned int flags, const struct sock_fprog *prog)
 	int status;
 	long pid, ret;
 
-	if ((long)verdict < 0 && (long)verdict > -4096)
+	if (IS_ERR_VALUE(verdict))
 		return (long)verdict;
 	*verdict = 1;		/* not yet */
 	pid = arch_raw_syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);

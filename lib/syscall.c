@@ -408,8 +408,8 @@ static long do_clone(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	const long *a = sys->args;
 
-	/* x86-64 order: flags, stack, parent_tid, child_tid, tls */
-	return dune_clone(vcpu, a[0], a[1], a[2], a[3], a[4]);
+	/* flags, stack, parent_tid, then child_tid and tls in the ISA's order */
+	return dune_clone(vcpu, a[0], a[1], a[2], a[DUNE_CLONE_ARG_CTID], a[DUNE_CLONE_ARG_TLS]);
 }
 
 #ifdef SYS_fork
@@ -418,7 +418,9 @@ static long do_fork(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	(void)sys;
 	return dune_clone(vcpu, SIGCHLD, 0, 0, 0, 0);
 }
+#endif
 
+#ifdef SYS_vfork
 static long do_vfork(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	(void)sys;
@@ -467,9 +469,9 @@ static long do_prctl(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	return do_arch_syscall(vcpu, sys);
 }
 
-#define HANDLER(name, why, fn, ...)	[SYS_##name] = fn,
-#define WHY(name, why, fn, ...)		[SYS_##name] = why,
-#define MEMARGS(name, why, fn, ...)	[SYS_##name] = { __VA_ARGS__ },
+#define HANDLER(name, why, fn, ...)	[SYS_##name - DUNE_SYSCALL_BASE] = fn,
+#define WHY(name, why, fn, ...)		[SYS_##name - DUNE_SYSCALL_BASE] = why,
+#define MEMARGS(name, why, fn, ...)	[SYS_##name - DUNE_SYSCALL_BASE] = { __VA_ARGS__ },
 static const syscall_fn handlers[DUNE_NR_SYSCALLS] = { DUNE_SYSCALLS(HANDLER) };
 static const uint16_t whys[DUNE_NR_SYSCALLS] = { DUNE_SYSCALLS(WHY) };
 static const struct dune_memarg memargs[DUNE_NR_SYSCALLS][DUNE_MAX_MEMARGS] = {
@@ -478,11 +480,14 @@ static const struct dune_memarg memargs[DUNE_NR_SYSCALLS][DUNE_MAX_MEMARGS] = {
 
 unsigned int dune_syscall_why(long nr)
 {
-	return nr >= 0 && nr < DUNE_NR_SYSCALLS ? whys[nr] : 0;
+	long slot = dune_syscall_slot(nr);
+
+	return slot >= 0 ? whys[slot] : 0;
 }
 
 static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	long slot = dune_syscall_slot(sys->nr);
 	int skip;
 	long ret;
 
@@ -492,11 +497,11 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	ret = dune_seccomp_check(sys, &skip);
 	if (skip)
 		return ret;
-	if (sys->nr < 0 || sys->nr >= DUNE_NR_SYSCALLS || !handlers[sys->nr])
+	if (slot < 0 || !handlers[slot])
 		return forward(sys);
-	if (memargs[sys->nr][0].kind)
-		return dune_reach_call(vcpu, sys, memargs[sys->nr], handlers[sys->nr]);
-	return handlers[sys->nr](vcpu, sys);
+	if (memargs[slot][0].kind)
+		return dune_reach_call(vcpu, sys, memargs[slot], handlers[slot]);
+	return handlers[slot](vcpu, sys);
 }
 
 /* Tools (trace, stats, deny) wrap the syscall only if one was asked for. */

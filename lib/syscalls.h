@@ -125,7 +125,6 @@ struct dune_memarg {
 	X(rt_sigreturn, DUNE_WHY_SIGNAL, do_sigreturn)			\
 	X(seccomp, DUNE_WHY_SECCOMP, do_seccomp)			\
 	X(prctl, DUNE_WHY_SECCOMP | DUNE_WHY_ARCH, do_prctl)		\
-	X(setrlimit, DUNE_WHY_LIMIT, forward_fds_locked, DUNE_IN(1, struct rlimit)) \
 	X(prlimit64, DUNE_WHY_LIMIT, forward_fds_locked,		\
 	  DUNE_IN(2, struct rlimit), DUNE_OUT(3, struct rlimit))	\
 	X(rt_sigsuspend, DUNE_WHY_NORESTART, do_forward, DUNE_IN_BUF(0, 1)) \
@@ -207,8 +206,6 @@ struct dune_memarg {
 	X(listxattr, DUNE_WHY_REACH, do_forward, DUNE_OUT_BUF(1, 2))	\
 	X(llistxattr, DUNE_WHY_REACH, do_forward, DUNE_OUT_BUF(1, 2))	\
 	X(flistxattr, DUNE_WHY_REACH, do_forward, DUNE_OUT_BUF(1, 2))	\
-	X(fstat, DUNE_WHY_REACH, do_forward, DUNE_OUT(1, struct stat))	\
-	X(newfstatat, DUNE_WHY_REACH, do_forward, DUNE_OUT(2, struct stat)) \
 	X(statx, DUNE_WHY_REACH, do_forward, DUNE_OUT(4, struct statx))	\
 	X(statfs, DUNE_WHY_REACH, do_forward, DUNE_OUT(1, struct statfs)) \
 	X(fstatfs, DUNE_WHY_REACH, do_forward, DUNE_OUT(1, struct statfs)) \

@@ -67,7 +67,7 @@ static int vcpu_open(struct dune_vcpu *vcpu)
 		return dune_fail(-ENOMEM, "dune area full");
 	/* inside the dune area, hidden from the program like the rest of it */
 	run = raw_mmap(vcpu->run, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, vcpu->fd);
-	if (run < 0 && run > -4096)
+	if (IS_ERR_VALUE(run))
 		return dune_fail(run, "mmap of kvm_run: %s", dune_strerror(run));
 	return arch_vcpu_init(vcpu);
 }
@@ -203,8 +203,8 @@ static uint8_t *map_area(void)
 	struct rlimit as;
 	uintptr_t area;
 
-	if (raw < 0 && raw > -4096) {
-		if (raw == -ENOMEM && !sys2(SYS_getrlimit, RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY)
+	if (IS_ERR_VALUE(raw)) {
+		if (raw == -ENOMEM && !sys4(SYS_prlimit64, 0, RLIMIT_AS, NULL, &as) && as.rlim_cur != RLIM_INFINITY)
 			dune_fail(raw, "cannot reserve the dune area (%lu MiB): RLIMIT_AS %lu MiB "
 				  "leaves too little room", (len >> 20), (unsigned long)(as.rlim_cur >> 20));
 		else

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "dune.h"
+#include "tool-arch.h"	/* tools/<isa>/: HAVE_BARE_EXIT, bare_exit_loop() */
 
 #define BATCHES 7
 
@@ -65,18 +66,6 @@ static void nop_loop(int n)
 	for (int i = 0; i < n; i++)
 		syscall(DUNE_SYSCALL_NR, DUNE_OP_NOP);
 }
-
-#ifdef __x86_64__
-/* The bare exit: the guest's own `out` to the syscall port, no `syscall` trap. */
-static void out_loop(int n)
-{
-	for (int i = 0; i < n; i++) {
-		long rax = DUNE_SYSCALL_NR;
-
-		asm volatile("out %%eax, $0x20" : "+a"(rax) : "D"((long)DUNE_OP_NOP) : "rcx", "memory");
-	}
-}
-#endif
 
 static int pipe_fds[2];
 
@@ -221,14 +210,14 @@ static double first_touch_ns(int pages)
 /* Can this guest reach the host loop with a bare `out`?  Try in a child. */
 static int bare_exit_available(void)
 {
-#ifdef __x86_64__
+#if HAVE_BARE_EXIT
 	int status;
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		if (dune_enter() || syscall(DUNE_SYSCALL_NR, DUNE_OP_BARE_EXITS))
 			_exit(1);
-		out_loop(1);
+		bare_exit_loop(1);
 		_exit(0);
 	}
 	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
@@ -329,8 +318,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dune-bench: dune_enter: %s\n", dune_last_error());
 		return 1;
 	}
+#if HAVE_BARE_EXIT
 	if (bare && !syscall(DUNE_SYSCALL_NR, DUNE_OP_BARE_EXITS))
-		floor_out = measure(out_loop, iterations);
+		floor_out = measure(bare_exit_loop, iterations);
+#endif
 	nop = measure(nop_loop, iterations);
 	fwd_getpid = measure(getpid_loop, iterations);
 	fwd_pipe = measure(pipe_loop, iterations / 2);

@@ -13,6 +13,7 @@
 	X(vfork, DUNE_WHY_PROC, do_vfork)				\
 	X(arch_prctl, DUNE_WHY_ARCH, do_arch_syscall)			\
 	X(getrlimit, DUNE_WHY_LIMIT, forward_fds_locked, DUNE_OUT(1, struct rlimit)) \
+	X(setrlimit, DUNE_WHY_LIMIT, forward_fds_locked, DUNE_IN(1, struct rlimit)) \
 	X(pause, DUNE_WHY_NORESTART, do_forward)			\
 	X(poll, DUNE_WHY_NORESTART, do_forward,				\
 	  DUNE_MA(ARRAY, 0, 1, WRITE, sizeof(struct pollfd)))		\
@@ -22,6 +23,8 @@
 	  DUNE_OUT_ARRAY(1, 2, struct epoll_event))			\
 	X(pipe, DUNE_WHY_REACH, do_forward, DUNE_OUT(0, int[2]))	\
 	X(stat, DUNE_WHY_REACH, do_forward, DUNE_OUT(1, struct stat))	\
+	X(fstat, DUNE_WHY_REACH, do_forward, DUNE_OUT(1, struct stat))	\
+	X(newfstatat, DUNE_WHY_REACH, do_forward, DUNE_OUT(2, struct stat)) \
 	X(lstat, DUNE_WHY_REACH, do_forward, DUNE_OUT(1, struct stat))	\
 	X(readlink, DUNE_WHY_REACH, do_forward, DUNE_OUT_BUF(1, 2))	\
 	X(getdents, DUNE_WHY_REACH, do_forward, DUNE_OUT_BUF(1, 2))	\
