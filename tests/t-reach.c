@@ -21,9 +21,11 @@
 #include <sys/un.h>
 #include <sys/utsname.h>
 
+#include "arch-syscalls.h"	/* SYS_mseal where libc's headers lack it */
 #include "own.h"
 
 #define PAGE	4096UL
+#define KERNEL_SIGSET_BYTES	((_NSIG - 1) / 8)
 
 static int zero_fd, pipe_fd[2], sock[2], mem_fd;
 
@@ -97,13 +99,13 @@ static long do_recvfrom_addr(uintptr_t a, int fd)
 static long do_fstat(uintptr_t a, int fd)
 {
 	(void)fd;
-	return ret(syscall(SYS_fstat, 0, (struct stat *)a));
+	return ret(fstat(0, (struct stat *)a));
 }
 
 static long do_uname(uintptr_t a, int fd)
 {
 	(void)fd;
-	return ret(syscall(SYS_uname, (struct utsname *)a));
+	return ret(uname((struct utsname *)a));
 }
 
 static long do_ioctl(uintptr_t a, int fd)
@@ -129,19 +131,19 @@ static long do_mincore_vec(uintptr_t a, int fd)
 static long do_poll(uintptr_t a, int fd)
 {
 	(void)fd;
-	return ret(syscall(SYS_poll, (struct pollfd *)a, 1, 0));
+	return ret(poll((struct pollfd *)a, 1, 0));
 }
 
 static long do_sigaction_old(uintptr_t a, int fd)
 {
 	(void)fd;
-	return ret(syscall(SYS_rt_sigaction, SIGUSR1, NULL, a, 8));
+	return ret(syscall(SYS_rt_sigaction, SIGUSR1, NULL, a, KERNEL_SIGSET_BYTES));
 }
 
 static long do_sigprocmask_old(uintptr_t a, int fd)
 {
 	(void)fd;
-	return ret(syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, a, 8));
+	return ret(syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, a, KERNEL_SIGSET_BYTES));
 }
 
 static long do_sigaltstack_old(uintptr_t a, int fd)
@@ -177,7 +179,7 @@ static long do_msync(uintptr_t a, int fd)
 static long do_mseal(uintptr_t a, int fd)
 {
 	(void)fd;
-	return ret(syscall(462 /* mseal */, a, PAGE, 0));
+	return ret(syscall(SYS_mseal, a, PAGE, 0));
 }
 
 static long do_mem_pwrite(uintptr_t a, int fd)
