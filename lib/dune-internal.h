@@ -274,8 +274,8 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 struct dune_memarg;
 long dune_reach_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys,
 		     const struct dune_memarg *ma, syscall_fn fn);
-long dune_pidfd_getfd(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
-long dune_uring_register(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+long dune_pidfd_getfd_check(struct dune_vm *vm, const struct dune_syscall *sys);
+long dune_uring_register_check(struct dune_vm *vm, const struct dune_syscall *sys);
 
 /* signal.c */
 long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys);

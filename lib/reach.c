@@ -395,14 +395,11 @@ static long pidfd_pid(long pidfd)
 }
 
 /* pidfd_getfd(2) of one of dune's fds from this process: as if it were closed. */
-long dune_pidfd_getfd(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+long dune_pidfd_getfd_check(struct dune_vm *vm, const struct dune_syscall *sys)
 {
-	struct dune_vm *vm = vcpu->vm;
 	const long *a = sys->args;
 
-	if (dune_is_own_fd(vm, a[1]) && is_own_process(vm, pidfd_pid(a[0])))
-		return -EBADF;
-	return arch_raw_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return dune_is_own_fd(vm, a[1]) && is_own_process(vm, pidfd_pid(a[0])) ? -EBADF : 0;
 }
 
 /* Does an array of n fds at p name one of dune's?  (-EFAULT if unreadable.) */
@@ -449,7 +446,7 @@ static int iovs_reach(struct dune_vm *vm, uintptr_t p, unsigned long n)
  * io_uring reads its submissions from shared memory dune never sees, so a
  * program can reach dune's fds and memory through them anyway (README).
  */
-long dune_uring_register(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+long dune_uring_register_check(struct dune_vm *vm, const struct dune_syscall *sys)
 {
 	const long *a = sys->args;
 	unsigned long op = a[1], n = (unsigned int)a[3];
@@ -457,7 +454,6 @@ long dune_uring_register(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct io_uring_rsrc_register reg;
 	struct io_uring_rsrc_update2 up2;
 	uintptr_t p = a[2];
-	long err;
 
 	/* (an unreadable argument is left to the kernel: EFAULT) */
 	switch (op) {
@@ -481,13 +477,9 @@ long dune_uring_register(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		p = 0;
 	}
 	if (!p)
-		err = 0;
-	else if (op == IORING_REGISTER_BUFFERS || op == IORING_REGISTER_BUFFERS2 ||
-		 op == IORING_REGISTER_BUFFERS_UPDATE)
-		err = iovs_reach(vcpu->vm, p, n);
-	else
-		err = own_fd_in_array(vcpu->vm, p, n);
-	if (err)
-		return err;
-	return arch_raw_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		return 0;
+	if (op == IORING_REGISTER_BUFFERS || op == IORING_REGISTER_BUFFERS2 ||
+	    op == IORING_REGISTER_BUFFERS_UPDATE)
+		return iovs_reach(vm, p, n);
+	return own_fd_in_array(vm, p, n);
 }

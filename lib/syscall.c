@@ -404,6 +404,21 @@ static long refuse_own_fd(struct dune_vcpu *vcpu, const struct dune_syscall *sys
 	return dune_is_own_fd(vcpu->vm, sys->args[0]) ? -EBADF : forward(sys);
 }
 
+/* Checked in reach.c, forwarded here as every program call is. */
+static long do_pidfd_getfd(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	long err = dune_pidfd_getfd_check(vcpu->vm, sys);
+
+	return err ? err : forward(sys);
+}
+
+static long do_uring_register(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	long err = dune_uring_register_check(vcpu->vm, sys);
+
+	return err ? err : forward(sys);
+}
+
 static long do_clone(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	const long *a = sys->args;

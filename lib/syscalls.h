@@ -108,8 +108,8 @@ struct dune_memarg {
 	X(ioctl, DUNE_WHY_FD, refuse_own_fd, DUNE_MA(IOCTL, 2, 1, WRITE, 0)) \
 	X(dup3, DUNE_WHY_FD, do_dup2)					\
 	X(close_range, DUNE_WHY_FD, do_close_range)			\
-	X(pidfd_getfd, DUNE_WHY_FD, dune_pidfd_getfd)			\
-	X(io_uring_register, DUNE_WHY_FD | DUNE_WHY_REACH, dune_uring_register) \
+	X(pidfd_getfd, DUNE_WHY_FD, do_pidfd_getfd)			\
+	X(io_uring_register, DUNE_WHY_FD | DUNE_WHY_REACH, do_uring_register) \
 	X(clone, DUNE_WHY_PROC, do_clone)				\
 	X(clone3, DUNE_WHY_PROC, dune_clone3, DUNE_IN_BUF(0, 1))	\
 	X(exit, DUNE_WHY_PROC, do_exit)					\
