@@ -121,7 +121,7 @@ $(BUILD)/libdune.so: $(LIB_OBJ)
 $(BUILD)/libdune-run.so: tools/dune-run-preload.c lib/policy.h $(LIB_OBJ)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $(filter-out %.h,$^)
 
-$(BUILD)/tests/%: tests/%.c tests/check.h lib/dune.h $(BUILD)/libdune.a
+$(BUILD)/tests/%: tests/%.c tests/check.h tests/own.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
 

@@ -82,7 +82,7 @@ long dune_copy_stats_to_guest(struct dune_vm *vm, uintptr_t dst, size_t size)
 	if (size < offsetof(struct dune_stats, syscalls) || size > sizeof(vm->stats))
 		return -EINVAL;
 	dune_fastpath_counters(vm, &vm->stats);
-	return dune_write_guest(dst + 8, (char *)&vm->stats + 8, size - 8);
+	return dune_write_guest(vm, dst + 8, (char *)&vm->stats + 8, size - 8);
 }
 
 /* Inside, dune's memory is not mapped for the guest: ask the host loop. */

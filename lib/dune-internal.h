@@ -18,6 +18,8 @@
 #define DUNE_SZ_2M		(2UL << 20)
 #define DUNE_ALIGN_DOWN(x, a)	((x) & ~((uintptr_t)(a) - 1))
 #define DUNE_ALIGN_UP(x, a)	DUNE_ALIGN_DOWN((x) + (a) - 1, (a))
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define IS_ERR_VALUE(x)		((unsigned long)(x) >= (unsigned long)-DUNE_MAX_ERRNO)
 
 /*
  * The dune area: one reservation holding everything dune itself needs, never
@@ -216,6 +218,9 @@ struct dune_vm {
 	arch_forward_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f), \
 			     (vm)->forward_insn)
 int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
+int dune_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+unsigned long dune_parse_ulong(const char *p, const char **end);
+long dune_read_small_file(int dir, const char *path, char *buf, size_t size);
 void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *dune_strerror(int err);
@@ -228,7 +233,7 @@ void dune_lock(int *lock);
 int dune_guest_copy_check(void);
 int dune_read_guest(void *dst, uintptr_t src, size_t len);
 uint64_t dune_now_ns(void);
-int dune_write_guest(uintptr_t dst, const void *src, size_t len);
+int dune_write_guest(struct dune_vm *vm, uintptr_t dst, const void *src, size_t len);
 void dune_unlock(int *lock);
 
 /* vm.c */
@@ -256,12 +261,28 @@ int dune_mem_map(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot);
 void dune_mem_unmap(struct dune_vm *vm, uintptr_t start, uintptr_t end);
 int dune_mem_fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f);
 int dune_mem_hva_of_gpa(struct dune_vm *vm, uint64_t gpa, uintptr_t *hva);
-int dune_overlaps_own(struct dune_vm *vm, uintptr_t start, uintptr_t end);
 int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);
 
+/* Does [start, end) overlap dune's own memory?  (Inline: checked on most syscalls.) */
+static inline int dune_overlaps_own(const struct dune_vm *vm, uintptr_t start, uintptr_t end)
+{
+	for (int i = 0; i < vm->nr_own; i++)
+		if (start < vm->own[i].end && vm->own[i].start < end)
+			return 1;
+	return 0;
+}
+
 /* syscall.c */
+typedef long (*syscall_fn)(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 long dune_syscall_serve(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+
+/* reach.c */
+struct dune_memarg;
+long dune_reach_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys,
+		     const struct dune_memarg *ma, syscall_fn fn);
+long dune_pidfd_getfd_check(struct dune_vm *vm, const struct dune_syscall *sys);
+long dune_uring_register_check(struct dune_vm *vm, const struct dune_syscall *sys);
 
 /* signal.c */
 long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys);

@@ -372,14 +372,6 @@ static void unmap_now(struct dune_vm *vm, uintptr_t start, uintptr_t end)
 	note_change(vm, arch_unmap(vm, start, end - start));
 }
 
-int dune_overlaps_own(struct dune_vm *vm, uintptr_t start, uintptr_t end)
-{
-	for (int i = 0; i < vm->nr_own; i++)
-		if (start < vm->own[i].end && vm->own[i].start < end)
-			return 1;
-	return 0;
-}
-
 /* Call fn on the parts of [start, end) that are not dune's own memory. */
 static int for_each_guest_piece(struct dune_vm *vm, uintptr_t start, uintptr_t end,
 				int (*fn)(struct dune_vm *, uintptr_t, uintptr_t, int), int prot)

@@ -265,7 +265,7 @@ long dune_sigprocmask(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	}
 	if (sys->args[1])
 		dune_fastpath_update(vcpu->vm);	/* dune_signals_interrupting() */
-	if (sys->args[2] && dune_write_guest(sys->args[2], &old, sizeof(old)))
+	if (sys->args[2] && dune_write_guest(vcpu->vm, sys->args[2], &old, sizeof(old)))
 		return -EFAULT;
 	return 0;
 }
@@ -322,7 +322,7 @@ long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	}
 	if (sys->args[1])
 		dune_fastpath_update(vcpu->vm);	/* dune_signals_interrupting() */
-	if (sys->args[2] && dune_write_guest(sys->args[2], &old, sizeof(old)))
+	if (sys->args[2] && dune_write_guest(vcpu->vm, sys->args[2], &old, sizeof(old)))
 		return -EFAULT;
 	return 0;
 }

@@ -7,16 +7,27 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/aio_abi.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/time.h>
+#include <sys/timerfd.h>
+#include <sys/times.h>
+#include <sys/utsname.h>
 
 #include "dune-internal.h"
 #include "syscalls.h"
@@ -161,8 +172,13 @@ static long do_shmat(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_vm *vm = vcpu->vm;
 	int prot = sys->args[2] & SHM_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE;
 	struct shmid_ds ds;
-	long ret = forward(vcpu->vm, sys);
+	long ret;
 
+	/* at an address: not over dune's memory, as MAP_FIXED (SHM_REMAP) */
+	if (sys->args[1] && !sys3(SYS_shmctl, sys->args[0], IPC_STAT, &ds) &&
+	    dune_overlaps_own(vm, sys->args[1], sys->args[1] + ds.shm_segsz))
+		return -EINVAL;
+	ret = forward(vm, sys);
 	if (IS_ERR_VALUE(ret))
 		return ret;
 	if (sys->args[2] & SHM_EXEC)
@@ -182,6 +198,24 @@ static long do_shmdt(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	if (!ret && found)
 		dune_mem_unmap(vm, vma.start, vma.end);
 	return ret;
+}
+
+/*
+ * madvise, mlock...: natively dune's memory is a hole, which they refuse
+ * with ENOMEM, once the kernel has checked the other arguments (flags, a
+ * kernel without mseal): the same call of length 0 does those checks only.
+ */
+static long refuse_own_range(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	uintptr_t addr = sys->args[0], end = addr + sys->args[1];
+	struct dune_syscall empty = *sys;
+	long ret;
+
+	if (!dune_overlaps_own(vcpu->vm, addr, end > addr ? end : addr + 1))
+		return forward(vcpu->vm, sys);
+	empty.args[1] = 0;
+	ret = forward(vcpu->vm, &empty);
+	return ret ? ret : -ENOMEM;
 }
 
 /* ---- dune's own fds do not exist for the program ---------------------------- */
@@ -278,15 +312,6 @@ struct linux_dirent64 {		/* getdents64(2) */
 	char d_name[];
 };
 
-static unsigned long parse_ulong(const char *p)
-{
-	unsigned long v = 0;
-
-	for (; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (*p - '0');
-	return v;
-}
-
 /*
  * Is thread NAME (of the /proc/self/task directory dir) a worker of KVM's:
  * a user worker (field 9 of its stat, the task flags) named kvm-*?  The
@@ -296,27 +321,21 @@ static int is_kvm_worker(int dir, const char *name)
 {
 	char path[32], stat[512];
 	size_t len = strlen(name);
-	long fd, n, field = 2;
+	long field = 2;
 	const char *p;
 
 	if (len + sizeof("/stat") > sizeof(path))
 		return 0;
 	memcpy(path, name, len);
 	memcpy(path + len, "/stat", sizeof("/stat"));
-	fd = sys4(SYS_openat, dir, path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
+	if (dune_read_small_file(dir, path, stat, sizeof(stat)) <= 0)
 		return 0;
-	n = sys3(SYS_read, fd, stat, sizeof(stat) - 1);
-	sys1(SYS_close, fd);
-	if (n <= 0)
-		return 0;
-	stat[n] = 0;
 	p = strrchr(stat, ')');		/* after "TID (comm" */
 	if (!p || strncmp(stat + len, " (kvm-", 6))
 		return 0;
 	for (; *p && field < 9; p++)
 		field += *p == ' ';
-	return field == 9 && (parse_ulong(p) & PF_USER_WORKER);
+	return field == 9 && (dune_parse_ulong(p, NULL) & PF_USER_WORKER);
 }
 
 /* Are all threads but the caller workers of KVM's (and is there one)? */
@@ -335,7 +354,7 @@ static int others_are_kvm_workers(void)
 			struct linux_dirent64 *d = (void *)(buf + off);
 
 			off += d->d_reclen;
-			if (d->d_name[0] == '.' || (long)parse_ulong(d->d_name) == self)
+			if (d->d_name[0] == '.' || (long)dune_parse_ulong(d->d_name, NULL) == self)
 				continue;
 			others++;
 			workers += is_kvm_worker(dir, d->d_name);
@@ -388,6 +407,21 @@ static long do_forward(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 static long refuse_own_fd(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	return dune_is_own_fd(vcpu->vm, sys->args[0]) ? -EBADF : forward(vcpu->vm, sys);
+}
+
+/* Checked in reach.c, forwarded here as every program call is. */
+static long do_pidfd_getfd(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	long err = dune_pidfd_getfd_check(vcpu->vm, sys);
+
+	return err ? err : forward(vcpu->vm, sys);
+}
+
+static long do_uring_register(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	long err = dune_uring_register_check(vcpu->vm, sys);
+
+	return err ? err : forward(vcpu->vm, sys);
 }
 
 static long do_clone(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -455,12 +489,14 @@ static long do_prctl(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	return do_arch_syscall(vcpu, sys);
 }
 
-typedef long (*syscall_fn)(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
-
-#define HANDLER(name, why, fn)	[SYS_##name - DUNE_SYSCALL_BASE] = fn,
-#define WHY(name, why, fn)	[SYS_##name - DUNE_SYSCALL_BASE] = why,
+#define HANDLER(name, why, fn, ...)	[SYS_##name - DUNE_SYSCALL_BASE] = fn,
+#define WHY(name, why, fn, ...)		[SYS_##name - DUNE_SYSCALL_BASE] = why,
+#define MEMARGS(name, why, fn, ...)	[SYS_##name - DUNE_SYSCALL_BASE] = { __VA_ARGS__ },
 static const syscall_fn handlers[DUNE_NR_SYSCALLS] = { DUNE_SYSCALLS(HANDLER) };
 static const uint16_t whys[DUNE_NR_SYSCALLS] = { DUNE_SYSCALLS(WHY) };
+static const struct dune_memarg memargs[DUNE_NR_SYSCALLS][DUNE_MAX_MEMARGS] = {
+	DUNE_SYSCALLS(MEMARGS)
+};
 
 unsigned int dune_syscall_why(long nr)
 {
@@ -474,9 +510,11 @@ long dune_syscall_serve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	long slot = dune_syscall_slot(sys->nr);
 
-	if (slot >= 0 && handlers[slot])
-		return handlers[slot](vcpu, sys);
-	return forward(vcpu->vm, sys);
+	if (slot < 0 || !handlers[slot])
+		return forward(vcpu->vm, sys);
+	if (memargs[slot][0].kind)
+		return dune_reach_call(vcpu, sys, memargs[slot], handlers[slot]);
+	return handlers[slot](vcpu, sys);
 }
 
 static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)

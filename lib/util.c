@@ -121,6 +121,43 @@ int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 	return (int)at;
 }
 
+/* Read the small file path (relative to dir) into buf, NUL-terminated: its length or -errno. */
+long dune_read_small_file(int dir, const char *path, char *buf, size_t size)
+{
+	long fd = sys4(SYS_openat, dir, path, O_RDONLY | O_CLOEXEC, 0), n;
+
+	if (fd < 0)
+		return fd;
+	n = sys3(SYS_read, fd, buf, size - 1);
+	sys1(SYS_close, fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+/* A decimal number at p; *end (if end) is where its digits stop. */
+unsigned long dune_parse_ulong(const char *p, const char **end)
+{
+	unsigned long v = 0;
+
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	if (end)
+		*end = p;
+	return v;
+}
+
+int dune_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = dune_vfmt(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
 void dune_log(const char *fmt, ...)
 {
 	char buf[512];
@@ -310,14 +347,19 @@ int dune_read_guest(void *dst, uintptr_t src, size_t len)
  * Copy to a guest pointer: -EFAULT instead of a crash if it is bad.  The
  * kernel writes dst from this thread (process_vm_readv's local side), as it
  * writes a signal frame: a write below a stack grows it, which a remote
- * write (process_vm_writev) does not do on every kernel.
+ * write (process_vm_writev) does not do on every kernel.  dune's own memory
+ * is a hole for the guest: -EFAULT there too (a signal frame on a stack the
+ * program put in it, an old value it asked for there).
  */
-int dune_write_guest(uintptr_t dst, const void *src, size_t len)
+int dune_write_guest(struct dune_vm *vm, uintptr_t dst, const void *src, size_t len)
 {
 	struct iovec local = { (void *)dst, len }, remote = { (void *)src, len };
-	long n = arch_raw_syscall(SYS_process_vm_readv, sys0(SYS_getpid), (long)&local, 1,
-				  (long)&remote, 1, 0);
+	long n;
 
+	if (dune_overlaps_own(vm, dst, dst + len))
+		return -EFAULT;
+	n = arch_raw_syscall(SYS_process_vm_readv, sys0(SYS_getpid), (long)&local, 1,
+			     (long)&remote, 1, 0);
 	return n == (long)len ? 0 : -EFAULT;
 }
 

@@ -5,29 +5,8 @@
  * (registers and FPU live in the vCPU): dune must stop it with SIGKILL and
  * one line saying why, never continue it natively on stale registers.
  */
-#include <dirent.h>
-
-#include "check.h"
+#include "own.h"
 #include "uring.h"
-
-/* The fd whose /proc/self/fd link names a KVM vCPU, or -1. */
-static int find_vcpu_fd(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int found = -1;
-
-	while (d && found < 0 && (de = readdir(d))) {
-		char path[300], link[128] = "";
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
-		if (readlink(path, link, sizeof(link) - 1) > 0 && strstr(link, "kvm-vcpu"))
-			found = atoi(de->d_name);
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
 
 /* One IORING_OP_CLOSE of fd, waited for: its result, or -errno of the setup. */
 static int uring_close(int fd)
@@ -43,7 +22,7 @@ static int close_own_vcpu(void *arg)
 
 	(void)arg;
 	enter_dune();
-	fd = find_vcpu_fd();
+	fd = find_fd_named("kvm-vcpu");
 	if (fd < 0)
 		return 10;
 	ret = uring_close(fd);

@@ -186,9 +186,9 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	frame.uc.uc_mcontext.fpstate = (struct _fpstate *)fp;
 	frame.uc.uc_sigmask = old_mask;
 	frame.info = *info;
-	if (dune_write_guest(fp, image, XSAVE_SIZE) ||
-	    dune_write_guest(fp + XSAVE_SIZE, &magic2, sizeof(magic2)) ||
-	    dune_write_guest(sp, &frame, sizeof(frame)))
+	if (dune_write_guest(vcpu->vm, fp, image, XSAVE_SIZE) ||
+	    dune_write_guest(vcpu->vm, fp + XSAVE_SIZE, &magic2, sizeof(magic2)) ||
+	    dune_write_guest(vcpu->vm, sp, &frame, sizeof(frame)))
 		return dune_fail(-EFAULT, "no room for a signal frame at %#lx (rip %#llx)",
 				 (unsigned long)sp, r.rip);
 	r.rdi = info->si_signo;
@@ -207,16 +207,20 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *rax)
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
 	struct rt_sigframe frame;
 	struct kvm_regs r;
+	uint64_t fpstate;
 
 	user_regs(vcpu, &r);
 	/* the restorer was entered by the handler's ret: rsp is past pretcode */
-	if (dune_read_guest(&frame, r.rsp - 8, sizeof(frame)))
+	/* a frame in dune's own memory is as unreadable as natively */
+	if (dune_overlaps_own(vcpu->vm, r.rsp - 8, r.rsp - 8 + sizeof(frame)) ||
+	    dune_read_guest(&frame, r.rsp - 8, sizeof(frame)))
 		return dune_fail(-EFAULT, "no signal frame at %#llx (rip %#llx)", r.rsp - 8, r.rip);
 	sigcontext_to_regs(&frame.uc.uc_mcontext, &r);
 	*mask = frame.uc.uc_sigmask;
 	*rax = r.rax;
-	if (frame.uc.uc_mcontext.fpstate &&
-	    !dune_read_guest(&xc->xsave, (uint64_t)frame.uc.uc_mcontext.fpstate, XSAVE_SIZE))
+	fpstate = (uint64_t)frame.uc.uc_mcontext.fpstate;
+	if (fpstate && !dune_overlaps_own(vcpu->vm, fpstate, fpstate + XSAVE_SIZE) &&
+	    !dune_read_guest(&xc->xsave, fpstate, XSAVE_SIZE))
 		dune_ioctl(vcpu->fd, KVM_SET_XSAVE, &xc->xsave);
 	return set_user_regs(vcpu, &r, frame.uc.uc_mcontext.cs | 3, user_cs(vcpu));
 }

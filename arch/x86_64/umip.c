@@ -173,7 +173,7 @@ int x86_emulate_umip(struct dune_vcpu *vcpu, uint64_t *frame, struct dune_exit *
 	} else if (op.is_reg) {
 		memcpy(gpr(r, op.reg), data, size);	/* (the bytes above stay, as Linux leaves them) */
 		vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-	} else if (dune_write_guest(op.addr, data, size)) {
+	} else if (dune_write_guest(vcpu->vm, op.addr, data, size)) {
 		e->fault = (struct dune_fault){ .signo = SIGSEGV, .code = SEGV_MAPERR,
 						.addr = op.addr, .pc = frame[0] };
 		return 1;

@@ -180,7 +180,7 @@ static uintptr_t find_area(int mem)
 	return found;
 }
 
-/* What today's host loop relies on for the rules: zeroed from outside the guest. */
+/* What the host loop relies on for the rules: zeroed from outside the guest, if it can be. */
 static int edit(int use_vm_writev)
 {
 	int mem = open("/proc/self/mem", O_RDWR);

@@ -7,6 +7,10 @@
 #ifndef DUNE_ARCH_SYSCALLS_H
 #define DUNE_ARCH_SYSCALLS_H
 
+#ifndef SYS_mseal
+#define SYS_mseal	462	/* Linux 6.10; older headers lack it */
+#endif
+
 #define DUNE_ARCH_SYSCALLS(X)
 
 #endif /* DUNE_ARCH_SYSCALLS_H */

@@ -7,6 +7,10 @@
 #ifndef DUNE_ARCH_SYSCALLS_H
 #define DUNE_ARCH_SYSCALLS_H
 
+#ifndef SYS_mseal
+#define SYS_mseal	5462	/* Linux 6.10; older headers lack it */
+#endif
+
 #define DUNE_ARCH_SYSCALLS(X)						\
 	X(dup2, DUNE_WHY_FD, do_dup2)					\
 	X(fork, DUNE_WHY_PROC, do_fork)					\
@@ -16,6 +20,8 @@
 	X(pause, DUNE_WHY_NORESTART, do_forward)			\
 	X(poll, DUNE_WHY_NORESTART, do_forward)				\
 	X(_newselect, DUNE_WHY_NORESTART, do_forward)			\
-	X(epoll_wait, DUNE_WHY_NORESTART, do_forward)
+	X(epoll_wait, DUNE_WHY_NORESTART, do_forward)			\
+	X(fstat, DUNE_WHY_REACH, do_forward, DUNE_OUT(1, struct stat))	\
+	X(newfstatat, DUNE_WHY_REACH, do_forward, DUNE_OUT(2, struct stat))
 
 #endif /* DUNE_ARCH_SYSCALLS_H */
