@@ -1,6 +1,6 @@
 # dune: top-level build.  `make`, `make check`, `make check-vm`,
 # `make check-vm-kernels`, `make lint`,
-# `make install PREFIX=DIR`.
+# `make install PREFIX=DIR`, `make kmod [KDIR=DIR]`.
 ARCH	?= $(shell uname -m)
 BUILD	?= build
 PREFIX	?= /usr/local
@@ -123,8 +123,18 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*DUNE_VERSION "\(.*\)"/\1/p' lib/dune.h)|' \
 		lib/libdune.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdune.pc
 
+# The kernel module (kmod/, optional): against the kernel build tree KDIR
+# (default: the running kernel's).  Also what dkms.conf runs.
+KDIR	?= /lib/modules/$(shell uname -r)/build
+
+kmod:
+	$(MAKE) -C kmod KDIR=$(KDIR)
+
+kmod-clean:
+	$(MAKE) -C kmod KDIR=$(KDIR) clean
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-vm check-vm-kernels conformance lint install clean
+.PHONY: all check check-vm check-vm-kernels conformance lint install clean kmod kmod-clean
 .SECONDARY:

@@ -258,7 +258,7 @@ static void write_gdt_tss(uint8_t *kv, int hw)
 	memset(kv + KV_TSS + TSS_IOMAP, 0xff, 33);
 	/* kvm_pvm runs the LSTAR stub at CPL3: let it (and only it) reach the port */
 	if (!hw)
-		kv[KV_TSS + TSS_IOMAP + DUNE_PORT_SYSCALL / 8] &= ~(0xf << (DUNE_PORT_SYSCALL % 8));
+		kv[KV_TSS + TSS_IOMAP + DUNE_X86_PORT_SYSCALL / 8] &= ~(0xf << (DUNE_X86_PORT_SYSCALL % 8));
 }
 
 /* IDT: every vector -> a CPL0 stub "out %al, $(port + v); [add $8, %rsp]; iretq". */
@@ -272,7 +272,7 @@ static void write_idt(uint8_t *ka)
 		int n = 0;
 
 		code[n++] = 0xe6;
-		code[n++] = DUNE_PORT_EXC + v;
+		code[n++] = DUNE_X86_PORT_EXC + v;
 		if (x86_vector_has_error_code(v)) {
 			memcpy(code + n, "\x48\x83\xc4\x08", 4);
 			n += 4;
@@ -287,8 +287,8 @@ static void write_idt(uint8_t *ka)
 /* LSTAR stub: hardware runs it at CPL0 (return with sysretq), kvm_pvm at CPL3. */
 static void write_syscall_stub(uint8_t *ka, int hw)
 {
-	static const uint8_t stub_hw[] = { 0xe7, DUNE_PORT_SYSCALL, 0x48, 0x0f, 0x07 };
-	static const uint8_t stub_pvm[] = { 0xe7, DUNE_PORT_SYSCALL, 0xff, 0xe1 };
+	static const uint8_t stub_hw[] = { 0xe7, DUNE_X86_PORT_SYSCALL, 0x48, 0x0f, 0x07 };
+	static const uint8_t stub_pvm[] = { 0xe7, DUNE_X86_PORT_SYSCALL, 0xff, 0xe1 };
 
 	if (hw)
 		memcpy(ka + KA_SYSCALL, stub_hw, sizeof(stub_hw));

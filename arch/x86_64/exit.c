@@ -370,7 +370,7 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == DUNE_PORT_SYSCALL &&
+		if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == DUNE_X86_PORT_SYSCALL &&
 		    from_stub(g->rip, syscall_stub(vcpu))) {
 			e->event = DUNE_EV_SYSCALL;
 			x86_vcpu(vcpu)->last_syscall = 1;
@@ -387,13 +387,13 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 			}
 			return;
 		}
-		if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port >= DUNE_PORT_EXC &&
-		    run->io.port < DUNE_PORT_EXC + NR_VECTORS) {
-			decode_exception(vcpu, run->io.port - DUNE_PORT_EXC, e);
+		if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port >= DUNE_X86_PORT_EXC &&
+		    run->io.port < DUNE_X86_PORT_EXC + NR_VECTORS) {
+			decode_exception(vcpu, run->io.port - DUNE_X86_PORT_EXC, e);
 			return;
 		}
 		if (!x86_vcpu_hw_semantics() && vcpu->vm->bare_exits &&
-		    run->io.direction == KVM_EXIT_IO_OUT && run->io.port == DUNE_PORT_SYSCALL) {
+		    run->io.direction == KVM_EXIT_IO_OUT && run->io.port == DUNE_X86_PORT_SYSCALL) {
 			e->event = DUNE_EV_SYSCALL;	/* a benchmark's bare exit */
 			decode_syscall(g, &e->sys);
 			return;

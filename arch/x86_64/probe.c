@@ -2,7 +2,7 @@
 /*
  * Which syscall semantics does this KVM have?  Hardware VMX/SVM switch to CPL0
  * at LSTAR on a CPL3 `syscall`; the kvm_pvm fork stays at CPL3.  Run CPL3 code
- * that executes `syscall` with LSTAR at `out %al, $DUNE_PORT_PROBE` on a user
+ * that executes `syscall` with LSTAR at `out %al, $DUNE_X86_PORT_PROBE` on a user
  * page (SMEP off, so both semantics can execute it) and look at CS there.
  */
 #include <errno.h>
@@ -19,7 +19,7 @@ static int run_probe(struct dune_vcpu *vcpu)
 	while (r == -EINTR || r == -EAGAIN);
 	if (r < 0)
 		return dune_fail(r, "KVM_RUN (syscall probe): %s", dune_strerror(r));
-	if (vcpu->run->exit_reason != KVM_EXIT_IO || vcpu->run->io.port != DUNE_PORT_PROBE)
+	if (vcpu->run->exit_reason != KVM_EXIT_IO || vcpu->run->io.port != DUNE_X86_PORT_PROBE)
 		return dune_fail(-EIO, "syscall probe: unexpected exit %u (port %#x)",
 				 vcpu->run->exit_reason, vcpu->run->io.port);
 	return 0;
@@ -37,8 +37,8 @@ int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs)
 	probe[1] = 0x05;
 	probe[2] = 0x0f;	/* ud2: not reached */
 	probe[3] = 0x0b;
-	probe[0x800] = 0xe6;	/* out %al, $DUNE_PORT_PROBE */
-	probe[0x801] = DUNE_PORT_PROBE;
+	probe[0x800] = 0xe6;	/* out %al, $DUNE_X86_PORT_PROBE */
+	probe[0x801] = DUNE_X86_PORT_PROBE;
 	probe[0x802] = 0x0f;
 	probe[0x803] = 0x0b;
 	s.cr4 &= ~X86_CR4_SMEP;

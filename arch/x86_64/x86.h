@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 
-#include "guest-abi.h"
+#include <linux/dune.h>	/* the guest/host contract: ports, registers */
 
 /* GDT selectors, as Linux uses them (user CS/SS must match the host's). */
 #define GDT_KERNEL_CS	0x10

@@ -76,7 +76,7 @@ static void check_syscall_stub(void)
 	stop_at(stub);
 	vcpu->run->exit_reason = KVM_EXIT_IO;
 	vcpu->run->io.direction = KVM_EXIT_IO_OUT;
-	vcpu->run->io.port = DUNE_PORT_SYSCALL;
+	vcpu->run->io.port = DUNE_X86_PORT_SYSCALL;
 	arch_decode_exit(vcpu, &e);
 	CHECK(e.event == DUNE_EV_SYSCALL && e.sys.nr == 1 && e.sys.ip == 0x401002,
 	      "syscall exit: event %d nr %ld ip %#lx", e.event, e.sys.nr, (long)e.sys.ip);
@@ -138,7 +138,7 @@ static void check_exception_stubs(void)
 		guest()->rsp = (uint64_t)push_frame(with_error);
 		vcpu->run->exit_reason = KVM_EXIT_IO;
 		vcpu->run->io.direction = KVM_EXIT_IO_OUT;
-		vcpu->run->io.port = DUNE_PORT_EXC + v;
+		vcpu->run->io.port = DUNE_X86_PORT_EXC + v;
 		arch_decode_exit(vcpu, &e);
 		CHECK(e.fault.pc == 0x402000, "vector %d: pc %#lx (error code %s)", v,
 		      (long)e.fault.pc, with_error ? "pushed" : "none");

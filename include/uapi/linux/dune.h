@@ -2,9 +2,9 @@
 /*
  * The optional in-kernel fast path of dune: what the library (lib/), the
  * module (kmod/) and the tools share.  The module takes the same exit as the
- * user-space host loop (the guest's `out` to the syscall port, see
- * arch/<isa>/guest-abi.h) and services the syscall in the kernel, or declines
- * it and KVM exits to user space as usual.
+ * user-space host loop (the guest's `out` to the syscall port, below) and
+ * services the syscall in the kernel, or declines it and KVM exits to user
+ * space as usual.
  *
  * A process opens DUNE_KMOD_DEVICE, checks DUNE_KMOD_IOC_ABI, then attaches
  * each of its VMs (DUNE_KMOD_IOC_ATTACH, on the fd it opened in that VM's
@@ -16,6 +16,24 @@
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
+
+/*
+ * The contract between the guest and whoever services its exits (the host
+ * loop in user space, or the module): one I/O port for every system call,
+ * one per exception vector, and the Linux syscall register convention.
+ *
+ * x86-64 system call: the guest's `syscall` reaches the LSTAR stub, which
+ * executes `out %eax, $DUNE_X86_PORT_SYSCALL`.  At that exit RAX = number,
+ * RDI RSI RDX R10 R8 R9 = arguments, RCX = return RIP, R11 = RFLAGS; the
+ * result goes to RAX.
+ *
+ * x86-64 exception: the IDT stub of vector v executes
+ * `out %al, $(DUNE_X86_PORT_EXC + v)` on its CPL0 stack; RSP then points at
+ * [error code,] RIP CS RFLAGS RSP SS.
+ */
+#define DUNE_X86_PORT_SYSCALL	0x20
+#define DUNE_X86_PORT_PROBE	0x21	/* only while probing syscall semantics */
+#define DUNE_X86_PORT_EXC	0x80	/* + vector, 32 vectors */
 
 #define DUNE_KMOD_DEVICE	"/dev/dune"
 #define DUNE_KMOD_ABI_VERSION	1
