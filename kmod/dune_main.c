@@ -464,8 +464,19 @@ static int dune_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/*
+ * misc_open() leaves the miscdevice in private_data: clear it, since an fd
+ * has a VM there only after ATTACH (release and double attach look at it).
+ */
+static int dune_open(struct inode *inode, struct file *filp)
+{
+	filp->private_data = NULL;
+	return 0;
+}
+
 static const struct file_operations dune_fops = {
 	.owner = THIS_MODULE,
+	.open = dune_open,
 	.unlocked_ioctl = dune_ioctl,
 	.release = dune_release,
 	.llseek = noop_llseek,
