@@ -23,6 +23,13 @@ kvm_amd_opts=${DUNE_VM_KVM_AMD_OPTS:-nested=1}
 # A kernel root with boot/vmlinuz-VER and lib/modules/VER (tests/vm/
 # fetch-kernel.sh unpacks newer Debian kernels so) instead of / itself.
 kdir=${DUNE_VM_KDIR:-}
+# dune.ko built for that kernel, loaded after kvm-amd (DUNE_VM_KMOD=1:
+# built here by tests/vm/kbuild.sh, through make and through dkms), and the
+# DUNE_MODE values to run the suite with, one after the other (default with
+# a module: user, then kmod).
+module=${DUNE_VM_MODULE:-}
+build_module=${DUNE_VM_KMOD:-}
+modes=${DUNE_VM_MODES:-}
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
 [ "$shell_mode" != 1 ] || shell_mode=after
 qemu_pid=
@@ -52,6 +59,7 @@ check_prereqs() {
 	need busybox busybox-static
 	need cpio cpio
 	need modprobe kmod
+	need modinfo kmod
 	need ldd libc-bin
 	need ldconfig libc-bin
 	! ldd "$(command -v busybox)" >/dev/null 2>&1 ||
@@ -75,6 +83,17 @@ pick_kernel() {
 	if [ -z "$kver" ] || [ ! -r "$vmlinuz" ] || [ ! -r "$kdir/lib/modules/$kver/modules.dep" ]; then
 		die "no readable ${kdir:-}/boot/vmlinuz-VER with ${kdir:-}/lib/modules/VER/modules.dep" \
 			"(package linux-image-amd64, or tests/vm/fetch-kernel.sh for DUNE_VM_KDIR)"
+	fi
+}
+
+# Sets module: dune.ko built for $kver with make, after a dkms build of the
+# same sources (the way users install it) has succeeded too.
+kbuild_module() {
+	local log=$vmdir/kbuild.log
+	say "building dune.ko for $kver (log $log)"
+	if ! "$here/kbuild.sh" --dkms "$build" "$kver" >"$log" 2>&1 ||
+		! module=$("$here/kbuild.sh" "$build" "$kver" 2>>"$log"); then
+		die "tests/vm/kbuild.sh for $kver failed: $(grep -E 'error|Error' "$log" | head -n 5 | xargs)"
 	fi
 }
 
@@ -110,6 +129,12 @@ add_modules() {
 		echo "$dst $opts" >>"$root/etc/dune-vm-modules"
 	done <<<"$deps"
 	grep -q kvm-amd "$root/etc/dune-vm-modules" || die "kvm-amd.ko not found for $kver"
+	[ -n "$module" ] || return 0
+	[ -r "$module" ] || die "DUNE_VM_MODULE=$module: no such file"
+	read -r name _ <<<"$(modinfo -F vermagic "$module")"
+	[ "$name" = "$kver" ] || die "DUNE_VM_MODULE=$module is built for ${name:-no kernel}, not $kver"
+	cp "$module" "$root/lib/modules/dune.ko"
+	echo /lib/modules/dune.ko >>"$root/etc/dune-vm-modules"
 }
 
 # Busybox as /bin/busybox with every applet linked at its usual path.
@@ -167,6 +192,7 @@ build_initramfs() {
 	: >"$root/etc/dune-vm.conf"
 	conf DUNE_BUILD "$build"
 	conf DUNE_TESTS "${DUNE_VM_TESTS:-}"
+	conf DUNE_MODES "$modes"
 	if [ -n "$shell_mode" ]; then # a person at the shell: no guest watchdog
 		suite_timeout=999999 stall=999999
 	fi
@@ -260,6 +286,9 @@ verdict() {
 	result=$(field RESULT)
 	if [[ $result =~ ^([0-9]+)\ ([0-9]+\ passed,\ [0-9]+\ failed.*)$ ]]; then
 		rc=${BASH_REMATCH[1]} counts=${BASH_REMATCH[2]}
+		# "DUNE-VM-MODE: <mode> <rc> <count line>": one per DUNE_VM_MODES
+		sed -n 's/^DUNE-VM-MODE: \([^ ]*\) [0-9]* /DUNE_MODE=\1: /p' <<<"$text" |
+			while read -r line; do say "$line"; done
 		say "$counts"
 		[ "$rc" = 0 ] && [[ $counts =~ ^[1-9][0-9]*\ passed,\ 0\ failed ]] && return 0
 		return 1
@@ -296,9 +325,13 @@ main() {
 		kdir=$(cd "$kdir" && pwd -P)
 	fi
 	pick_kernel
+	if [ -n "$build_module" ] && [ -z "$module" ]; then
+		kbuild_module
+	fi
+	[ -z "$module" ] || : "${modes:=user kmod}"
 	initrd=$vmdir/initramfs.cpio
 	build_initramfs "$kver" "$initrd"
-	say "kernel $kver, initramfs $(du -h "$initrd" | cut -f1), -accel $accel -smp $smp -m $mem, kvm-amd $kvm_amd_opts"
+	say "kernel $kver, initramfs $(du -h "$initrd" | cut -f1), -accel $accel -smp $smp -m $mem, kvm-amd $kvm_amd_opts${module:+, $module}${modes:+, DUNE_MODE $modes}"
 
 	if [ -n "$shell_mode" ]; then
 		# Interactive debugging: the console is this terminal, no host watchdog.

@@ -99,12 +99,41 @@ if [ "$DUNE_VM_SHELL" = before ]; then
 	setsid cttyhack sh
 fi
 
-{
-	/dune/run-tests.sh "$DUNE_BUILD" $DUNE_TESTS
-	echo $? >/tmp/suite.rc
-} </dev/null 2>&1 | tee -a /tmp/suite.log
+# The suite once, or once per DUNE_MODE of DUNE_MODES ("user kmod"): then
+# a "DUNE-VM-MODE: <mode> <rc> <count line>" line each, and the RESULT line
+# adds them up.
+suite() {
+	{
+		/dune/run-tests.sh "$DUNE_BUILD" $DUNE_TESTS
+		echo $? >/tmp/suite.rc
+	} </dev/null 2>&1 | tee -a /tmp/suite.log
+	return "$(cat /tmp/suite.rc 2>/dev/null || echo 255)"
+}
+
+if [ -z "$DUNE_MODES" ]; then
+	suite
+	rc=$?
+	counts=$(tail -n 1 /tmp/suite.log)
+else
+	rc=0 p=0 f=0 s=0
+	for mode in $DUNE_MODES; do
+		say "DUNE_MODE=$mode"
+		export DUNE_MODE="$mode"
+		suite
+		r=$?
+		c=$(tail -n 1 /tmp/suite.log)
+		echo "DUNE-VM-MODE: $mode $r $c"
+		[ "$r" = 0 ] || rc=$r
+		set -- $c
+		case "$1 $2 $3 $4 $5 $6" in
+		*passed,*failed,*skipped) p=$((p + $1)) f=$((f + $3)) s=$((s + $5)) ;;
+		*) rc=255 ;;
+		esac
+	done
+	counts="$p passed, $f failed, $s skipped"
+fi
 : >/tmp/done
-echo "DUNE-VM-RESULT: $(cat /tmp/suite.rc 2>/dev/null || echo 255) $(tail -n 1 /tmp/suite.log)"
+echo "DUNE-VM-RESULT: $rc $counts"
 
 if [ "$DUNE_VM_SHELL" = after ]; then
 	echo "dune-vm: shell after the suite; exit it to power off"
