@@ -1,5 +1,5 @@
 # dune: top-level build.  `make`, `make check`, `make check-vm`,
-# `make check-vm-kernels`, `make lint`,
+# `make check-vm-kernels`, `make check-vm-kmod-kernels`, `make lint`,
 # `make install PREFIX=DIR`, `make kmod [KDIR=DIR]`.
 ARCH	?= $(shell uname -m)
 BUILD	?= build
@@ -99,6 +99,11 @@ check-vm: all
 check-vm-kernels: all
 	tests/vm/check-vm-kernels.sh $(BUILD) $(KERNELS)
 
+# The same with the kernel module built for each kernel (make and dkms; a
+# debootstrap'd chroot for trixie's kernels), loaded, DUNE_MODE=user and kmod
+check-vm-kmod-kernels: all
+	DUNE_VM_KMOD=1 tests/vm/check-vm-kernels.sh $(BUILD) $(KERNELS)
+
 # LTP's syscall tests natively and inside dune (slow; not part of CI).
 # LTP_TESTS='REGEX' picks runtest names; see tests/conformance/run-ltp.sh.
 conformance: all
@@ -136,5 +141,5 @@ kmod-clean:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-vm check-vm-kernels conformance lint install clean kmod kmod-clean
+.PHONY: all check check-vm check-vm-kernels check-vm-kmod-kernels conformance lint install clean kmod kmod-clean
 .SECONDARY:
