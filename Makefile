@@ -94,6 +94,11 @@ check: all
 check-vm: all
 	tests/vm/check-vm.sh $(BUILD)
 
+# check-vm with the kernel module: built for the booted kernel, loaded, and
+# the suite run with DUNE_MODE=user and DUNE_MODE=kmod (tests/vm/README.md)
+check-vm-kmod: all
+	DUNE_VM_KMOD=1 tests/vm/check-vm.sh $(BUILD)
+
 # The same on Debian 12's 6.1, trixie's 6.12 and the newest Debian kernel
 # (downloaded into $(BUILD)/vm/kernels; KERNELS="installed newest" for fewer)
 check-vm-kernels: all
@@ -141,5 +146,5 @@ kmod-clean:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-vm check-vm-kernels check-vm-kmod-kernels conformance lint install clean kmod kmod-clean
+.PHONY: all check check-vm check-vm-kmod check-vm-kernels check-vm-kmod-kernels conformance lint install clean kmod kmod-clean
 .SECONDARY:

@@ -314,6 +314,19 @@ static struct file *dune_get_vm_file(int vm_fd)
 	return file;
 }
 
+/* One device per VM: a second one at the port would never be reached. */
+static bool dune_is_attached(struct kvm *kvm)
+{
+	struct dune_vm *vm;
+	bool found = false;
+
+	spin_lock(&dune_vms_lock);
+	list_for_each_entry(vm, &dune_vms, node)
+		found |= vm->kvm == kvm;
+	spin_unlock(&dune_vms_lock);
+	return found;
+}
+
 /* DUNE_KMOD_IOC_ATTACH: @dune_lock must be held. */
 static int dune_attach(struct file *filp, void __user *arg)
 {
@@ -332,6 +345,10 @@ static int dune_attach(struct file *filp, void __user *arg)
 	vm_file = dune_get_vm_file(a.vm_fd);
 	if (IS_ERR(vm_file))
 		return PTR_ERR(vm_file);
+	if (dune_is_attached(vm_file->private_data)) {
+		err = -EBUSY;
+		goto out_fput;
+	}
 
 	vm = kvzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm) {
@@ -464,10 +481,7 @@ static int dune_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
-/*
- * misc_open() leaves the miscdevice in private_data: clear it, since an fd
- * has a VM there only after ATTACH (release and double attach look at it).
- */
+/* misc_open() left our miscdevice in private_data: it holds the attachment. */
 static int dune_open(struct inode *inode, struct file *filp)
 {
 	filp->private_data = NULL;

@@ -263,7 +263,7 @@ void dune_seccomp_before_exec(int own_fd_min);
 
 /* fastpath.c */
 int dune_fastpath_init(struct dune_vm *vm);
-int dune_fastpath_attach(struct dune_vm *vm, int files_shared);
+int dune_fastpath_attach(struct dune_vm *vm, int reopen);
 void dune_fastpath_update(struct dune_vm *vm);
 void dune_fastpath_counters(struct dune_vm *vm, struct dune_stats *stats);
 

@@ -98,23 +98,23 @@ int dune_fastpath_init(struct dune_vm *vm)
 }
 
 /*
- * Attach this process's VM (the first one, or a fork child's new one: the
- * module serves a VM only to the mm that made it).  A child sharing our fd
- * table opens a device fd of its own.
+ * Attach this process's VM (the first one, or with reopen a fork child's new
+ * one: the module serves a VM only to the mm that made it, and the device fd
+ * the child inherited is its parent's attachment, which vm.c has dropped).
  */
-int dune_fastpath_attach(struct dune_vm *vm, int files_shared)
+int dune_fastpath_attach(struct dune_vm *vm, int reopen)
 {
 	struct dune_kmod_attach a = { .size = sizeof(a), .vm_fd = vm->vm_fd };
 	long err;
 
-	if (vm->fast.fd < 0)
-		return 0;
-	if (files_shared) {
+	if (reopen) {
 		vm->fast.fd = -1;
 		err = probe(vm);
-		if (err || vm->fast.fd < 0)
+		if (err)
 			return err;
 	}
+	if (vm->fast.fd < 0)
+		return 0;
 	fill_allow(vm, &a);
 	err = sys3(SYS_ioctl, vm->fast.fd, DUNE_KMOD_IOC_ATTACH, &a);
 	if (!err || fall_back(vm))

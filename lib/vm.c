@@ -316,7 +316,7 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared
 {
 	uint64_t t0 = dune_now_ns(), t1, t2;
 	struct rlimit program;
-	int err;
+	int err, reattach;
 
 	if (!files_shared) {	/* our copies of fds shared further up the tree */
 		for (int i = 0; i < vm->nr_shared_fds; i++)
@@ -330,6 +330,9 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared
 	}
 	drop_parent_fd(vm, vm->vm_fd, files_shared);
 	vm->vm_fd = -1;
+	reattach = vm->fast.fd >= 0;
+	if (reattach)
+		drop_parent_fd(vm, vm->fast.fd, files_shared);
 	vm->lock = vm->fd_lock = 0;	/* held by our parent's threads, not by us */
 	vm->pid = sys0(SYS_getpid);
 	dune_fds_begin(vm, &program);
@@ -345,7 +348,7 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared
 		err = vcpu_open(keep);
 	dune_fds_end(vm, &program);
 	if (!err)
-		err = dune_fastpath_attach(vm, files_shared);
+		err = dune_fastpath_attach(vm, reattach);
 	if (!err)
 		err = vcpu_first_run(keep);
 	vm->stats.fork_vm_ns = t1 - t0;

@@ -40,7 +40,11 @@ run_leg() {
 	leg_counts=$(sed -n 's/^check-vm: \([0-9]* passed, [0-9]* failed.*\)$/\1/p' "$log" | tail -n 1)
 	[ -n "$leg_counts" ] || leg_counts=$(grep '^check-vm: error' "$log" | tail -n 1 | sed 's/^check-vm: //')
 	[ -n "$leg_counts" ] || leg_counts="no result"
-	leg_modes=$(sed -n 's/^check-vm: DUNE_MODE=\(.*\)$/\1/p' "$log" | paste -sd ';' | sed 's/;/; /g')
+	# "dune-vm: the suite with DUNE_MODE=M", then that run's count line
+	leg_modes=$(tr -d '\r' <"$log" | awk '
+		/^dune-vm: the suite with DUNE_MODE=/ { mode = substr($0, index($0, "=") + 1) }
+		mode != "" && /^[0-9]+ passed, [0-9]+ failed/ { out = out sep mode ": " $0; sep = "; "; mode = "" }
+		END { print out }')
 	return "$rc"
 }
 

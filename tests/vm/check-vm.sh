@@ -23,13 +23,11 @@ kvm_amd_opts=${DUNE_VM_KVM_AMD_OPTS:-nested=1}
 # A kernel root with boot/vmlinuz-VER and lib/modules/VER (tests/vm/
 # fetch-kernel.sh unpacks newer Debian kernels so) instead of / itself.
 kdir=${DUNE_VM_KDIR:-}
-# dune.ko built for that kernel, loaded after kvm-amd (DUNE_VM_KMOD=1:
-# built here by tests/vm/kbuild.sh, through make and through dkms), and the
-# DUNE_MODE values to run the suite with, one after the other (default with
-# a module: user, then kmod).
-module=${DUNE_VM_MODULE:-}
-build_module=${DUNE_VM_KMOD:-}
-modes=${DUNE_VM_MODES:-}
+# DUNE_VM_KMOD=1: build the kernel module for the booted kernel (tests/vm/
+# kbuild.sh: its Debian headers, in a chroot of its suite where needed, or
+# the build tree DUNE_VM_KMOD_KDIR), load it and run the suite twice,
+# DUNE_MODE=user and DUNE_MODE=kmod.
+kmod=${DUNE_VM_KMOD:-}
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
 [ "$shell_mode" != 1 ] || shell_mode=after
 qemu_pid=
@@ -86,17 +84,6 @@ pick_kernel() {
 	fi
 }
 
-# Sets module: dune.ko built for $kver with make, after a dkms build of the
-# same sources (the way users install it) has succeeded too.
-kbuild_module() {
-	local log=$vmdir/kbuild.log
-	say "building dune.ko for $kver (log $log)"
-	if ! "$here/kbuild.sh" --dkms "$build" "$kver" >"$log" 2>&1 ||
-		! module=$("$here/kbuild.sh" "$build" "$kver" 2>>"$log"); then
-		die "tests/vm/kbuild.sh for $kver failed: $(grep -E 'error|Error' "$log" | head -n 5 | xargs)"
-	fi
-}
-
 # Copy file $1 to the same absolute path under the initramfs root $2.
 copy_abs() {
 	mkdir -p "$2$(dirname "$1")"
@@ -129,12 +116,23 @@ add_modules() {
 		echo "$dst $opts" >>"$root/etc/dune-vm-modules"
 	done <<<"$deps"
 	grep -q kvm-amd "$root/etc/dune-vm-modules" || die "kvm-amd.ko not found for $kver"
-	[ -n "$module" ] || return 0
-	[ -r "$module" ] || die "DUNE_VM_MODULE=$module: no such file"
-	read -r name _ <<<"$(modinfo -F vermagic "$module")"
-	[ "$name" = "$kver" ] || die "DUNE_VM_MODULE=$module is built for ${name:-no kernel}, not $kver"
-	cp "$module" "$root/lib/modules/dune.ko"
-	echo /lib/modules/dune.ko >>"$root/etc/dune-vm-modules"
+	[ -z "$kmod" ] || add_kmod "$kver" "$root"
+}
+
+# dune.ko built for $1 with make, after a dkms build of the same sources
+# (the way users install it) has worked too; loaded last (kvm.ko must be
+# there for its symbols).
+add_kmod() {
+	local log=$vmdir/kbuild.log ko vermagic
+	say "building dune.ko for $1 (log $log)"
+	if ! "$here/kbuild.sh" --dkms "$build" "$1" >"$log" 2>&1 ||
+		! ko=$("$here/kbuild.sh" "$build" "$1" 2>>"$log"); then
+		die "building dune.ko for $1 failed: $(grep -E 'error|Error' "$log" | head -n 5 | xargs)"
+	fi
+	read -r vermagic _ <<<"$(modinfo -F vermagic "$ko")"
+	[ "$vermagic" = "$1" ] || die "$ko is built for ${vermagic:-no kernel}, not $1"
+	cp "$ko" "$2/lib/modules/dune.ko"
+	echo "/lib/modules/dune.ko" >>"$2/etc/dune-vm-modules"
 }
 
 # Busybox as /bin/busybox with every applet linked at its usual path.
@@ -192,13 +190,13 @@ build_initramfs() {
 	: >"$root/etc/dune-vm.conf"
 	conf DUNE_BUILD "$build"
 	conf DUNE_TESTS "${DUNE_VM_TESTS:-}"
-	conf DUNE_MODES "$modes"
 	if [ -n "$shell_mode" ]; then # a person at the shell: no guest watchdog
 		suite_timeout=999999 stall=999999
 	fi
 	conf DUNE_SUITE_TIMEOUT "$suite_timeout"
 	conf DUNE_STALL "$stall"
 	conf DUNE_VM_SHELL "$shell_mode"
+	conf DUNE_KMOD "$kmod"
 	echo "export DUNE_TEST_TIMEOUT=$test_timeout" >>"$root/etc/dune-vm.conf"
 	# DUNE_VM_ENV="DUNE_DEBUG=1 ...": environment for the guest's tests.
 	local kv
@@ -286,9 +284,6 @@ verdict() {
 	result=$(field RESULT)
 	if [[ $result =~ ^([0-9]+)\ ([0-9]+\ passed,\ [0-9]+\ failed.*)$ ]]; then
 		rc=${BASH_REMATCH[1]} counts=${BASH_REMATCH[2]}
-		# "DUNE-VM-MODE: <mode> <rc> <count line>": one per DUNE_VM_MODES
-		sed -n 's/^DUNE-VM-MODE: \([^ ]*\) [0-9]* /DUNE_MODE=\1: /p' <<<"$text" |
-			while read -r line; do say "$line"; done
 		say "$counts"
 		[ "$rc" = 0 ] && [[ $counts =~ ^[1-9][0-9]*\ passed,\ 0\ failed ]] && return 0
 		return 1
@@ -325,13 +320,9 @@ main() {
 		kdir=$(cd "$kdir" && pwd -P)
 	fi
 	pick_kernel
-	if [ -n "$build_module" ] && [ -z "$module" ]; then
-		kbuild_module
-	fi
-	[ -z "$module" ] || : "${modes:=user kmod}"
 	initrd=$vmdir/initramfs.cpio
 	build_initramfs "$kver" "$initrd"
-	say "kernel $kver, initramfs $(du -h "$initrd" | cut -f1), -accel $accel -smp $smp -m $mem, kvm-amd $kvm_amd_opts${module:+, $module}${modes:+, DUNE_MODE $modes}"
+	say "kernel $kver, initramfs $(du -h "$initrd" | cut -f1), -accel $accel -smp $smp -m $mem, kvm-amd $kvm_amd_opts${kmod:+, dune.ko}"
 
 	if [ -n "$shell_mode" ]; then
 		# Interactive debugging: the console is this terminal, no host watchdog.

@@ -99,41 +99,43 @@ if [ "$DUNE_VM_SHELL" = before ]; then
 	setsid cttyhack sh
 fi
 
-# The suite once, or once per DUNE_MODE of DUNE_MODES ("user kmod"): then
-# a "DUNE-VM-MODE: <mode> <rc> <count line>" line each, and the RESULT line
-# adds them up.
+# The suite once, DUNE_MODE=$1 if given; its status in /tmp/suite.rc and
+# its count line in /tmp/suite.counts.
 suite() {
 	{
-		/dune/run-tests.sh "$DUNE_BUILD" $DUNE_TESTS
+		DUNE_MODE=$1 /dune/run-tests.sh "$DUNE_BUILD" $DUNE_TESTS
 		echo $? >/tmp/suite.rc
 	} </dev/null 2>&1 | tee -a /tmp/suite.log
-	return "$(cat /tmp/suite.rc 2>/dev/null || echo 255)"
+	tail -n 1 /tmp/suite.log >/tmp/suite.counts
 }
 
-if [ -z "$DUNE_MODES" ]; then
-	suite
-	rc=$?
-	counts=$(tail -n 1 /tmp/suite.log)
+if [ -z "$DUNE_KMOD" ]; then
+	suite ""
+	result="$(cat /tmp/suite.rc 2>/dev/null || echo 255) $(cat /tmp/suite.counts)"
 else
-	rc=0 p=0 f=0 s=0
-	for mode in $DUNE_MODES; do
-		say "DUNE_MODE=$mode"
-		export DUNE_MODE="$mode"
-		suite
-		r=$?
-		c=$(tail -n 1 /tmp/suite.log)
-		echo "DUNE-VM-MODE: $mode $r $c"
-		[ "$r" = 0 ] || rc=$r
-		set -- $c
-		case "$1 $2 $3 $4 $5 $6" in
-		*passed,*failed,*skipped) p=$((p + $1)) f=$((f + $3)) s=$((s + $5)) ;;
-		*) rc=255 ;;
-		esac
+	# dune.ko was loaded with the others: both paths, then its removal.
+	[ -c /dev/dune ] || die "no /dev/dune after loading dune.ko"
+	rc=0 pass=0 fail=0 skip=0
+	for mode in user kmod; do
+		say "the suite with DUNE_MODE=$mode"
+		suite $mode
+		[ "$(cat /tmp/suite.rc 2>/dev/null)" = 0 ] || rc=1
+		read -r p _ f _ s _ </tmp/suite.counts
+		pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0})) skip=$((skip + ${s:-0}))
 	done
-	counts="$p passed, $f failed, $s skipped"
+	# every dune process has exited: the module must go now
+	if rmmod dune 2>&1 | tee -a /tmp/suite.log; [ ! -d /sys/module/dune ]; then
+		say "ok - rmmod dune after the suite"
+		pass=$((pass + 1))
+	else
+		say "not ok - rmmod dune after the suite"
+		rc=1 fail=$((fail + 1))
+	fi
+	echo "$pass passed, $fail failed, $skip skipped" | tee -a /tmp/suite.log
+	result="$rc $pass passed, $fail failed, $skip skipped"
 fi
 : >/tmp/done
-echo "DUNE-VM-RESULT: $rc $counts"
+echo "DUNE-VM-RESULT: $result"
 
 if [ "$DUNE_VM_SHELL" = after ]; then
 	echo "dune-vm: shell after the suite; exit it to power off"

@@ -5,7 +5,8 @@
 # kernels are built with a newer gcc, and their kbuild tools link against a
 # newer glibc).
 # Usage: tests/vm/kbuild.sh [--dkms] BUILD_DIR VER [MAKE_ARG...]
-#   VER: as for tests/vm/fetch-headers.sh, which this runs first.
+#   VER: as for tests/vm/fetch-headers.sh, which this runs first; or, with
+#   DUNE_VM_KMOD_KDIR=DIR, the kernel of build tree DIR, built here.
 #   Builds a fresh copy of kmod/, include/ and dkms.conf in
 #   BUILD_DIR/vm/kmod/VER/dune/ with `make -C kmod KDIR=... MAKE_ARG...`.
 #   --dkms: `dkms add` and `dkms build` that copy instead, with DKMS trees
@@ -158,10 +159,15 @@ main() {
 	apt_root=$build/vm/apt
 	# shellcheck disable=SC1091 # the system's
 	host_suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-	kdir=$("$here/fetch-headers.sh" "$build" "$ver")
-	suite=$(cat "$build/vm/headers/$ver/suite")
+	if [ -n "${DUNE_VM_KMOD_KDIR:-}" ]; then
+		kdir=$(cd "$DUNE_VM_KMOD_KDIR" && pwd -P) || die "DUNE_VM_KMOD_KDIR: no such directory"
+		suite=installed
+	else
+		kdir=$("$here/fetch-headers.sh" "$build" "$ver")
+		suite=$(cat "$build/vm/headers/$ver/suite")
+		build_packages
+	fi
 	base=$(base_suite "$suite")
-	build_packages
 	if [ "$base" != "$host_suite" ]; then
 		[ "$(id -u)" = 0 ] || die "building for $ver ($suite) needs a chroot: run as root"
 		pick_mirror
