@@ -58,12 +58,18 @@ deps_matching() {
 	field "$1" Depends | tr ',|' '\n' | sed 's/^ *//; s/ .*//' | grep -E "$2" || true
 }
 
-# apt-get download packages $2... into directory $1 (one retry).
-download() {
-	local dir=$1
-	shift
-	mkdir -p "$dir"
+# Downloads packages $3... into the fresh directory $2 (one retry) and
+# unpacks them into the fresh directory $1.
+unpack() {
+	local dest=$1 dir=$2 p
+	shift 2
+	rm -rf "$dir" "$dest"
+	mkdir -p "$dir" "$dest"
 	(cd "$dir" && { APT_CONFIG=$aptcfg apt-get -q download "$@" ||
 		APT_CONFIG=$aptcfg apt-get -q download "$@"; }) >"$dir/download.log" 2>&1 ||
 		die "apt-get download $* failed: $(tail -n 3 "$dir/download.log" | xargs)"
+	for p in "$dir"/*.deb; do
+		dpkg -x "$p" "$dest"
+	done
+	rm -rf "$dir"
 }

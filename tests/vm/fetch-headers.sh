@@ -43,7 +43,7 @@ relocate() {
 
 main() {
 	[ $# -eq 2 ] || die "usage: $0 BUILD_DIR VER"
-	local build ver=$2 suite dest kdir tmp pkgs p
+	local build ver=$2 suite dest kdir pkgs
 	[ -d "$1" ] || die "$1: no such directory"
 	build=$(cd "$1" && pwd -P)
 	apt_root=$build/vm/apt
@@ -69,15 +69,8 @@ main() {
 	[ -n "$(field "$pkgs" Version)" ] || die "no $pkgs in $suite"
 	pkgs+=" $(deps_matching "$pkgs" '^linux-(headers-.*-common|kbuild-)' | xargs)"
 	say "downloading $pkgs ($suite)"
-	tmp=$build/vm/headers/.dl-$ver
-	rm -rf "$tmp" "$dest"
-	mkdir -p "$dest"
 	# shellcheck disable=SC2086 # one package per word
-	download "$tmp" $pkgs
-	for p in "$tmp"/*.deb; do
-		dpkg -x "$p" "$dest"
-	done
-	rm -rf "$tmp"
+	unpack "$dest" "$build/vm/headers/.dl-$ver" $pkgs
 	# Older packages ship lib/modules, newer ones usr/lib/modules.
 	if [ -d "$dest/lib/modules" ] && [ ! -e "$dest/usr/lib/modules" ]; then
 		mkdir -p "$dest/usr/lib"

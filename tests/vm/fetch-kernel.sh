@@ -26,7 +26,7 @@ die() {
 
 main() {
 	[ $# -eq 2 ] || die "usage: $0 BUILD_DIR SUITE|newest"
-	local build suite=$2 s v best='' best_suite='' image ver pkgs dest tmp p
+	local build suite=$2 s v best='' best_suite='' image ver pkgs dest p
 	mkdir -p "$1"
 	build=$(cd "$1" && pwd -P)
 	apt_root=$build/vm/apt
@@ -65,15 +65,8 @@ main() {
 		case $p in linux-binary-"$ver" | linux-modules-"$ver") pkgs+=" $p" ;; esac
 	done
 	say "downloading $pkgs ($best_suite)"
-	tmp=$build/vm/kernels/.dl-$ver
-	rm -rf "$tmp" "$dest"
-	mkdir -p "$dest"
 	# shellcheck disable=SC2086 # one package per word
-	download "$tmp" $pkgs
-	for p in "$tmp"/*.deb; do
-		dpkg -x "$p" "$dest"
-	done
-	rm -rf "$tmp"
+	unpack "$dest" "$build/vm/kernels/.dl-$ver" $pkgs
 	# Merged-/usr packages ship usr/lib/modules; depmod -b and modprobe -d
 	# look in DIR/lib/modules.
 	if [ ! -e "$dest/lib" ] && [ -d "$dest/usr/lib" ]; then
