@@ -94,20 +94,29 @@ check: all
 check-vm: all
 	tests/vm/check-vm.sh $(BUILD)
 
-# check-vm with the kernel module: built for the booted kernel, loaded, and
-# the suite run with DUNE_MODE=user and DUNE_MODE=kmod (tests/vm/README.md)
+# check-vm with the kernel module: built for the booted kernel (KMOD_BUILD=
+# kbuild or dkms), loaded, and the suite run with DUNE_MODE=user and
+# DUNE_MODE=kmod (tests/vm/README.md)
+KMOD_BUILD ?= kbuild
+
 check-vm-kmod: all
-	DUNE_VM_KMOD=1 tests/vm/check-vm.sh $(BUILD)
+	DUNE_VM_KMOD=$(KMOD_BUILD) tests/vm/check-vm.sh $(BUILD)
+
+# dune-bench --paths inside the check-vm guest, with the module loaded
+# (after a short suite: t-kmod); the table is in the output
+bench-vm-paths: all
+	DUNE_VM_KMOD=$(KMOD_BUILD) DUNE_VM_BENCH=--paths DUNE_VM_TESTS=t-kmod \
+		tests/vm/check-vm.sh $(BUILD)
 
 # The same on Debian 12's 6.1, trixie's 6.12 and the newest Debian kernel
 # (downloaded into $(BUILD)/vm/kernels; KERNELS="installed newest" for fewer)
 check-vm-kernels: all
 	tests/vm/check-vm-kernels.sh $(BUILD) $(KERNELS)
 
-# The same with the kernel module built for each kernel (make and dkms; a
+# The same with the kernel module built for each kernel (KMOD_BUILD; in a
 # debootstrap'd chroot for trixie's kernels), loaded, DUNE_MODE=user and kmod
 check-vm-kmod-kernels: all
-	DUNE_VM_KMOD=1 tests/vm/check-vm-kernels.sh $(BUILD) $(KERNELS)
+	DUNE_VM_KMOD=$(KMOD_BUILD) tests/vm/check-vm-kernels.sh $(BUILD) $(KERNELS)
 
 # LTP's syscall tests natively and inside dune (slow; not part of CI).
 # LTP_TESTS='REGEX' picks runtest names; see tests/conformance/run-ltp.sh.
@@ -146,5 +155,5 @@ kmod-clean:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-vm check-vm-kmod check-vm-kernels check-vm-kmod-kernels conformance lint install clean kmod kmod-clean
+.PHONY: all check check-vm check-vm-kmod bench-vm-paths check-vm-kernels check-vm-kmod-kernels conformance lint install clean kmod kmod-clean
 .SECONDARY:

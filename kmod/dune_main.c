@@ -77,6 +77,9 @@ struct dune_vm {
 	struct kvm *kvm;
 	pid_t tgid;
 	bool dead;			/* being detached: serve nothing more */
+	bool nested;			/* inside another attached VM: serve nothing */
+	/* callbacks that dropped kvm->srcu to run a syscall; release waits for them */
+	struct srcu_struct srcu;
 	struct list_head node;		/* in dune_vms */
 	DECLARE_BITMAP(allow, DUNE_KMOD_MAX_SYSCALLS);	/* library AND module */
 	atomic64_t served;
@@ -89,17 +92,15 @@ static DEFINE_MUTEX(dune_lock);
 /* Protects dune_vms, which dune_kmod_for_each() walks. */
 static DEFINE_SPINLOCK(dune_vms_lock);
 static LIST_HEAD(dune_vms);
-/* Callbacks that dropped kvm->srcu to run a syscall; release waits for them. */
-DEFINE_STATIC_SRCU(dune_srcu);
 
 bool dune_kmod_enabled = true;
 
-/* What kallsyms gave us; dune_resolved says all of it is there. */
+/* What kallsyms gave us: dune_resolve_syscall(), dune_resolve_kvm(). */
 typedef long (*dune_sys_call_t)(const struct pt_regs *regs);
 
 static const struct file_operations *dune_kvm_vm_fops;
 static const dune_sys_call_t *dune_sys_call_table;
-static bool dune_resolved;
+static bool dune_syscall_found;
 
 static long dune_sys_call_by_table(const struct pt_regs *regs, unsigned int nr)
 {
@@ -124,27 +125,38 @@ static unsigned long dune_lookup(const char *name)
 	return lookup ? lookup(name) : 0;
 }
 
+/* The syscall entry, once at module init: the core kernel does not move. */
+static bool dune_resolve_syscall(void)
+{
+	unsigned long call = dune_lookup("x64_sys_call");
+
+	if (call) {
+		static_call_update(dune_sys_call, (typeof(dune_sys_call_by_table) *)call);
+		return true;
+	}
+	dune_sys_call_table = (void *)dune_lookup("sys_call_table");
+	return dune_sys_call_table;
+}
+
 /*
- * Find what the module needs and point the static calls at it.  Called at
- * module init; on failure every ATTACH fails with -EOPNOTSUPP.
+ * kvm.ko's pieces, at each attach (@dune_lock must be held): kvm.ko may
+ * have been loaded, or reloaded elsewhere, since the last one.  A VM file
+ * whose f_op is the kvm_vm_fops found here pins that kvm.ko while it is
+ * attached, so every attachment sees the same kvm.ko and re-pointing the
+ * static calls never changes their target under a caller.
  */
-static bool dune_resolve(void)
+static int dune_resolve_kvm(void)
 {
 	unsigned long reg = dune_lookup("kvm_io_bus_register_dev");
 	unsigned long unreg = dune_lookup("kvm_io_bus_unregister_dev");
-	unsigned long call = dune_lookup("x64_sys_call");
+	const struct file_operations *fops = (void *)dune_lookup("kvm_vm_fops");
 
-	dune_kvm_vm_fops = (void *)dune_lookup("kvm_vm_fops");
-	dune_sys_call_table = (void *)dune_lookup("sys_call_table");
-	if (!reg || !unreg || !dune_kvm_vm_fops || (!call && !dune_sys_call_table)) {
-		pr_warn("kvm.ko or kernel symbols not found; attach is disabled\n");
-		return false;
-	}
+	if (!reg || !unreg || !fops)
+		return -EOPNOTSUPP;
+	dune_kvm_vm_fops = fops;
 	static_call_update(dune_bus_register, (typeof(kvm_io_bus_register_dev) *)reg);
 	static_call_update(dune_bus_unregister, (typeof(kvm_io_bus_unregister_dev) *)unreg);
-	if (call)
-		static_call_update(dune_sys_call, (typeof(dune_sys_call_by_table) *)call);
-	return true;
+	return 0;
 }
 
 static inline struct dune_vm *to_dune_vm(struct kvm_io_device *dev)
@@ -171,7 +183,7 @@ static int dune_decline_reason(struct dune_vm *vm, struct kvm_vcpu *vcpu, unsign
 {
 	if (!READ_ONCE(dune_kmod_enabled))
 		return DUNE_DECLINE_DISABLED;
-	if (nr >= DUNE_KMOD_MAX_SYSCALLS || !test_bit(nr, vm->allow))
+	if (vm->nested || nr >= DUNE_KMOD_MAX_SYSCALLS || !test_bit(nr, vm->allow))
 		return DUNE_DECLINE_POLICY;
 	/* seccomp, ptrace, audit, tracepoints, syscall user dispatch */
 	if (current_thread_info()->syscall_work || current->seccomp.mode)
@@ -237,7 +249,7 @@ static int dune_pio_write(struct kvm_vcpu *vcpu, struct kvm_io_device *dev,
 
 	if (addr != DUNE_X86_PORT_SYSCALL || len != 4)
 		return -EOPNOTSUPP;
-	idx = srcu_read_lock(&dune_srcu);
+	idx = srcu_read_lock(&vm->srcu);
 	why = READ_ONCE(vm->dead) ? DUNE_DECLINE_STATE : -1;
 	if (why < 0) {
 		bus = srcu_dereference(vm->kvm->buses[KVM_PIO_BUS], &vm->kvm->srcu);
@@ -245,7 +257,7 @@ static int dune_pio_write(struct kvm_vcpu *vcpu, struct kvm_io_device *dev,
 		why = dune_decline_reason(vm, vcpu, nr);
 	}
 	if (why >= 0) {
-		srcu_read_unlock(&dune_srcu, idx);
+		srcu_read_unlock(&vm->srcu, idx);
 		atomic64_inc(&vm->declined[why]);
 		return -EOPNOTSUPP;
 	}
@@ -253,13 +265,13 @@ static int dune_pio_write(struct kvm_vcpu *vcpu, struct kvm_io_device *dev,
 	ret = dune_run_syscall(vcpu, nr);
 	if (dune_is_restart(ret)) {
 		if (bus == srcu_dereference(vm->kvm->buses[KVM_PIO_BUS], &vm->kvm->srcu)) {
-			srcu_read_unlock(&dune_srcu, idx);
+			srcu_read_unlock(&vm->srcu, idx);
 			atomic64_inc(&vm->declined[DUNE_DECLINE_RESTART]);
 			return -EOPNOTSUPP;
 		}
 		ret = -EINTR;
 	}
-	srcu_read_unlock(&dune_srcu, idx);
+	srcu_read_unlock(&vm->srcu, idx);
 	vcpu->arch.regs[VCPU_REGS_RAX] = ret;
 	atomic64_inc(&vm->served);
 	atomic64_inc(&vm->count[nr]);
@@ -314,17 +326,28 @@ static struct file *dune_get_vm_file(int vm_fd)
 	return file;
 }
 
-/* One device per VM: a second one at the port would never be reached. */
-static bool dune_is_attached(struct kvm *kvm)
+/*
+ * -EBUSY if @kvm is attached already: a second device at the port would
+ * never be reached.  *nested says whether another VM of the caller's mm is
+ * attached: then this one runs inside dune (dune_enter() inside dune), the
+ * outer level's host loop runs its host loop's syscalls and must see them
+ * (the outer's seccomp filters, tools and policy), so none is served here.
+ * @dune_lock must be held.
+ */
+static int dune_check_attached(struct kvm *kvm, bool *nested)
 {
 	struct dune_vm *vm;
-	bool found = false;
+	int err = 0;
 
+	*nested = false;
 	spin_lock(&dune_vms_lock);
-	list_for_each_entry(vm, &dune_vms, node)
-		found |= vm->kvm == kvm;
+	list_for_each_entry(vm, &dune_vms, node) {
+		if (vm->kvm == kvm)
+			err = -EBUSY;
+		*nested |= vm->kvm->mm == current->mm;
+	}
 	spin_unlock(&dune_vms_lock);
-	return found;
+	return err;
 }
 
 /* DUNE_KMOD_IOC_ATTACH: @dune_lock must be held. */
@@ -333,10 +356,14 @@ static int dune_attach(struct file *filp, void __user *arg)
 	struct dune_kmod_attach a;
 	struct dune_vm *vm;
 	struct file *vm_file;
+	bool nested;
 	int err;
 
-	if (!dune_resolved || !IS_ENABLED(CONFIG_DUNE_GUEST_STATE_PROTECTED))
+	if (!dune_syscall_found || !IS_ENABLED(CONFIG_DUNE_GUEST_STATE_PROTECTED))
 		return -EOPNOTSUPP;
+	err = dune_resolve_kvm();
+	if (err)
+		return err;
 	if (filp->private_data)
 		return -EBUSY;
 	err = dune_copy_attach(&a, arg);
@@ -345,19 +372,22 @@ static int dune_attach(struct file *filp, void __user *arg)
 	vm_file = dune_get_vm_file(a.vm_fd);
 	if (IS_ERR(vm_file))
 		return PTR_ERR(vm_file);
-	if (dune_is_attached(vm_file->private_data)) {
-		err = -EBUSY;
+	err = dune_check_attached(vm_file->private_data, &nested);
+	if (err)
 		goto out_fput;
-	}
 
 	vm = kvzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm) {
 		err = -ENOMEM;
 		goto out_fput;
 	}
+	err = init_srcu_struct(&vm->srcu);
+	if (err)
+		goto out_free;
 	vm->vm_file = vm_file;
 	vm->kvm = vm_file->private_data;
 	vm->tgid = task_tgid_nr(current);
+	vm->nested = nested;
 	dune_set_allow(vm, a.allow);
 	kvm_iodevice_init(&vm->dev, &dune_pio_ops);
 
@@ -366,14 +396,17 @@ static int dune_attach(struct file *filp, void __user *arg)
 					     4, &vm->dev);
 	mutex_unlock(&vm->kvm->slots_lock);
 	if (err)
-		goto out_free;
+		goto out_cleanup;
 
 	spin_lock(&dune_vms_lock);
 	list_add_tail(&vm->node, &dune_vms);
 	spin_unlock(&dune_vms_lock);
-	filp->private_data = vm;
+	/* dune_own_vm() may read it without dune_lock */
+	smp_store_release(&filp->private_data, vm);
 	return 0;
 
+out_cleanup:
+	cleanup_srcu_struct(&vm->srcu);
 out_free:
 	kvfree(vm);
 out_fput:
@@ -384,7 +417,8 @@ out_fput:
 /* The attached VM of filp if the caller is the process that attached it. */
 static struct dune_vm *dune_own_vm(struct file *filp)
 {
-	struct dune_vm *vm = filp->private_data;
+	/* pairs with dune_attach(): ioctls other than ATTACH run without dune_lock */
+	struct dune_vm *vm = smp_load_acquire(&filp->private_data);
 
 	if (!vm)
 		return ERR_PTR(-ENXIO);
@@ -453,7 +487,8 @@ static long dune_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 
 /*
  * Detach: no new syscall starts in the kernel (dead), the ones running with
- * kvm->srcu dropped finish (dune_srcu), the device leaves the bus (whose
+ * kvm->srcu dropped finish (vm->srcu: per VM, as another process's exit
+ * may wait for ours, e.g. a blocking wait4 for it), the device leaves the bus (whose
  * update waits for every kvm->srcu reader, so for every callback), then the
  * VM is let go.
  */
@@ -465,7 +500,7 @@ static int dune_release(struct inode *inode, struct file *filp)
 	if (!vm)
 		return 0;
 	WRITE_ONCE(vm->dead, true);
-	synchronize_srcu(&dune_srcu);
+	synchronize_srcu(&vm->srcu);
 
 	mutex_lock(&vm->kvm->slots_lock);
 	err = static_call(dune_bus_unregister)(vm->kvm, KVM_PIO_BUS, &vm->dev);
@@ -476,6 +511,7 @@ static int dune_release(struct inode *inode, struct file *filp)
 	spin_lock(&dune_vms_lock);
 	list_del(&vm->node);
 	spin_unlock(&dune_vms_lock);
+	cleanup_srcu_struct(&vm->srcu);
 	fput(vm->vm_file);
 	kvfree(vm);
 	return 0;
@@ -560,7 +596,9 @@ static int __init dune_init(void)
 
 	for (i = 0; i < ARRAY_SIZE(dune_safe_syscalls); i++)
 		__set_bit(dune_safe_syscalls[i], dune_safe);
-	dune_resolved = dune_resolve();
+	dune_syscall_found = dune_resolve_syscall();
+	if (!dune_syscall_found)
+		pr_warn("no syscall entry (x64_sys_call, sys_call_table): attach is refused\n");
 
 	err = misc_register(&dune_dev);
 	if (err)

@@ -108,6 +108,14 @@ int dune_fastpath_attach(struct dune_vm *vm, int reopen)
 	long err;
 
 	if (reopen) {
+		/*
+		 * DUNE_MODE=kmod is dune_enter()'s contract: a fork child that
+		 * cannot have the module (its fds run out first: it needs one
+		 * more than the user path) goes on in user space, as natively
+		 * its fork would succeed.
+		 */
+		if (vm->fast.mode == DUNE_MODE_KMOD)
+			vm->fast.mode = DUNE_MODE_AUTO;
 		vm->fast.fd = -1;
 		err = probe(vm);
 		if (err)

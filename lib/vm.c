@@ -366,6 +366,8 @@ void dune_vm_before_exit(struct dune_vm *vm)
 		if (vm->vcpus[i]->fd >= 0)
 			sys1(SYS_close, vm->vcpus[i]->fd);
 	sys1(SYS_close, vm->vm_fd);
+	if (vm->fast.fd >= 0)
+		sys1(SYS_close, vm->fast.fd);
 }
 
 /* The n-th of dune's fd variables (NULL past the last). */

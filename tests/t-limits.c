@@ -12,16 +12,13 @@
  */
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <signal.h>
-#include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include <sys/mman.h>
 
 #include "check.h"
+#include "deny-filter.h"
 
 #define NPROC_LIMIT	13	/* odd: the last child's clone works, its VM's worker not */
 #define NOT_INSIDE	99
@@ -332,18 +329,10 @@ static void on_usr1(int sig)
 /* A native filter that refuses process_vm_readv with EPERM. */
 static int seccomp_child(void)
 {
-	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_readv, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
 	int ret = 0;
 
 	alarm(TIME_LIMIT);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+	if (deny_syscall(SYS_process_vm_readv, EPERM))
 		return 100;
 	if (inside)
 		ret = dune_enter();

@@ -23,11 +23,15 @@ kvm_amd_opts=${DUNE_VM_KVM_AMD_OPTS:-nested=1}
 # A kernel root with boot/vmlinuz-VER and lib/modules/VER (tests/vm/
 # fetch-kernel.sh unpacks newer Debian kernels so) instead of / itself.
 kdir=${DUNE_VM_KDIR:-}
-# DUNE_VM_KMOD=1: build the kernel module for the booted kernel (tests/vm/
-# kbuild.sh: its Debian headers, in a chroot of its suite where needed, or
-# the build tree DUNE_VM_KMOD_KDIR), load it and run the suite twice,
-# DUNE_MODE=user and DUNE_MODE=kmod.
+# DUNE_VM_KMOD=kbuild (or 1) or dkms: build the kernel module for the
+# booted kernel with kbuild or with `dkms build` (tests/vm/kbuild.sh: its
+# Debian headers, in a chroot of its suite where needed, or the build tree
+# DUNE_VM_KMOD_KDIR), load it and run the suite twice, DUNE_MODE=user and
+# DUNE_MODE=kmod.
 kmod=${DUNE_VM_KMOD:-}
+# DUNE_VM_BENCH="ARGS": also run BUILD_DIR/dune-bench ARGS after the suite
+# (e.g. "--paths": native, user-space and kernel path; needs DUNE_VM_KMOD).
+bench=${DUNE_VM_BENCH:-}
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
 [ "$shell_mode" != 1 ] || shell_mode=after
 qemu_pid=
@@ -119,16 +123,18 @@ add_modules() {
 	[ -z "$kmod" ] || add_kmod "$kver" "$root"
 }
 
-# dune.ko built for $1 with make, after a dkms build of the same sources
-# (the way users install it) has worked too; loaded last (kvm.ko must be
-# there for its symbols).
+# dune.ko built for $1 by tests/vm/kbuild.sh (make, or dkms add and build
+# as users install it), loaded last (kvm.ko must be there for its symbols).
 add_kmod() {
-	local log=$vmdir/kbuild.log ko vermagic
-	say "building dune.ko for $1 (log $log)"
-	if ! "$here/kbuild.sh" --dkms "$build" "$1" >"$log" 2>&1 ||
-		! ko=$("$here/kbuild.sh" "$build" "$1" 2>>"$log"); then
-		die "building dune.ko for $1 failed: $(grep -E 'error|Error' "$log" | head -n 5 | xargs)"
-	fi
+	local log=$vmdir/kbuild.log ko vermagic how=
+	case $kmod in
+	1 | kbuild) ;;
+	dkms) how=--dkms ;;
+	*) die "DUNE_VM_KMOD=$kmod: expected kbuild or dkms" ;;
+	esac
+	say "building dune.ko for $1 with ${how:+dkms and }kbuild (log $log)"
+	ko=$("$here/kbuild.sh" ${how:+"$how"} "$build" "$1" 2>"$log") ||
+		die "building dune.ko for $1 ($kmod) failed: $(grep -E 'error|Error' "$log" | head -n 5 | xargs)"
 	read -r vermagic _ <<<"$(modinfo -F vermagic "$ko")"
 	[ "$vermagic" = "$1" ] || die "$ko is built for ${vermagic:-no kernel}, not $1"
 	cp "$ko" "$2/lib/modules/dune.ko"
@@ -145,11 +151,11 @@ add_busybox() {
 	done
 }
 
-# Every shared library the test programs load, at its host path (the
-# dynamic loader too: it is what PT_INTERP names).
+# Every shared library the test programs (and dune-bench) load, at its host
+# path (the dynamic loader too: it is what PT_INTERP names).
 add_libraries() {
 	local root=$1 f lib
-	for f in "$build/tests"/*; do
+	for f in "$build/tests"/* ${bench:+"$build/dune-bench"}; do
 		if [ ! -f "$f" ] || [ ! -x "$f" ]; then
 			continue
 		fi
@@ -183,6 +189,7 @@ build_initramfs() {
 	# The build's tests at the build's absolute path, so rpaths into the
 	# build tree and run-tests.sh's "BUILD_DIR/tests" both work as on the host.
 	cp -a "$build/tests" "$root$build/"
+	[ -z "$bench" ] || cp "$build/dune-bench" "$root$build/"
 	cp "$here/../run-tests.sh" "$root/dune/run-tests.sh"
 	add_libraries "$root"
 	cp "$here/init.sh" "$root/init"
@@ -197,6 +204,7 @@ build_initramfs() {
 	conf DUNE_STALL "$stall"
 	conf DUNE_VM_SHELL "$shell_mode"
 	conf DUNE_KMOD "$kmod"
+	conf DUNE_BENCH "$bench"
 	echo "export DUNE_TEST_TIMEOUT=$test_timeout" >>"$root/etc/dune-vm.conf"
 	# DUNE_VM_ENV="DUNE_DEBUG=1 ...": environment for the guest's tests.
 	local kv

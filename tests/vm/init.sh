@@ -123,6 +123,10 @@ else
 		read -r p _ f _ s _ </tmp/suite.counts
 		pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0})) skip=$((skip + ${s:-0}))
 	done
+	if [ -n "$DUNE_BENCH" ]; then
+		say "dune-bench $DUNE_BENCH"
+		"$DUNE_BUILD/dune-bench" $DUNE_BENCH </dev/null 2>&1 | tee -a /tmp/suite.log
+	fi
 	# every dune process has exited: the module must go now
 	if rmmod dune 2>&1 | tee -a /tmp/suite.log; [ ! -d /sys/module/dune ]; then
 		say "ok - rmmod dune after the suite"
