@@ -12,8 +12,8 @@
 #   --dkms: `dkms add` and `dkms build` that copy instead, with DKMS trees
 #   of its own under BUILD_DIR/vm/kmod/VER/ (the system's stay untouched).
 # Prints the path of the built dune.ko, alone, on stdout.
-# The chroot is BUILD_DIR/vm/chroot/SUITE/ (made once, about 40 s and 450 MB;
-# needs root and debootstrap).  DUNE_VM_MIRROR overrides the Debian mirror.
+# The chroot is BUILD_DIR/vm/chroot/SUITE/ (made once, 40 s to 3 min and
+# 460 MB; needs root and debootstrap).  DUNE_VM_MIRROR overrides the Debian mirror.
 set -euo pipefail
 export PATH=$PATH:/usr/sbin:/sbin # debootstrap, chroot, dkms
 
@@ -54,7 +54,7 @@ build_packages() {
 		return 0
 	fi
 	apt_for "$suite"
-	pkgs+=" $(field "$kbuild" Depends | tr ',|' '\n' | sed 's/^ *//; s/ .*//' | xargs)"
+	pkgs+=" $(deps_matching "$kbuild" . | xargs)"
 }
 
 # Sets root to a chroot of suite $1 that has $pkgs, made or completed first.
