@@ -26,6 +26,7 @@ static int reenter(struct dune_vm *vm)
 		return err;
 	}
 	dune_signals_init();
+	dune_fastpath_update(vm);	/* the handlers found there count */
 	dune_fail(0, "%s", "");
 	return arch_enter(vcpu, vcpu->stack_top);
 }
@@ -48,6 +49,7 @@ int dune_enter(void)
 		return err;
 	dune_current_vm = vm;
 	dune_signals_init();
+	dune_fastpath_update(vm);	/* the handlers found there count */
 	dune_fail(0, "%s", "");
 	return arch_enter(vm->vcpus[0], vm->vcpus[0]->stack_top);
 }

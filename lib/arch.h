@@ -12,28 +12,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <arch-abi.h>	/* the ISA's ABI constants, struct dune_sigaction */
+
 struct dune_vm;
 struct dune_vcpu;
-
-/* The kernel's struct sigaction (rt_sigaction(2)), not libc's. */
-struct dune_sigaction {
-	void *handler;		/* SIG_DFL, SIG_IGN or a function */
-	unsigned long flags;
-	void *restorer;
-	uint64_t mask;
-};
 
 /* A guest system call as the syscall ABI of the ISA passes it. */
 struct dune_syscall {
 	long nr;
 	long args[6];
 	uintptr_t ip;		/* where the guest continues after it */
+	uint32_t compat_arch;	/* 0, or the AUDIT_ARCH_* of the ISA's other ABI it came in */
 };
 
 enum dune_event {
 	DUNE_EV_SYSCALL,	/* sys filled */
 	DUNE_EV_FAULT,		/* fault filled */
-	DUNE_EV_INTR,		/* KVM_RUN interrupted; nothing to do */
+	DUNE_EV_INTR,		/* nothing left to do: KVM_RUN interrupted, or the arch served it */
 	DUNE_EV_MMIO,		/* guest touched a guest-physical hole */
 	DUNE_EV_FATAL,		/* VM unusable: why says what happened */
 };
@@ -94,6 +89,8 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *exit);
 void arch_syscall_return(struct dune_vcpu *vcpu, long ret);
 int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *ret);
 uint32_t arch_audit_arch(void);		/* AUDIT_ARCH_* for seccomp_data */
+/* A call through the ISA's other ABI (sys->compat_arch): run it, or -errno. */
+long arch_compat_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 
 /*
  * Leaving the VM: capture the guest's registers (and FPU state) as native
@@ -114,17 +111,26 @@ long arch_clone_thread(struct dune_vcpu *child, unsigned long flags, long ptid, 
 /*
  * Signals: push a native-format frame for act's handler and go there (restart:
  * the interrupted syscall restart_nr runs again after the handler); and undo
- * it at rt_sigreturn, giving the mask and RAX to restore.
+ * it at rt_sigreturn, giving the mask and the return-value register to restore.
  */
 int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 			const struct dune_sigaction *act, uint64_t old_mask, int restart,
 			long restart_nr);
-int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *rax);
+int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret);
 
 /* Release *busy (if not NULL) and end the calling thread. */
 void arch_exit_thread(int *busy, long status) __attribute__((noreturn));
 
 /* A system call that never touches errno or TLS. */
 long arch_raw_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+/*
+ * The same from the instruction at insn: the host loop forwards the
+ * program's syscalls from a copy of the template on DUNE_FORWARD_PAGE (see
+ * arch-policy.h), where a policy filter knows them.
+ */
+long arch_forward_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5,
+			  const void *insn);
+extern const char arch_forward_template[];
+extern const size_t arch_forward_template_size;
 
 #endif /* DUNE_ARCH_H */

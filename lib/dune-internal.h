@@ -14,7 +14,7 @@
 #include "dune.h"
 #include "arch.h"
 
-#define DUNE_PAGE_SIZE		4096UL
+#define DUNE_PAGE_SIZE		(1UL << DUNE_PAGE_SHIFT)
 #define DUNE_SZ_2M		(2UL << 20)
 #define DUNE_ALIGN_DOWN(x, a)	((x) & ~((uintptr_t)(a) - 1))
 #define DUNE_ALIGN_UP(x, a)	DUNE_ALIGN_DOWN((x) + (a) - 1, (a))
@@ -68,9 +68,30 @@ struct dune_vma {
 	int prot;
 };
 
-#define DUNE_NR_SYSCALLS	512
+/*
+ * Tables indexed by system call number hold DUNE_NR_SYSCALLS slots from
+ * DUNE_SYSCALL_BASE (MIPS n64 numbers start at 5000).
+ */
+#define DUNE_NR_SYSCALLS	DUNE_SYSCALL_COUNT
+
+/* The slot of syscall nr in such a table, or -1 if it has none. */
+static inline long dune_syscall_slot(long nr)
+{
+	nr -= DUNE_SYSCALL_BASE;
+	return nr >= 0 && nr < DUNE_NR_SYSCALLS ? nr : -1;
+}
+
+/* Is a syscall's (or a raw syscall's) return value an -errno? */
+#define IS_ERR_VALUE(x)	((unsigned long)(x) >= (unsigned long)-DUNE_MAX_ERRNO)
+
+/* The kernel's sigset_t, as rt_sigprocmask(2) and rt_sigpending(2) take it. */
+#define DUNE_SIGSET_WORDS	(DUNE_SIGSET_BYTES / 8)
+typedef struct {
+	uint64_t sig[DUNE_SIGSET_WORDS];
+} dune_ksigset_t;
+
 #define DUNE_DENY_KILL		(-1)
-#define DUNE_MAX_ERRNO		4095	/* a syscall's -errno range, as the kernel's */
+#define DUNE_POLICY_EXIT	125	/* a policy that cannot hold: as dune-run's failures */
 #define DUNE_NO_RETURN		(-0x7fffffffffffffffL)
 
 /* What tools asked for through the environment (trace.c). */
@@ -164,6 +185,7 @@ struct dune_vm {
 	uintptr_t brk;
 	int debug;			/* DUNE_DEBUG: 1 logs faults, 2 every exit */
 	int bare_exits;			/* DUNE_OP_BARE_EXITS */
+	const void *forward_insn;	/* program syscalls go out there (policy.c) */
 	struct dune_range own[DUNE_MAX_OWN];
 	int nr_own;
 	int nr_slots, max_slots;
@@ -189,6 +211,10 @@ struct dune_vm {
 #define sys5(n, a, b, c, d, e)	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 #define sys6(n, a, b, c, d, e, f) \
 	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+/* The program's own syscall nr, from the VM's forwarding instruction. */
+#define dune_forward6(vm, n, a, b, c, d, e, f) \
+	arch_forward_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f), \
+			     (vm)->forward_insn)
 int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
 void dune_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dune_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -209,6 +235,7 @@ void dune_unlock(int *lock);
 int dune_vm_create(struct dune_vm **vmp);
 void dune_vm_destroy(struct dune_vm *vm);
 int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared);
+void dune_vm_close_kvm(struct dune_vm *vm);
 void dune_vm_before_exit(struct dune_vm *vm);
 struct dune_vcpu *dune_vcpu_get(struct dune_vm *vm);
 struct dune_vcpu *dune_vcpu_of_escaped(struct dune_vm *vm, int tid);
@@ -234,6 +261,7 @@ int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);
 
 /* syscall.c */
 long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+long dune_syscall_serve(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 
 /* signal.c */
 long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
@@ -243,6 +271,7 @@ void dune_signals_restore(void);
 void dune_force_signal(int sig, const siginfo_t *info) __attribute__((noreturn));
 void dune_signals_deliver(struct dune_vcpu *vcpu);
 long dune_sigprocmask(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+long dune_sigmask_raw(int how, uint64_t set, uint64_t *old);
 uint64_t dune_signals_mask(struct dune_vcpu *vcpu);
 void dune_signals_reset(struct dune_vcpu *vcpu, uint64_t mask);
 void dune_signals_unhold(struct dune_vcpu *vcpu);
@@ -254,12 +283,14 @@ void dune_tools_after(struct dune_vcpu *vcpu, const struct dune_syscall *sys, lo
 		      uint64_t ns);
 void dune_tools_report(struct dune_vm *vm, const char *why);
 const char *dune_syscall_name(long nr);
+long dune_syscall_nr(const char *name, size_t len);	/* -1: no such syscall */
 
 /* seccomp.c */
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip);
-long dune_seccomp_syscall(const struct dune_syscall *sys);
+long dune_seccomp_syscall(struct dune_vm *vm, const struct dune_syscall *sys);
 int dune_seccomp_active(void);
-void dune_seccomp_before_exec(int own_fd_min);
+int dune_signals_interrupting(void);
+long dune_seccomp_before_exec(int own_fd_min);
 
 /* fastpath.c */
 int dune_fastpath_init(struct dune_vm *vm);
@@ -286,6 +317,7 @@ void dune_thread_main(struct dune_vcpu *vcpu) __attribute__((noreturn));
 /* hostloop.c */
 void dune_host_start(struct dune_vcpu *vcpu) __attribute__((noreturn));
 void dune_host_loop(struct dune_vcpu *vcpu) __attribute__((noreturn));
+void dune_policy_stop(struct dune_vm *vm, const char *what, const char *why);
 void dune_probe_faulted(struct dune_vcpu *vcpu, const siginfo_t *info, const sigset_t *mask)
 	__attribute__((noreturn));
 void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f);

@@ -39,6 +39,11 @@ enum dune_op {
 	 * this syscall instead of SIGSEGV.  -EPERM under a policy.
 	 */
 	DUNE_OP_BARE_EXITS = 5,
+	/*
+	 * 1 if a dune-run policy (a seccomp filter) is in force, else 0.
+	 * Natively the filter itself answers: -EPERM (without one, -ENOSYS).
+	 */
+	DUNE_OP_POLICY = 6,
 };
 
 /*

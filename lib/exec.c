@@ -65,13 +65,13 @@ static long exec_loader(struct dune_vm *vm, const struct dune_syscall *sys)
 	len = DUNE_ALIGN_UP((n + 3) * sizeof(*args), DUNE_PAGE_SIZE);
 	args = (uintptr_t *)sys6(SYS_mmap, 0, len, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if ((long)args < 0 && (long)args > -4096)
+	if (IS_ERR_VALUE(args))
 		return (long)args;
 	args[0] = (uintptr_t)vm->static_loader;
 	args[1] = path;
 	ret = n ? dune_read_guest(args + 2, argv, n * sizeof(*args)) : 0;
 	if (!ret)
-		ret = sys3(SYS_execve, vm->static_loader, args, sys->args[2]);
+		ret = dune_forward6(vm, SYS_execve, vm->static_loader, args, sys->args[2], 0, 0, 0);
 	sys2(SYS_munmap, args, len);
 	return ret;
 }
@@ -80,5 +80,5 @@ long dune_execve(struct dune_vm *vm, const struct dune_syscall *sys)
 {
 	if (vm->static_loader[0] && is_static_elf(vm, sys->args[0]))
 		return exec_loader(vm, sys);
-	return arch_raw_syscall(SYS_execve, sys->args[0], sys->args[1], sys->args[2], 0, 0, 0);
+	return dune_forward6(vm, SYS_execve, sys->args[0], sys->args[1], sys->args[2], 0, 0, 0);
 }

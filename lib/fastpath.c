@@ -5,7 +5,8 @@
  * the module, attaching each VM to it, the policy the library pushes to it,
  * and its counters.  The module serves only syscalls the table in syscalls.h
  * leaves alone, and none while dune itself must judge every call (emulated
- * seccomp filters or strict mode, trace, stats, deny rules); whatever it
+ * seccomp filters or strict mode, trace, stats, deny rules) or a handler
+ * without SA_RESTART is installed (see dune_signals_interrupting()); whatever it
  * declines exits to the host loop as before, so the user-space path is
  * always there.  Set-up runs natively; dune_fastpath_update() in the host
  * loop (raw syscalls only).
@@ -40,9 +41,10 @@ static int parse_mode(const char *s)
 static void fill_allow(struct dune_vm *vm, struct dune_kmod_attach *a)
 {
 	memset(a->allow, 0, sizeof(a->allow));
-	if (vm->tools.active || dune_seccomp_active())
+	if (vm->tools.active || dune_seccomp_active() || dune_signals_interrupting())
 		return;
-	for (long nr = 0; nr < DUNE_NR_SYSCALLS && nr < DUNE_KMOD_MAX_SYSCALLS; nr++)
+	for (long nr = DUNE_SYSCALL_BASE; nr < DUNE_SYSCALL_BASE + DUNE_NR_SYSCALLS &&
+	     nr < DUNE_KMOD_MAX_SYSCALLS; nr++)
 		if (dune_syscall_name(nr) && !dune_syscall_why(nr))
 			a->allow[nr / 64] |= 1ULL << (nr % 64);
 }
@@ -108,14 +110,6 @@ int dune_fastpath_attach(struct dune_vm *vm, int reopen)
 	long err;
 
 	if (reopen) {
-		/*
-		 * DUNE_MODE=kmod is dune_enter()'s contract: a fork child that
-		 * cannot have the module (its fds run out first: it needs one
-		 * more than the user path) goes on in user space, as natively
-		 * its fork would succeed.
-		 */
-		if (vm->fast.mode == DUNE_MODE_KMOD)
-			vm->fast.mode = DUNE_MODE_AUTO;
 		vm->fast.fd = -1;
 		err = probe(vm);
 		if (err)

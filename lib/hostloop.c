@@ -12,9 +12,23 @@
 
 struct dune_vm *dune_current_vm;
 
+/*
+ * Before a thread goes on natively because its VM cannot: a policy must not
+ * fail open, so under one the program stops instead.
+ */
+void dune_policy_stop(struct dune_vm *vm, const char *what, const char *why)
+{
+	if (!vm->tools.policy)
+		return;
+	dune_log("%s (%s); a policy is in force, so the program stops", what, why);
+	for (;;)
+		sys1(SYS_exit_group, DUNE_POLICY_EXIT);
+}
+
 /* The VM cannot go on: say why, and let the program continue natively. */
 static void __attribute__((noreturn)) leave_vm(struct dune_vcpu *vcpu, const char *why, long err)
 {
+	dune_policy_stop(vcpu->vm, why, dune_strerror(err));
 	dune_log("%s (%s); continuing natively outside the VM", why, dune_strerror(err));
 	dune_vcpu_leave(vcpu);
 	arch_capture_native(vcpu);
@@ -34,7 +48,8 @@ static void handle_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
  * KVM could not back a guest access: a page the host maps but cannot provide,
  * e.g. past the end of a mapped file (SIGBUS).  KVM_EXIT_MEMORY_FAULT names
  * the address; without it (older KVM, kvm_pvm), the access is retried
- * natively, and the fault it takes comes back to dune_probe_faulted().
+ * natively, and the fault it takes comes back to dune_probe_faulted().  Not
+ * under a policy: if the retry did not fault, the thread would go on natively.
  */
 static void handle_memory_fault(struct dune_vcpu *vcpu)
 {
@@ -48,6 +63,8 @@ static void handle_memory_fault(struct dune_vcpu *vcpu)
 		dune_deliver_fault(vcpu, &f);
 		return;
 	}
+	dune_policy_stop(vcpu->vm, "KVM_RUN could not access guest memory",
+			 "it can only be retried natively");
 	if (vcpu->vm->debug)
 		dune_log("KVM_RUN could not access guest memory: retrying natively");
 	vcpu->native_probe = 1;
@@ -72,7 +89,7 @@ void dune_probe_faulted(struct dune_vcpu *vcpu, const siginfo_t *info, const sig
 	vcpu->probe_fault = (struct dune_fault){
 		.signo = info->si_signo, .code = info->si_code, .addr = (uintptr_t)info->si_addr,
 	};
-	sys4(SYS_rt_sigprocmask, SIG_SETMASK, mask, NULL, 8);
+	sys4(SYS_rt_sigprocmask, SIG_SETMASK, mask, NULL, DUNE_SIGSET_BYTES);
 	arch_call_on_stack(vcpu->stack_top, continue_with_probe_fault, vcpu);
 }
 

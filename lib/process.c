@@ -47,36 +47,42 @@ static long clone_thread(struct dune_vcpu *parent, unsigned long flags, uintptr_
 }
 
 /*
- * A fork child tells its parent through this pipe whether it has a working
- * VM (0) or not (-errno).  Without one it must not run on (natively it would
+ * A fork child tells its parent through this eventfd whether it has a
+ * working VM (0) or not (-errno): one fd, as in a tight fd table dune's own
+ * (VM, vCPUs, the kernel module's) take the program's slots.  Without one it must not run on (natively it would
  * run with stale state): like the kernel at RLIMIT_NPROC, where KVM's worker
  * thread for the child's VM counts, the fork fails and no child is seen.
  */
 struct fork_report {
-	int pipe[2];
-	int files_shared;	/* CLONE_FILES: one fd table, the parent closes both ends */
-	uint64_t exit_sig;	/* the child's exit signal, blocked meanwhile */
-	uint64_t mask;		/* the program's signal mask */
-	uint64_t pending;	/* signals pending before the clone */
+	int fd;			/* eventfd: 1 - the child's err */
+	int files_shared;	/* CLONE_FILES: one fd table, the parent closes it */
+	int exit_sig;		/* the child's exit signal, blocked meanwhile */
+	dune_ksigset_t exit_set;
+	dune_ksigset_t mask;	/* the program's signal mask */
+	dune_ksigset_t pending;	/* signals pending before the clone */
 };
+
+static int sigset_has(const dune_ksigset_t *set, int sig)
+{
+	return sig >= 1 && sig <= DUNE_NSIG && (set->sig[(sig - 1) / 64] >> ((sig - 1) % 64) & 1);
+}
 
 static int report_open(struct dune_vm *vm, struct fork_report *r, unsigned long flags, int sig)
 {
 	struct rlimit program;
-	long err;
 
 	dune_fds_begin(vm, &program);	/* room even in a full fd table */
-	err = sys2(SYS_pipe2, r->pipe, O_CLOEXEC);
-	if (!err) {
-		r->pipe[0] = dune_take_high(r->pipe[0]);
-		r->pipe[1] = dune_take_high(r->pipe[1]);
-	}
+	r->fd = dune_take_high(sys2(SYS_eventfd2, 0, O_CLOEXEC));
 	dune_fds_end(vm, &program);
-	if (err)
-		return dune_fail(err, "fork: no pipe for the child's report: %s", dune_strerror(err));
+	if (r->fd < 0)
+		return dune_fail(r->fd, "fork: no eventfd for the child's report: %s",
+				 dune_strerror(r->fd));
 	r->files_shared = !!(flags & CLONE_FILES);
-	r->exit_sig = sig >= 1 && sig <= 64 ? 1ULL << (sig - 1) : 0;
-	sys4(SYS_rt_sigprocmask, SIG_BLOCK, &r->exit_sig, &r->mask, sizeof(r->mask));
+	r->exit_sig = sig >= 1 && sig <= DUNE_NSIG ? sig : 0;
+	memset(&r->exit_set, 0, sizeof(r->exit_set));
+	if (r->exit_sig)
+		r->exit_set.sig[(sig - 1) / 64] = 1ULL << ((sig - 1) % 64);
+	sys4(SYS_rt_sigprocmask, SIG_BLOCK, &r->exit_set, &r->mask, sizeof(r->mask));
 	sys2(SYS_rt_sigpending, &r->pending, sizeof(r->pending));
 	return 0;
 }
@@ -84,11 +90,11 @@ static int report_open(struct dune_vm *vm, struct fork_report *r, unsigned long 
 /* In the child: say how it went, then run on with the program's mask, or end. */
 static void report_child(struct dune_vm *vm, struct fork_report *r, int err)
 {
+	uint64_t word = 1 - (int64_t)err;	/* never 0: 0 would not wake the parent */
+
+	sys3(SYS_write, r->fd, &word, sizeof(word));
 	if (!r->files_shared)
-		sys1(SYS_close, r->pipe[0]);
-	sys3(SYS_write, r->pipe[1], &err, sizeof(err));
-	if (!r->files_shared)
-		sys1(SYS_close, r->pipe[1]);
+		sys1(SYS_close, r->fd);
 	if (err) {
 		dune_vm_before_exit(vm);
 		sys1(SYS_exit_group, 1);
@@ -102,19 +108,18 @@ static void report_child(struct dune_vm *vm, struct fork_report *r, int err)
  */
 static int child_report(struct fork_report *r, long pid)
 {
-	struct pollfd pfd = { .fd = r->pipe[0], .events = POLLIN };
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
 	const struct timespec tick = { 0, 100 * 1000 * 1000 };
+	uint64_t word;
 	siginfo_t info;
 	int err = 0;
 
-	if (!r->files_shared)
-		sys1(SYS_close, r->pipe[1]);
 	for (;;) {
 		long n = sys4(SYS_ppoll, &pfd, 1, &tick, NULL);
 
 		if (n > 0) {
-			if (sys3(SYS_read, r->pipe[0], &err, sizeof(err)) != sizeof(err))
-				err = 0;
+			if (sys3(SYS_read, r->fd, &word, sizeof(word)) == sizeof(word))
+				err = 1 - (int64_t)word;
 			break;
 		}
 		info.si_pid = 0;
@@ -122,9 +127,7 @@ static int child_report(struct fork_report *r, long pid)
 		    info.si_pid == pid)
 			break;
 	}
-	sys1(SYS_close, r->pipe[0]);
-	if (r->files_shared)
-		sys1(SYS_close, r->pipe[1]);
+	sys1(SYS_close, r->fd);
 	return err;
 }
 
@@ -136,22 +139,20 @@ static int child_report(struct fork_report *r, long pid)
 static long report_close(struct fork_report *r, long pid)
 {
 	const struct timespec now = { 0, 0 };
-	uint64_t pending = 0;
+	dune_ksigset_t pending = { { 0 } };
 	siginfo_t info;
 	int err = 0;
 
-	if (pid > 0) {
+	if (pid > 0)
 		err = child_report(r, pid);
-	} else {
-		sys1(SYS_close, r->pipe[0]);
-		sys1(SYS_close, r->pipe[1]);
-	}
+	else
+		sys1(SYS_close, r->fd);
 	if (err) {
 		while (sys4(SYS_wait4, pid, NULL, __WALL, NULL) == -EINTR)
 			;
 		sys2(SYS_rt_sigpending, &pending, sizeof(pending));
-		if (r->exit_sig & ~r->pending & pending &&
-		    sys4(SYS_rt_sigtimedwait, &r->exit_sig, &info, &now, sizeof(r->exit_sig)) > 0 &&
+		if (sigset_has(&pending, r->exit_sig) && !sigset_has(&r->pending, r->exit_sig) &&
+		    sys4(SYS_rt_sigtimedwait, &r->exit_set, &info, &now, sizeof(r->exit_set)) > 0 &&
 		    info.si_pid != pid)
 			sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), info.si_signo, &info);
 		pid = err == -ENOMEM ? -ENOMEM : -EAGAIN;
@@ -196,7 +197,7 @@ static long fork_process(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t 
 	return 0;
 }
 
-/* clone(2) as the guest asked for it (x86-64 argument order). */
+/* clone(2) as the guest asked for it (do_clone() put its arguments in this order). */
 long dune_clone(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
 		long ptid, long ctid, long tls)
 {

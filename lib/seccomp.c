@@ -178,7 +178,8 @@ static long set_strict(unsigned long flags, long args)
 
 long dune_seccomp_check(const struct dune_syscall *sys, int *skip)
 {
-	struct seccomp_data d = { .nr = sys->nr, .arch = arch_audit_arch(),
+	struct seccomp_data d = { .nr = sys->nr,
+				  .arch = sys->compat_arch ? sys->compat_arch : arch_audit_arch(),
 				  .instruction_pointer = sys->ip };
 	uint32_t ret = SECCOMP_RET_ALLOW;
 
@@ -202,7 +203,7 @@ long dune_seccomp_check(const struct dune_syscall *sys, int *skip)
 		*skip = 0;
 		return 0;
 	case SECCOMP_RET_ERRNO:
-		return -(long)((ret & SECCOMP_RET_DATA) > 4095 ? 4095 : ret & SECCOMP_RET_DATA);
+		return -(long)((ret & SECCOMP_RET_DATA) > DUNE_MAX_ERRNO ? DUNE_MAX_ERRNO : ret & SECCOMP_RET_DATA);
 	case SECCOMP_RET_TRAP:
 		return trap(&d, ret);
 	case SECCOMP_RET_KILL_PROCESS:
@@ -226,7 +227,7 @@ static long kernel_accepts(unsigned int flags, const struct sock_fprog *prog)
 	int status;
 	long pid, ret;
 
-	if ((long)verdict < 0 && (long)verdict > -4096)
+	if (IS_ERR_VALUE(verdict))
 		return (long)verdict;
 	*verdict = 1;		/* not yet */
 	pid = arch_raw_syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
@@ -270,7 +271,7 @@ static long add_filter(unsigned int flags, uintptr_t uprog)
 }
 
 /* seccomp(2) and prctl(PR_SET_SECCOMP/PR_GET_SECCOMP). */
-long dune_seccomp_syscall(const struct dune_syscall *sys)
+long dune_seccomp_syscall(struct dune_vm *vm, const struct dune_syscall *sys)
 {
 	long op = sys->args[0], arg = sys->args[1];
 
@@ -285,15 +286,16 @@ long dune_seccomp_syscall(const struct dune_syscall *sys)
 		return add_filter(arg, sys->args[2]);
 	if (op == SECCOMP_SET_MODE_STRICT)
 		return set_strict(arg, sys->args[2]);
-	return arch_raw_syscall(SYS_seccomp, op, arg, sys->args[2], 0, 0, 0);
+	return dune_forward6(vm, SYS_seccomp, op, arg, sys->args[2], 0, 0, 0);
 }
 
 /*
  * Before execve: the new image runs natively, so it gets the filters for real,
  * each behind an allowance for ioctls on dune's fds (the host loop still needs
- * KVM_RUN if the exec fails; they are close-on-exec otherwise).
+ * KVM_RUN if the exec fails; they are close-on-exec otherwise).  A filter the
+ * kernel refuses now fails the execve: the new image must not run without it.
  */
-void dune_seccomp_before_exec(int own_fd_min)
+long dune_seccomp_before_exec(int own_fd_min)
 {
 	static struct sock_filter insns[FILTER_MAX_INSNS];
 	const struct sock_filter allowance[ALLOWANCE_INSNS] = {
@@ -303,6 +305,7 @@ void dune_seccomp_before_exec(int own_fd_min)
 		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, own_fd_min, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
+	long err;
 
 	for (int i = 0; i < seccomp.count; i++) {
 		struct sock_fprog prog = { seccomp.filters[i].len + ALLOWANCE_INSNS, insns };
@@ -310,7 +313,10 @@ void dune_seccomp_before_exec(int own_fd_min)
 		memcpy(insns, allowance, sizeof(allowance));
 		memcpy(insns + ALLOWANCE_INSNS, seccomp.filters[i].insns,
 		       seccomp.filters[i].len * sizeof(insns[0]));
-		sys3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+		err = sys3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+		if (err)
+			return err;	/* those installed stay: stricter, never looser */
 	}
 	seccomp.count = 0;
+	return 0;
 }

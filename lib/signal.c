@@ -17,19 +17,19 @@
 #include "dune-internal.h"
 #include "syscalls.h"
 
-#define NSIG_KERNEL	64
-#define SIGSET_BYTES	8		/* the kernel's sigset_t */
+/*
+ * The signals dune runs handlers for: those a uint64_t mask holds, which is
+ * all of them but MIPS's 65..128 (their handlers are refused with EINVAL).
+ */
+#define NSIG_HANDLED	(DUNE_NSIG < 64 ? DUNE_NSIG : 64)
 #define SIGRTMIN_KERNEL	32		/* glibc keeps a few for itself above this */
-#ifndef SA_RESTORER
-#define SA_RESTORER	0x04000000
-#endif
 
 typedef void (*handler_fn)(int);
 typedef void (*sigaction_fn)(int, siginfo_t *, void *);
 
 /* The program's dispositions (process-wide, like the kernel's). */
-static struct dune_sigaction program_act[NSIG_KERNEL + 1];
-static int program_act_known[NSIG_KERNEL + 1];
+static struct dune_sigaction program_act[NSIG_HANDLED + 1];
+static int program_act_known[NSIG_HANDLED + 1];
 
 static uint64_t sigbit(int sig)
 {
@@ -69,11 +69,11 @@ static struct dune_sigaction take_action(int sig)
 static void run_handler_natively(int sig, siginfo_t *info, void *uc)
 {
 	struct dune_sigaction taken = take_action(sig), *act = &taken;
-	uint64_t mask = ((ucontext_t *)uc)->uc_sigmask.__val[0] | act->mask;
+	uint64_t mask = ((ucontext_t *)uc)->uc_sigmask.__val[0] | act->mask[0];
 
 	if (!(act->flags & SA_NODEFER))
 		mask |= sigbit(sig);
-	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, SIGSET_BYTES);
+	dune_sigmask_raw(SIG_SETMASK, mask, NULL);
 	if (act->flags & SA_SIGINFO)
 		((sigaction_fn)act->handler)(sig, info, uc);
 	else
@@ -150,12 +150,32 @@ static void host_handler(int sig, siginfo_t *info, void *uc)
 	}
 }
 
+/*
+ * rt_sigprocmask(2) on signals 1..64 (raw: 0 or -errno).  The kernel's
+ * sigset_t may be wider (MIPS: 128 signals); the others stay as they are, so
+ * a wider SIG_SETMASK is a SIG_BLOCK and a SIG_UNBLOCK.
+ */
+long dune_sigmask_raw(int how, uint64_t set, uint64_t *old)
+{
+	dune_ksigset_t kset = { { set } }, kold;
+	long ret;
+
+	if (how == SIG_SETMASK && DUNE_SIGSET_WORDS > 1) {
+		ret = dune_sigmask_raw(SIG_BLOCK, set, old);
+		return ret ? ret : dune_sigmask_raw(SIG_UNBLOCK, ~set, NULL);
+	}
+	ret = sys4(SYS_rt_sigprocmask, how, &kset, old ? &kold : NULL, sizeof(kset));
+	if (!ret && old)
+		*old = kold.sig[0];
+	return ret;
+}
+
 /* The thread's signal mask as the program set it: without what we hold. */
 uint64_t dune_signals_mask(struct dune_vcpu *vcpu)
 {
 	uint64_t real = 0;
 
-	sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &real, SIGSET_BYTES);
+	dune_sigmask_raw(SIG_BLOCK, 0, &real);
 	return real & ~__atomic_load_n(&vcpu->sigq.held, __ATOMIC_SEQ_CST);
 }
 
@@ -164,7 +184,7 @@ static void set_program_mask(struct dune_vcpu *vcpu, uint64_t mask)
 {
 	mask &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
 	mask |= __atomic_load_n(&vcpu->sigq.held, __ATOMIC_SEQ_CST);
-	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, SIGSET_BYTES);
+	dune_sigmask_raw(SIG_SETMASK, mask, NULL);
 }
 
 /*
@@ -190,31 +210,61 @@ void dune_signals_unhold(struct dune_vcpu *vcpu)
 }
 
 /*
+ * The program's rt_sigprocmask on the signals past 64 (MIPS), which dune
+ * neither handles nor holds: the kernel's own.  *old gets the whole mask.
+ */
+static long sigprocmask_high(int how, const dune_ksigset_t *set, dune_ksigset_t *old)
+{
+	dune_ksigset_t high;
+	long ret;
+
+	if (DUNE_SIGSET_WORDS == 1)
+		return 0;
+	ret = sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, old, sizeof(*old));
+	if (ret || !set)
+		return ret;
+	high = *set;
+	high.sig[0] = 0;
+	if (how == SIG_SETMASK) {	/* block the new ones, unblock the others */
+		ret = sys4(SYS_rt_sigprocmask, SIG_BLOCK, &high, NULL, sizeof(high));
+		for (int i = 1; i < DUNE_SIGSET_WORDS; i++)
+			high.sig[i] = ~high.sig[i];
+		how = SIG_UNBLOCK;
+	}
+	return ret ? ret : sys4(SYS_rt_sigprocmask, how, &high, NULL, sizeof(high));
+}
+
+/*
  * rt_sigprocmask(2) on the program's mask.  What we hold stays blocked
  * whatever it sets; a held signal it blocks itself becomes its own.
  */
 long dune_sigprocmask(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	int how = sys->args[0];
-	uint64_t old, set, mask;
+	dune_ksigset_t set = { { 0 } }, old = { { 0 } };
+	uint64_t mask;
 
-	if (sys->args[3] != SIGSET_BYTES)
+	if (sys->args[3] != DUNE_SIGSET_BYTES)
 		return -EINVAL;
 	if (sys->args[1] && dune_read_guest(&set, sys->args[1], sizeof(set)))
 		return -EFAULT;
-	old = mask = dune_signals_mask(vcpu);
+	if (sys->args[1] && how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
+		return -EINVAL;
+	if (sigprocmask_high(how, sys->args[1] ? &set : NULL, &old))
+		return -EINVAL;
+	old.sig[0] = mask = dune_signals_mask(vcpu);
 	if (sys->args[1]) {
 		if (how == SIG_BLOCK)
-			mask |= set;
+			mask |= set.sig[0];
 		else if (how == SIG_UNBLOCK)
-			mask &= ~set;
-		else if (how == SIG_SETMASK)
-			mask = set;
+			mask &= ~set.sig[0];
 		else
-			return -EINVAL;
+			mask = set.sig[0];
 		__atomic_and_fetch(&vcpu->sigq.held, ~mask, __ATOMIC_SEQ_CST);
 		set_program_mask(vcpu, mask);
 	}
+	if (sys->args[1])
+		dune_fastpath_update(vcpu->vm);	/* dune_signals_interrupting() */
 	if (sys->args[2] && dune_write_guest(sys->args[2], &old, sizeof(old)))
 		return -EFAULT;
 	return 0;
@@ -227,9 +277,9 @@ static void native_action(const struct dune_sigaction *act, struct dune_sigactio
 	if (!is_handler(act))
 		return;
 	native->handler = (void *)host_handler;
-	native->flags = SA_SIGINFO | SA_RESTORER |
+	native->flags = SA_SIGINFO | DUNE_SA_RESTORER |
 			(act->flags & (SA_RESETHAND | SA_NOCLDSTOP | SA_NOCLDWAIT));
-	native->mask = ~0ULL;	/* record and return, nothing else */
+	memset(native->mask, 0xff, sizeof(native->mask));	/* record and return, nothing else */
 }
 
 /*
@@ -244,19 +294,25 @@ long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_sigaction act, native, old;
 	long ret;
 
-	if (sig < 1 || sig > NSIG_KERNEL || sys->args[3] != SIGSET_BYTES)
+	if (sig < 1 || sig > NSIG_HANDLED || sys->args[3] != DUNE_SIGSET_BYTES) {
+		/* past 64 (MIPS): a handler dune could not run in the guest */
+		if (sig > NSIG_HANDLED && sig <= DUNE_NSIG && sys->args[1] &&
+		    sys->args[3] == DUNE_SIGSET_BYTES &&
+		    !dune_read_guest(&act, sys->args[1], sizeof(act)) && is_handler(&act))
+			return -EINVAL;
 		return arch_raw_syscall(SYS_rt_sigaction, sig, sys->args[1], sys->args[2],
 					sys->args[3], 0, 0);
+	}
 	if (sys->args[1] && dune_read_guest(&act, sys->args[1], sizeof(act)))
 		return -EFAULT;
-	ret = sys4(SYS_rt_sigaction, sig, NULL, &old, SIGSET_BYTES);
+	ret = sys4(SYS_rt_sigaction, sig, NULL, &old, DUNE_SIGSET_BYTES);
 	if (ret)
 		return ret;
 	if (program_act_known[sig])
 		old = program_act[sig];
 	if (sys->args[1]) {
 		native_action(&act, &native);
-		ret = sys4(SYS_rt_sigaction, sig, &native, NULL, SIGSET_BYTES);
+		ret = sys4(SYS_rt_sigaction, sig, &native, NULL, DUNE_SIGSET_BYTES);
 		if (ret)
 			return ret;
 		if (!vcpu->private_sighand) {
@@ -264,22 +320,39 @@ long dune_sigaction(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 			program_act_known[sig] = 1;
 		}
 	}
+	if (sys->args[1])
+		dune_fastpath_update(vcpu->vm);	/* dune_signals_interrupting() */
 	if (sys->args[2] && dune_write_guest(sys->args[2], &old, sizeof(old)))
 		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Whether some handler of the program lacks SA_RESTART.  Then a blocking
+ * syscall must stay in user space: the kernel module cannot tell the host
+ * loop that its call was interrupted (it declines, and the call would be
+ * re-issued after the handler instead of failing with EINTR).
+ */
+int dune_signals_interrupting(void)
+{
+	for (int sig = 1; sig <= NSIG_HANDLED; sig++)
+		if (program_act_known[sig] && is_handler(&program_act[sig]) &&
+		    !(program_act[sig].flags & SA_RESTART))
+			return 1;
 	return 0;
 }
 
 /* At dune_enter(): handlers installed natively before now come inside too. */
 void dune_signals_init(void)
 {
-	for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
+	for (int sig = 1; sig <= NSIG_HANDLED; sig++) {
 		struct dune_sigaction act, native;
 
 		if (sig == SIGKILL || sig == SIGSTOP || program_act_known[sig] ||
-		    sys4(SYS_rt_sigaction, sig, NULL, &act, SIGSET_BYTES) || !is_handler(&act))
+		    sys4(SYS_rt_sigaction, sig, NULL, &act, DUNE_SIGSET_BYTES) || !is_handler(&act))
 			continue;
 		native_action(&act, &native);
-		if (!sys4(SYS_rt_sigaction, sig, &native, NULL, SIGSET_BYTES)) {
+		if (!sys4(SYS_rt_sigaction, sig, &native, NULL, DUNE_SIGSET_BYTES)) {
 			program_act[sig] = act;
 			program_act_known[sig] = 1;
 		}
@@ -292,9 +365,9 @@ void dune_signals_init(void)
  */
 void dune_signals_restore(void)
 {
-	for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
+	for (int sig = 1; sig <= NSIG_HANDLED; sig++) {
 		if (program_act_known[sig])
-			sys4(SYS_rt_sigaction, sig, &program_act[sig], NULL, SIGSET_BYTES);
+			sys4(SYS_rt_sigaction, sig, &program_act[sig], NULL, DUNE_SIGSET_BYTES);
 		program_act_known[sig] = 0;
 	}
 }
@@ -316,7 +389,7 @@ static int deliver(struct dune_vcpu *vcpu, int sig, const siginfo_t *info, uint6
 	vcpu->sys_interrupted = 0;
 	if (err)
 		return err;
-	*mask = old_mask | act->mask | ((act->flags & SA_NODEFER) ? 0 : sigbit(sig));
+	*mask = old_mask | act->mask[0] | ((act->flags & SA_NODEFER) ? 0 : sigbit(sig));
 	__atomic_or_fetch(&vcpu->sigq.deferred, *mask & ~old_mask, __ATOMIC_SEQ_CST);
 	vcpu->vm->stats.signals++;
 	return 0;
@@ -326,10 +399,9 @@ static int deliver(struct dune_vcpu *vcpu, int sig, const siginfo_t *info, uint6
 void dune_force_signal(int sig, const siginfo_t *info)
 {
 	struct dune_sigaction dfl = { .handler = (void *)SIG_DFL };
-	uint64_t mask = sigbit(sig);
 
-	sys4(SYS_rt_sigaction, sig, &dfl, NULL, SIGSET_BYTES);
-	sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, SIGSET_BYTES);
+	sys4(SYS_rt_sigaction, sig, &dfl, NULL, DUNE_SIGSET_BYTES);
+	dune_sigmask_raw(SIG_UNBLOCK, sigbit(sig), NULL);
 	sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), sig, info);
 	for (;;)
 		sys3(SYS_tgkill, sys0(SYS_getpid), sys0(SYS_gettid), SIGKILL);
@@ -350,8 +422,8 @@ static void force_default(struct dune_vcpu *vcpu, const siginfo_t *info, uint64_
 
 	if (!vcpu->private_sighand)
 		program_act[sig].handler = (void *)SIG_DFL;
-	sys4(SYS_rt_sigaction, sig, &dfl, NULL, SIGSET_BYTES);
-	sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, &bit, NULL, SIGSET_BYTES);
+	sys4(SYS_rt_sigaction, sig, &dfl, NULL, DUNE_SIGSET_BYTES);
+	dune_sigmask_raw(SIG_UNBLOCK, bit, NULL);
 	sys4(SYS_rt_tgsigqueueinfo, sys0(SYS_getpid), sys0(SYS_gettid), sig, info);
 	*mask &= ~bit;
 }
@@ -422,14 +494,14 @@ void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f)
 long dune_sigreturn(struct dune_vcpu *vcpu)
 {
 	uint64_t mask;
-	long rax;
+	long ret;
 	siginfo_t info = { .si_signo = SIGSEGV, .si_code = SI_KERNEL };
 
-	if (arch_sigreturn(vcpu, &mask, &rax)) {
+	if (arch_sigreturn(vcpu, &mask, &ret)) {
 		if (vcpu->vm->debug)
 			dune_log("rt_sigreturn: bad frame: %s", dune_last_error());
 		dune_force_signal(SIGSEGV, &info);
 	}
 	set_program_mask(vcpu, mask);
-	return rax;
+	return ret;
 }

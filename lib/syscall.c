@@ -6,6 +6,7 @@
  * processes.  Runs on the host stack: raw syscalls only.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -14,18 +15,17 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "dune-internal.h"
 #include "syscalls.h"
 
-#define IS_ERR_VALUE(x)	((unsigned long)(x) >= (unsigned long)-4095)
-
-static long forward(const struct dune_syscall *sys)
+static long forward(struct dune_vm *vm, const struct dune_syscall *sys)
 {
 	const long *a = sys->args;
 
-	return arch_raw_syscall(sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return dune_forward6(vm, sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -46,6 +46,8 @@ static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		dune_escape_thread(vcpu);
 	case DUNE_OP_GET_STATS:
 		return dune_copy_stats_to_guest(vcpu->vm, sys->args[1], sys->args[2]);
+	case DUNE_OP_POLICY:
+		return vcpu->vm->tools.policy;
 	default:
 		return -EINVAL;
 	}
@@ -63,7 +65,7 @@ static long do_mmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	/* natively dune's memory would not be there; it cannot move, so refuse */
 	if ((sys->args[3] & MAP_FIXED) && dune_overlaps_own(vm, addr, addr + len))
 		return -ENOMEM;
-	ret = forward(sys);
+	ret = forward(vcpu->vm, sys);
 	if (!IS_ERR_VALUE(ret))
 		dune_mem_map(vm, ret, ret + len, sys->args[2]);
 	return ret;
@@ -76,7 +78,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	long ret;
 
 	if (!dune_overlaps_own(vm, addr, end)) {
-		ret = forward(sys);
+		ret = forward(vcpu->vm, sys);
 		if (!ret)
 			dune_mem_unmap(vm, addr, end);
 		return ret;
@@ -86,7 +88,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		struct dune_range *o = &vm->own[i];
 
 		if (addr < o->start && o->start < end) {
-			ret = sys2(SYS_munmap, addr, o->start - addr);
+			ret = dune_forward6(vm, SYS_munmap, addr, o->start - addr, 0, 0, 0, 0);
 			if (ret)
 				return ret;
 			dune_mem_unmap(vm, addr, o->start);
@@ -95,7 +97,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 			addr = o->end < end ? o->end : end;
 	}
 	if (addr < end && !dune_overlaps_own(vm, addr, end)) {
-		ret = sys2(SYS_munmap, addr, end - addr);
+		ret = dune_forward6(vm, SYS_munmap, addr, end - addr, 0, 0, 0, 0);
 		if (ret)
 			return ret;
 		dune_mem_unmap(vm, addr, end);
@@ -111,7 +113,7 @@ static long do_mprotect(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 
 	if (dune_overlaps_own(vm, addr, end))
 		return -ENOMEM;		/* natively a hole */
-	ret = forward(sys);
+	ret = forward(vcpu->vm, sys);
 	if (!ret)
 		dune_mem_map(vm, addr, end, sys->args[2] & (PROT_READ | PROT_WRITE | PROT_EXEC));
 	else
@@ -131,7 +133,7 @@ static long do_mremap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	if ((sys->args[3] & MREMAP_FIXED) &&
 	    dune_overlaps_own(vm, sys->args[4], sys->args[4] + new_len))
 		return -ENOMEM;
-	ret = forward(sys);
+	ret = forward(vcpu->vm, sys);
 	if (IS_ERR_VALUE(ret))
 		return ret;
 	if (!(sys->args[3] & MREMAP_DONTUNMAP))
@@ -144,7 +146,7 @@ static long do_brk(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	uintptr_t old = vm->brk;
-	long ret = forward(sys);
+	long ret = forward(vcpu->vm, sys);
 
 	if ((uintptr_t)ret > old)
 		dune_mem_map(vm, old, ret, PROT_READ | PROT_WRITE);
@@ -159,7 +161,7 @@ static long do_shmat(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_vm *vm = vcpu->vm;
 	int prot = sys->args[2] & SHM_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE;
 	struct shmid_ds ds;
-	long ret = forward(sys);
+	long ret = forward(vcpu->vm, sys);
 
 	if (IS_ERR_VALUE(ret))
 		return ret;
@@ -175,7 +177,7 @@ static long do_shmdt(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_vm *vm = vcpu->vm;
 	struct dune_vma vma;
 	int found = !dune_maps_find(vm, sys->args[0], &vma);
-	long ret = forward(sys);
+	long ret = forward(vcpu->vm, sys);
 
 	if (!ret && found)
 		dune_mem_unmap(vm, vma.start, vma.end);
@@ -196,7 +198,7 @@ static long do_dup2(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		if (err)
 			return -EMFILE;
 	}
-	return forward(sys);
+	return forward(vcpu->vm, sys);
 }
 
 /* close_range(2) around dune's fds, which are not there for the program. */
@@ -208,18 +210,18 @@ static long do_close_range(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	long ret;
 
 	if (first > last)
-		return forward(sys);	/* EINVAL */
+		return forward(vcpu->vm, sys);	/* EINVAL */
 	for (int i = 0; i < n && first <= last; i++) {
 		if ((unsigned long)own[i] < first || (unsigned long)own[i] > last)
 			continue;
 		if ((unsigned long)own[i] > first) {
-			ret = sys3(SYS_close_range, first, own[i] - 1, flags);
+			ret = dune_forward6(vm, SYS_close_range, first, own[i] - 1, flags, 0, 0, 0);
 			if (ret)
 				return ret;
 		}
 		first = own[i] + 1;
 	}
-	return first <= last ? sys3(SYS_close_range, first, last, flags) : 0;
+	return first <= last ? dune_forward6(vm, SYS_close_range, first, last, flags, 0, 0, 0) : 0;
 }
 
 /* Not while dune has RLIMIT_NOFILE lifted (util.c): the program never sees that. */
@@ -229,7 +231,7 @@ static long forward_fds_locked(struct dune_vcpu *vcpu, const struct dune_syscall
 	long ret;
 
 	dune_lock(&vm->fd_lock);
-	ret = forward(sys);
+	ret = forward(vcpu->vm, sys);
 	dune_unlock(&vm->fd_lock);
 	return ret;
 }
@@ -242,34 +244,158 @@ static long do_execve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	int own[DUNE_MAX_OWN_FDS];
+	long err;
 
 	/* the new image runs natively: it must get the filters for real */
-	dune_seccomp_before_exec(dune_own_fds(vm, own) ? own[0] : 0);
+	err = dune_seccomp_before_exec(dune_own_fds(vm, own) ? own[0] : 0);
+	if (err)
+		return err;
 	dune_signals_unhold(vcpu);
 	dune_lock(&vm->fd_lock);
 	dune_unlock(&vm->fd_lock);
-	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(sys);
+	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(vcpu->vm, sys);
+}
+
+/* ---- calls the kernel allows a single-threaded process only ----------------- */
+
+/* The threads of this process (a /proc/PID/task directory has 2 + one link each). */
+static long nr_threads(void)
+{
+	struct stat st;
+
+	if (sys4(SYS_newfstatat, AT_FDCWD, "/proc/self/task", &st, 0))
+		return -1;
+	return st.st_nlink - 2;
+}
+
+#define PF_USER_WORKER	0x00004000	/* include/linux/sched.h (6.4 on) */
+
+struct linux_dirent64 {		/* getdents64(2) */
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static unsigned long parse_ulong(const char *p)
+{
+	unsigned long v = 0;
+
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	return v;
+}
+
+/*
+ * Is thread NAME (of the /proc/self/task directory dir) a worker of KVM's:
+ * a user worker (field 9 of its stat, the task flags) named kvm-*?  The
+ * program can name a thread so, but not make it a worker.
+ */
+static int is_kvm_worker(int dir, const char *name)
+{
+	char path[32], stat[512];
+	size_t len = strlen(name);
+	long fd, n, field = 2;
+	const char *p;
+
+	if (len + sizeof("/stat") > sizeof(path))
+		return 0;
+	memcpy(path, name, len);
+	memcpy(path + len, "/stat", sizeof("/stat"));
+	fd = sys4(SYS_openat, dir, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	n = sys3(SYS_read, fd, stat, sizeof(stat) - 1);
+	sys1(SYS_close, fd);
+	if (n <= 0)
+		return 0;
+	stat[n] = 0;
+	p = strrchr(stat, ')');		/* after "TID (comm" */
+	if (!p || strncmp(stat + len, " (kvm-", 6))
+		return 0;
+	for (; *p && field < 9; p++)
+		field += *p == ' ';
+	return field == 9 && (parse_ulong(p) & PF_USER_WORKER);
+}
+
+/* Are all threads but the caller workers of KVM's (and is there one)? */
+static int others_are_kvm_workers(void)
+{
+	long self = sys0(SYS_gettid), dir, n;
+	int others = 0, workers = 0;
+	char buf[1024];
+
+	dir = sys4(SYS_openat, AT_FDCWD, "/proc/self/task",
+		   O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dir < 0)
+		return 0;
+	while ((n = sys3(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct linux_dirent64 *d = (void *)(buf + off);
+
+			off += d->d_reclen;
+			if (d->d_name[0] == '.' || (long)parse_ulong(d->d_name) == self)
+				continue;
+			others++;
+			workers += is_kvm_worker(dir, d->d_name);
+		}
+	}
+	sys1(SYS_close, dir);
+	return others && workers == others;
+}
+
+/*
+ * unshare(CLONE_NEWUSER), setns() into a user or time namespace: the kernel
+ * refuses them (EINVAL, EUSERS) to a process with several threads, and KVM's
+ * worker (kvm-nx-lpage-recovery) is one of ours while we own a VM (from
+ * 6.13, a user worker; before, a kernel thread outside the group).  If the
+ * program has no other thread, the VM goes (and the worker with it), the call
+ * is made again, and a new VM takes over, as in a fork child.
+ */
+static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	struct dune_vm *vm = vcpu->vm;
+	struct timespec ms = { 0, 1000000 };
+	long ret = forward(vm, sys);
+
+	if ((ret != -EINVAL && ret != -EUSERS) || vm->nr_shared_fds || !others_are_kvm_workers() ||
+	    arch_vcpu_save(vcpu))
+		return ret;
+	dune_vm_close_kvm(vm);
+	for (int i = 0; i < 1000 && nr_threads() > 1; i++)	/* the worker is exiting */
+		sys2(SYS_nanosleep, &ms, NULL);
+	ret = forward(vm, sys);
+	if (dune_vm_rebuild(vm, vcpu, 0) || arch_vcpu_restore(vcpu, vcpu, 0, 0, 0)) {
+		dune_policy_stop(vm, dune_syscall_name(sys->nr), dune_last_error());
+		dune_log("%s: %s; continuing natively outside the VM",
+			 dune_syscall_name(sys->nr), dune_last_error());
+		dune_vcpu_leave(vcpu);
+		arch_capture_native(vcpu);
+		arch_native_set(vcpu, ret, 0);
+		arch_resume_native(vcpu);
+	}
+	return ret;
 }
 
 /* ---- the others of the table (syscalls.h) ------------------------------- */
 
 static long do_forward(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	(void)vcpu;
-	return forward(sys);
+	return forward(vcpu->vm, sys);
 }
 
 static long refuse_own_fd(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	return dune_is_own_fd(vcpu->vm, sys->args[0]) ? -EBADF : forward(sys);
+	return dune_is_own_fd(vcpu->vm, sys->args[0]) ? -EBADF : forward(vcpu->vm, sys);
 }
 
 static long do_clone(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	const long *a = sys->args;
 
-	/* x86-64 order: flags, stack, parent_tid, child_tid, tls */
-	return dune_clone(vcpu, a[0], a[1], a[2], a[3], a[4]);
+	/* flags, stack, parent_tid, then child_tid and tls in the ISA's order */
+	return dune_clone(vcpu, a[0], a[1], a[2], a[DUNE_CLONE_ARG_CTID], a[DUNE_CLONE_ARG_TLS]);
 }
 
 #ifdef SYS_fork
@@ -278,7 +404,9 @@ static long do_fork(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	(void)sys;
 	return dune_clone(vcpu, SIGCHLD, 0, 0, 0, 0);
 }
+#endif
 
+#ifdef SYS_vfork
 static long do_vfork(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	(void)sys;
@@ -294,7 +422,7 @@ static long do_exit(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 static long do_exit_group(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	dune_vm_before_exit(vcpu->vm);
-	return forward(sys);
+	return forward(vcpu->vm, sys);
 }
 
 static long do_sigreturn(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -306,7 +434,7 @@ static long do_sigreturn(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 /* A new filter or strict mode: the fast path must not serve what it judges. */
 static long do_seccomp(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	long ret = dune_seccomp_syscall(sys);
+	long ret = dune_seccomp_syscall(vcpu->vm, sys);
 
 	dune_fastpath_update(vcpu->vm);
 	return ret;
@@ -317,7 +445,7 @@ static long do_arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *s
 {
 	long ret;
 
-	return arch_syscall(vcpu, sys, &ret) ? ret : forward(sys);
+	return arch_syscall(vcpu, sys, &ret) ? ret : forward(vcpu->vm, sys);
 }
 
 static long do_prctl(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -329,14 +457,26 @@ static long do_prctl(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 
 typedef long (*syscall_fn)(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 
-#define HANDLER(name, why, fn)	[SYS_##name] = fn,
-#define WHY(name, why, fn)	[SYS_##name] = why,
+#define HANDLER(name, why, fn)	[SYS_##name - DUNE_SYSCALL_BASE] = fn,
+#define WHY(name, why, fn)	[SYS_##name - DUNE_SYSCALL_BASE] = why,
 static const syscall_fn handlers[DUNE_NR_SYSCALLS] = { DUNE_SYSCALLS(HANDLER) };
 static const uint16_t whys[DUNE_NR_SYSCALLS] = { DUNE_SYSCALLS(WHY) };
 
 unsigned int dune_syscall_why(long nr)
 {
-	return nr >= 0 && nr < DUNE_NR_SYSCALLS ? whys[nr] : 0;
+	long slot = dune_syscall_slot(nr);
+
+	return slot >= 0 ? whys[slot] : 0;
+}
+
+/* A native syscall already judged (or an arch's translation of a compat one). */
+long dune_syscall_serve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	long slot = dune_syscall_slot(sys->nr);
+
+	if (slot >= 0 && handlers[slot])
+		return handlers[slot](vcpu, sys);
+	return forward(vcpu->vm, sys);
 }
 
 static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -348,11 +488,27 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	if (sys->nr == DUNE_SYSCALL_NR)		/* dune's own, not the program's */
 		return dune_op(vcpu, sys);
 	ret = dune_seccomp_check(sys, &skip);
-	if (skip)
-		return ret;
-	if (sys->nr >= 0 && sys->nr < DUNE_NR_SYSCALLS && handlers[sys->nr])
-		return handlers[sys->nr](vcpu, sys);
-	return forward(sys);
+	return skip ? ret : dune_syscall_serve(vcpu, sys);
+}
+
+/*
+ * A call through the ISA's other ABI (x86-64: i386's `int $0x80`): the
+ * program's seccomp filters judge it with that ABI's arch, as natively; the
+ * table above and the tools' rules name native syscalls, so the arch serves
+ * it (as the native call where the kernel's is the same, refusing others dune
+ * would have to intercept), and under a policy it is refused: the rules
+ * could not judge it.
+ */
+static long handle_compat_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	int skip;
+	long ret;
+
+	vcpu->vm->stats.syscalls++;
+	if (vcpu->vm->tools.policy)
+		return -ENOSYS;
+	ret = dune_seccomp_check(sys, &skip);
+	return skip ? ret : arch_compat_syscall(vcpu, sys);
 }
 
 /* Tools (trace, stats, deny) wrap the syscall only if one was asked for. */
@@ -363,6 +519,8 @@ long dune_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	int refused;
 	long ret;
 
+	if (sys->compat_arch)
+		return handle_compat_syscall(vcpu, sys);
 	if (!vm->tools.active || sys->nr == DUNE_SYSCALL_NR)
 		return handle_syscall(vcpu, sys);
 	ret = dune_tools_before(vcpu, sys, &refused);

@@ -19,13 +19,15 @@
 enum dune_why {
 	DUNE_WHY_MEM = 1 << 0,		/* changes the address space dune mirrors */
 	DUNE_WHY_FD = 1 << 1,		/* could reach dune's own fds */
-	DUNE_WHY_PROC = 1 << 2,		/* makes or ends threads, processes, images */
+	DUNE_WHY_PROC = 1 << 2,		/* threads, processes, images, namespaces */
 	DUNE_WHY_SIGNAL = 1 << 3,	/* signals are delivered inside the guest */
 	DUNE_WHY_SECCOMP = 1 << 4,	/* seccomp filters are run by dune */
 	DUNE_WHY_ARCH = 1 << 5,		/* changes vCPU state (arch intercept) */
 	DUNE_WHY_LIMIT = 1 << 6,	/* RLIMIT_NOFILE, which dune lifts at times */
 	DUNE_WHY_NORESTART = 1 << 7,	/* never restarted after a handler (SA_RESTART) */
 	DUNE_WHY_NORETURN = 1 << 8,	/* ends the process image when it succeeds */
+	DUNE_WHY_SERVED = 1 << 9,	/* dune performs it (or some of its uses) itself:
+					   a policy filter never sees the program's call */
 };
 
 #define DUNE_SYSCALLS(X)						\
@@ -42,18 +44,19 @@ enum dune_why {
 	X(ioctl, DUNE_WHY_FD, refuse_own_fd)				\
 	X(dup3, DUNE_WHY_FD, do_dup2)					\
 	X(close_range, DUNE_WHY_FD, do_close_range)			\
-	X(clone, DUNE_WHY_PROC, do_clone)				\
-	X(clone3, DUNE_WHY_PROC, dune_clone3)				\
-	X(exit, DUNE_WHY_PROC, do_exit)					\
+	X(clone, DUNE_WHY_PROC | DUNE_WHY_SERVED, do_clone)		\
+	X(clone3, DUNE_WHY_PROC | DUNE_WHY_SERVED, dune_clone3)		\
+	X(exit, DUNE_WHY_PROC | DUNE_WHY_SERVED, do_exit)		\
+	X(unshare, DUNE_WHY_PROC, do_single_threaded)			\
+	X(setns, DUNE_WHY_PROC, do_single_threaded)			\
 	X(exit_group, DUNE_WHY_PROC | DUNE_WHY_NORETURN, do_exit_group) \
 	X(execve, DUNE_WHY_PROC | DUNE_WHY_NORETURN, do_execve)		\
 	X(execveat, DUNE_WHY_PROC | DUNE_WHY_NORETURN, do_execve)	\
-	X(rt_sigaction, DUNE_WHY_SIGNAL, dune_sigaction)		\
-	X(rt_sigprocmask, DUNE_WHY_SIGNAL, dune_sigprocmask)		\
-	X(rt_sigreturn, DUNE_WHY_SIGNAL, do_sigreturn)			\
-	X(seccomp, DUNE_WHY_SECCOMP, do_seccomp)			\
-	X(prctl, DUNE_WHY_SECCOMP | DUNE_WHY_ARCH, do_prctl)		\
-	X(setrlimit, DUNE_WHY_LIMIT, forward_fds_locked)		\
+	X(rt_sigaction, DUNE_WHY_SIGNAL | DUNE_WHY_SERVED, dune_sigaction) \
+	X(rt_sigprocmask, DUNE_WHY_SIGNAL | DUNE_WHY_SERVED, dune_sigprocmask) \
+	X(rt_sigreturn, DUNE_WHY_SIGNAL | DUNE_WHY_SERVED, do_sigreturn) \
+	X(seccomp, DUNE_WHY_SECCOMP | DUNE_WHY_SERVED, do_seccomp)	\
+	X(prctl, DUNE_WHY_SECCOMP | DUNE_WHY_ARCH | DUNE_WHY_SERVED, do_prctl) \
 	X(prlimit64, DUNE_WHY_LIMIT, forward_fds_locked)		\
 	X(rt_sigsuspend, DUNE_WHY_NORESTART, do_forward)		\
 	X(rt_sigtimedwait, DUNE_WHY_NORESTART, do_forward)		\

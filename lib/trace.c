@@ -5,7 +5,8 @@
  *   DUNE_TRACE=FILE       a line per forwarded syscall (strace-like)
  *   DUNE_STATS=FILE       a table per process at exit: exits, syscalls, time
  *   DUNE_STATS_JSON=FILE  the same as one JSON object per line
- *   DUNE_DENY=LIST        name[=ERRNO|=kill],...: refused by the host loop
+ *   DUNE_DENY=LIST        name[=ERRNO|=kill],...: refused by the host loop (dune-run
+ *                         has the kernel refuse them instead: policy.c)
  * Files are opened O_APPEND by each process and kept among dune's own fds.
  */
 #include <errno.h>
@@ -16,42 +17,27 @@
 #include <sys/syscall.h>
 
 #include "dune-internal.h"
+#include "policy.h"
 
+/* By slot (dune_syscall_slot()): generated from the ISA's <asm/unistd.h>. */
 static const char *const syscall_names[DUNE_NR_SYSCALLS] = {
 #include "syscall-names.h"
 };
 
 const char *dune_syscall_name(long nr)
 {
-	return nr >= 0 && nr < DUNE_NR_SYSCALLS && syscall_names[nr] ? syscall_names[nr] : NULL;
+	long slot = dune_syscall_slot(nr);
+
+	return slot >= 0 ? syscall_names[slot] : NULL;
 }
 
-static long syscall_nr(const char *name, size_t len)
+long dune_syscall_nr(const char *name, size_t len)
 {
-	for (long nr = 0; nr < DUNE_NR_SYSCALLS; nr++)
-		if (syscall_names[nr] && strlen(syscall_names[nr]) == len &&
-		    !strncmp(syscall_names[nr], name, len))
-			return nr;
+	for (long slot = 0; slot < DUNE_NR_SYSCALLS; slot++)
+		if (syscall_names[slot] && strlen(syscall_names[slot]) == len &&
+		    !strncmp(syscall_names[slot], name, len))
+			return DUNE_SYSCALL_BASE + slot;
 	return -1;
-}
-
-/* An errno by name (EPERM) or number (1..4095); 0 if it is neither. */
-static int errno_value(const char *name, size_t len)
-{
-	int e = 0;
-
-	for (e = 1; e < DUNE_MAX_ERRNO + 1; e++) {
-		const char *n = strerrorname_np(e);
-
-		if (n && strlen(n) == len && !strncmp(n, name, len))
-			return e;
-	}
-	e = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (name[i] < '0' || name[i] > '9' || (e = e * 10 + name[i] - '0') > DUNE_MAX_ERRNO)
-			return 0;
-	}
-	return e;
 }
 
 static int open_output(const char *var)
@@ -64,40 +50,22 @@ static int open_output(const char *var)
 				   O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
 }
 
-/* DUNE_DENY: name[=ERRNO|=kill] separated by commas. */
-static int parse_deny(struct dune_tools *t, const char *list)
-{
-	while (list && *list) {
-		const char *end = strchrnul(list, ','), *eq = memchr(list, '=', end - list);
-		long nr = syscall_nr(list, (eq ? eq : end) - list);
-		int action = EPERM;
-
-		if (nr < 0)
-			return dune_fail(-EINVAL, "DUNE_DENY: unknown system call '%s'", list);
-		if (eq && end - eq - 1 == 4 && !strncmp(eq + 1, "kill", 4))
-			action = DUNE_DENY_KILL;
-		else if (eq)
-			action = errno_value(eq + 1, end - eq - 1);
-		if (action == 0)
-			return dune_fail(-EINVAL, "DUNE_DENY: '%.*s': the action must be an errno "
-					 "(a name or 1..%d) or 'kill'", (int)(end - list), list,
-					 DUNE_MAX_ERRNO);
-		t->deny[nr] = action;
-		t->active = t->policy = 1;
-		list = *end ? end + 1 : end;
-	}
-	return 0;
-}
-
 int dune_tools_init(struct dune_vm *vm)
 {
 	struct dune_tools *t = &vm->tools;
+	int err;
 
 	t->trace_fd = open_output("DUNE_TRACE");
 	t->stats_fd = open_output("DUNE_STATS");
 	t->json_fd = open_output("DUNE_STATS_JSON");
 	t->active = t->trace_fd >= 0 || t->stats_fd >= 0 || t->json_fd >= 0;
-	return parse_deny(t, getenv("DUNE_DENY"));
+	err = dune_rules_parse(t->deny, getenv("DUNE_DENY"), "DUNE_DENY");
+	for (int slot = 0; slot < DUNE_NR_SYSCALLS; slot++)
+		if (t->deny[slot])
+			t->active = t->policy = 1;
+	/* dune-run's filter: the kernel enforces it, dune must not let it be left */
+	t->policy |= dune_policy_in_force();
+	return err;
 }
 
 /* ---- output, built in a buffer with raw syscalls ------------------------ */
@@ -130,11 +98,17 @@ static void flush(struct out *o, int fd)
 static int path_arg(long nr)
 {
 	switch (nr) {
-	case SYS_open: case SYS_stat: case SYS_lstat: case SYS_access: case SYS_execve:
-	case SYS_unlink: case SYS_mkdir: case SYS_rmdir: case SYS_chdir: case SYS_readlink:
-	case SYS_rename: case SYS_truncate: case SYS_chmod: case SYS_creat:
+#ifdef SYS_open		/* the legacy calls: none on asm-generic ISAs (LoongArch) */
+	case SYS_open: case SYS_stat: case SYS_lstat: case SYS_access: case SYS_unlink:
+	case SYS_mkdir: case SYS_rmdir: case SYS_readlink: case SYS_rename: case SYS_chmod:
+	case SYS_creat:
+#endif
+	case SYS_execve: case SYS_chdir: case SYS_truncate:
 		return 0;
-	case SYS_openat: case SYS_newfstatat: case SYS_faccessat: case SYS_faccessat2:
+#ifdef SYS_newfstatat
+	case SYS_newfstatat:
+#endif
+	case SYS_openat: case SYS_faccessat: case SYS_faccessat2:
 	case SYS_unlinkat: case SYS_mkdirat: case SYS_readlinkat: case SYS_statx:
 	case SYS_execveat: case SYS_renameat2: case SYS_fchmodat:
 		return 1;
@@ -162,7 +136,7 @@ static void put_call(struct out *o, const struct dune_syscall *sys, long ret)
 	}
 	if (ret == DUNE_NO_RETURN)
 		put(o, ") = ?\n");
-	else if (ret < 0 && ret > -4096)
+	else if (IS_ERR_VALUE(ret))
 		put(o, ") = -1 %s (%s)\n", strerrorname_np(-ret) ? strerrorname_np(-ret) : "?",
 		    dune_strerror(ret));
 	else
@@ -175,7 +149,8 @@ static void put_call(struct out *o, const struct dune_syscall *sys, long ret)
 long dune_tools_before(struct dune_vcpu *vcpu, const struct dune_syscall *sys, int *refused)
 {
 	struct dune_tools *t = &vcpu->vm->tools;
-	int action = sys->nr >= 0 && sys->nr < DUNE_NR_SYSCALLS ? t->deny[sys->nr] : 0;
+	long slot = dune_syscall_slot(sys->nr);
+	int action = slot >= 0 ? t->deny[slot] : 0;
 
 	*refused = action != 0;
 	if (action == DUNE_DENY_KILL)
@@ -187,10 +162,11 @@ void dune_tools_after(struct dune_vcpu *vcpu, const struct dune_syscall *sys, lo
 		      uint64_t ns)
 {
 	struct dune_tools *t = &vcpu->vm->tools;
+	long slot = dune_syscall_slot(sys->nr);
 
-	if (sys->nr >= 0 && sys->nr < DUNE_NR_SYSCALLS) {
-		__atomic_add_fetch(&t->calls[sys->nr], 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->ns[sys->nr], ns, __ATOMIC_RELAXED);
+	if (slot >= 0) {
+		__atomic_add_fetch(&t->calls[slot], 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&t->ns[slot], ns, __ATOMIC_RELAXED);
 	}
 	if (t->trace_fd >= 0) {
 		struct out line;
@@ -221,14 +197,14 @@ static void put_table(struct out *o, struct dune_vm *vm, const char *why)
 	for (;;) {	/* by time spent, most first */
 		long best = -1;
 
-		for (long nr = 0; nr < DUNE_NR_SYSCALLS; nr++)
-			if (t->calls[nr] && !(done[nr / 64] >> (nr % 64) & 1) &&
-			    (best < 0 || t->ns[nr] > t->ns[best]))
-				best = nr;
+		for (long slot = 0; slot < DUNE_NR_SYSCALLS; slot++)
+			if (t->calls[slot] && !(done[slot / 64] >> (slot % 64) & 1) &&
+			    (best < 0 || t->ns[slot] > t->ns[best]))
+				best = slot;
 		if (best < 0)
 			break;
 		done[best / 64] |= 1ULL << (best % 64);
-		put(o, "  %-20s %10lu %12lu %10lu\n", dune_syscall_name(best) ? dune_syscall_name(best) : "?",
+		put(o, "  %-20s %10lu %12lu %10lu\n", syscall_names[best] ? syscall_names[best] : "?",
 		    t->calls[best], t->ns[best] / 1000, t->ns[best] / 1000 / t->calls[best]);
 	}
 }
@@ -247,11 +223,11 @@ static void put_json(struct out *o, struct dune_vm *vm, const char *why)
 	    "\"served\":{\"user\":%lu,\"kernel\":%lu},\"syscalls\":{",
 	    s->faults_fixed, s->faults_signalled, s->signals, s->exits[DUNE_EXIT_SYSCALL],
 	    s->kernel_syscalls);
-	for (long nr = 0; nr < DUNE_NR_SYSCALLS; nr++) {
-		if (!t->calls[nr] || !dune_syscall_name(nr))
+	for (long slot = 0; slot < DUNE_NR_SYSCALLS; slot++) {
+		if (!t->calls[slot] || !syscall_names[slot])
 			continue;
-		put(o, "%s\"%s\":{\"calls\":%lu,\"ns\":%lu}", sep, dune_syscall_name(nr), t->calls[nr],
-		    t->ns[nr]);
+		put(o, "%s\"%s\":{\"calls\":%lu,\"ns\":%lu}", sep, syscall_names[slot],
+		    t->calls[slot], t->ns[slot]);
 		sep = ",";
 	}
 	put(o, "}}\n");

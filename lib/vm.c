@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 
 #include "dune-internal.h"
+#include "policy.h"
 
 static long raw_mmap(void *addr, size_t len, int prot, int flags, int fd)
 {
@@ -67,7 +68,7 @@ static int vcpu_open(struct dune_vcpu *vcpu)
 		return dune_fail(-ENOMEM, "dune area full");
 	/* inside the dune area, hidden from the program like the rest of it */
 	run = raw_mmap(vcpu->run, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, vcpu->fd);
-	if (run < 0 && run > -4096)
+	if (IS_ERR_VALUE(run))
 		return dune_fail(run, "mmap of kvm_run: %s", dune_strerror(run));
 	return arch_vcpu_init(vcpu);
 }
@@ -203,8 +204,8 @@ static uint8_t *map_area(void)
 	struct rlimit as;
 	uintptr_t area;
 
-	if (raw < 0 && raw > -4096) {
-		if (raw == -ENOMEM && !sys2(SYS_getrlimit, RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY)
+	if (IS_ERR_VALUE(raw)) {
+		if (raw == -ENOMEM && !sys4(SYS_prlimit64, 0, RLIMIT_AS, NULL, &as) && as.rlim_cur != RLIM_INFINITY)
 			dune_fail(raw, "cannot reserve the dune area (%lu MiB): RLIMIT_AS %lu MiB "
 				  "leaves too little room", (len >> 20), (unsigned long)(as.rlim_cur >> 20));
 		else
@@ -288,6 +289,8 @@ int dune_vm_create(struct dune_vm **vmp)
 	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = vm->fast.fd = -1;
 	err = dune_guest_copy_check();
 	if (!err)
+		err = dune_forward_init(vm);
+	if (!err)
 		err = vm_setup(vm);
 	if (err) {
 		dune_vm_destroy(vm);
@@ -304,6 +307,20 @@ void dune_vm_destroy(struct dune_vm *vm)
 	if (vm->vm_fd >= 0)
 		sys1(SYS_close, vm->vm_fd);
 	sys2(SYS_munmap, vm->area, DUNE_AREA_SIZE);
+}
+
+/*
+ * Close the KVM VM and its vCPUs, keeping what dune_vm_rebuild() makes a new
+ * VM from (memslot records, the area, the guest page tables).  KVM's worker
+ * thread then leaves our thread group.
+ */
+void dune_vm_close_kvm(struct dune_vm *vm)
+{
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_close(vm->vcpus[i], 0);
+	if (vm->vm_fd >= 0)
+		sys1(SYS_close, vm->vm_fd);
+	vm->vm_fd = -1;
 }
 
 /*
@@ -328,7 +345,8 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared
 		vm->vcpus[i]->busy = vm->vcpus[i] == keep;
 		vm->vcpus[i]->escaped_tid = 0;
 	}
-	drop_parent_fd(vm, vm->vm_fd, files_shared);
+	if (vm->vm_fd >= 0)
+		drop_parent_fd(vm, vm->vm_fd, files_shared);
 	vm->vm_fd = -1;
 	reattach = vm->fast.fd >= 0;
 	if (reattach)

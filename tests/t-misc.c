@@ -2,7 +2,8 @@
 /*
  * Assorted system calls inside dune give what they give natively: ids,
  * uname, cwd, argv and environment, /proc/self, getrandom, sockets with
- * descriptor passing, ioctl, readv/writev, select, eventfd, prctl.
+ * descriptor passing, ioctl, readv/writev, select, eventfd, prctl; calls
+ * only a single-threaded process may make (unshare(CLONE_NEWUSER), setns).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -274,6 +275,67 @@ static void check_core_dump_size(void)
 	      big_dumpable);
 }
 
+static void *idle(void *arg)
+{
+	*(pid_t *)arg = gettid();
+	return NULL;
+}
+
+/* A joined thread lingers a moment, and the kernel still counts it. */
+static void wait_thread_gone(pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
+	for (int i = 0; i < 10000 && access(path, F_OK) == 0; i++)
+		usleep(100);
+}
+
+static void *sleeper(void *arg)
+{
+	pause();
+	return arg;
+}
+
+/*
+ * unshare(CLONE_NEWUSER) and a time namespace (LTP's clone304, sendto03,
+ * setsockopt05, clock_gettime03): the kernel wants a single-threaded
+ * process, KVM's worker is a thread of ours; with a second program thread,
+ * EINVAL as natively.  Exits 42 if so; inside if arg.
+ */
+static int single_threaded_calls(void *arg)
+{
+	pthread_t t;
+	pid_t tid;
+	int fd, ok;
+
+	if (arg)
+		enter_dune();
+	if (pthread_create(&t, NULL, idle, &tid))
+		return 2;
+	pthread_join(t, NULL);
+	wait_thread_gone(tid);
+	ok = unshare(CLONE_NEWUSER) == 0 && unshare(CLONE_NEWTIME) == 0;
+	fd = open("/proc/self/ns/time_for_children", O_RDONLY);
+	ok = ok && fd >= 0 && setns(fd, CLONE_NEWTIME) == 0;
+	ok = ok && dune_is_inside() == !!arg && getppid() > 0;
+	if (pthread_create(&t, NULL, sleeper, NULL))
+		return 3;
+	ok = ok && unshare(CLONE_NEWUSER) == -1 && errno == EINVAL;
+	return ok ? 42 : 1;
+}
+
+static void check_single_threaded_calls(void)
+{
+	for (long mode = 0; mode < 2; mode++) {
+		int status = run_child(single_threaded_calls, (void *)mode, NULL, 0);
+
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42,
+		      "unshare/setns of a single-threaded process %s: %s",
+		      mode ? "inside" : "natively", status_str(status));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct snapshot native;
@@ -281,6 +343,7 @@ int main(int argc, char **argv)
 
 	setenv("DUNE_MISC_VAR", "x=y", 1);
 	take_snapshot(&native);
+	check_single_threaded_calls();
 	enter_dune();
 	check_same_as_native(&native, argc, argv, argv0);
 	check_cwd(native.cwd);

@@ -6,11 +6,9 @@
  * one line saying why, never continue it natively on stale registers.
  */
 #include <dirent.h>
-#include <linux/io_uring.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 
 #include "check.h"
+#include "uring.h"
 
 /* The fd whose /proc/self/fd link names a KVM vCPU, or -1. */
 static int find_vcpu_fd(void)
@@ -34,35 +32,9 @@ static int find_vcpu_fd(void)
 /* One IORING_OP_CLOSE of fd, waited for: its result, or -errno of the setup. */
 static int uring_close(int fd)
 {
-	struct io_uring_params p = { 0 };
-	int ring = syscall(SYS_io_uring_setup, 1, &p);
-	uint8_t *sq, *cq;
-	struct io_uring_sqe *sqes;
-	size_t sq_len, cq_len;
-	unsigned int *tail, *array;
-	struct io_uring_cqe *cqe;
+	struct io_uring_sqe req = { .opcode = IORING_OP_CLOSE, .fd = fd };
 
-	if (ring < 0)
-		return -errno;
-	sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
-	cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED, ring, IORING_OFF_SQ_RING);
-	cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED, ring, IORING_OFF_CQ_RING);
-	sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE, MAP_SHARED, ring,
-		    IORING_OFF_SQES);
-	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
-		return -ENOMEM;
-	memset(&sqes[0], 0, sizeof(sqes[0]));
-	sqes[0].opcode = IORING_OP_CLOSE;
-	sqes[0].fd = fd;
-	tail = (unsigned int *)(sq + p.sq_off.tail);
-	array = (unsigned int *)(sq + p.sq_off.array);
-	array[*tail & *(unsigned int *)(sq + p.sq_off.ring_mask)] = 0;
-	__atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
-	if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
-		return -errno;
-	cqe = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
-	return cqe[*(unsigned int *)(cq + p.cq_off.head) & *(unsigned int *)(cq + p.cq_off.ring_mask)].res;
+	return uring_one(&req);
 }
 
 static int close_own_vcpu(void *arg)

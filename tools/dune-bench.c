@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "dune.h"
+#include "tool-arch.h"	/* tools/<isa>/: HAVE_BARE_EXIT, bare_exit_loop() */
 
 #define BATCHES 7
 
@@ -65,18 +66,6 @@ static void nop_loop(int n)
 	for (int i = 0; i < n; i++)
 		syscall(DUNE_SYSCALL_NR, DUNE_OP_NOP);
 }
-
-#ifdef __x86_64__
-/* The bare exit: the guest's own `out` to the syscall port, no `syscall` trap. */
-static void out_loop(int n)
-{
-	for (int i = 0; i < n; i++) {
-		long rax = DUNE_SYSCALL_NR;
-
-		asm volatile("out %%eax, $0x20" : "+a"(rax) : "D"((long)DUNE_OP_NOP) : "rcx", "memory");
-	}
-}
-#endif
 
 static int pipe_fds[2];
 
@@ -221,14 +210,14 @@ static double first_touch_ns(int pages)
 /* Can this guest reach the host loop with a bare `out`?  Try in a child. */
 static int bare_exit_available(void)
 {
-#ifdef __x86_64__
+#if HAVE_BARE_EXIT
 	int status;
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		if (dune_enter() || syscall(DUNE_SYSCALL_NR, DUNE_OP_BARE_EXITS))
 			_exit(1);
-		out_loop(1);
+		bare_exit_loop(1);
 		_exit(0);
 	}
 	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
@@ -238,30 +227,44 @@ static int bare_exit_available(void)
 #endif
 }
 
+/* Run fn(arg, out) in a fork child; its n results come back in out.  0 or -1. */
+static int in_child(int (*fn)(const void *arg, double *out), const void *arg, double *out,
+		    size_t n)
+{
+	ssize_t size = n * sizeof(*out);
+	int fds[2], ok;
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid == 0)
+		_exit(fn(arg, out) || write(fds[1], out, size) != size);
+	close(fds[1]);
+	ok = pid > 0 && read(fds[0], out, size) == size;
+	close(fds[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return ok ? 0 : -1;
+}
+
+static int enter_once(const void *arg, double *out)
+{
+	double start = now_ns();
+
+	(void)arg;
+	*out = dune_enter() ? -1 : now_ns() - start;
+	return 0;
+}
+
 /* Enter latency: first dune_enter() of a fresh process, median of children. */
 static double enter_ns(void)
 {
 	double t[5];
 
-	for (int i = 0; i < 5; i++) {
-		int fds[2], status;
-		pid_t pid;
-
-		if (pipe(fds))
-			return -1;
-		pid = fork();
-		if (pid == 0) {
-			double start = now_ns(), d;
-
-			d = dune_enter() ? -1 : now_ns() - start;
-			_exit(write(fds[1], &d, sizeof(d)) != sizeof(d));
-		}
-		close(fds[1]);
-		if (read(fds[0], &t[i], sizeof(t[i])) != sizeof(t[i]))
+	for (int i = 0; i < 5; i++)
+		if (in_child(enter_once, NULL, &t[i], 1))
 			t[i] = -1;
-		close(fds[0]);
-		waitpid(pid, &status, 0);
-	}
 	qsort(t, 5, sizeof(t[0]), cmp_double);
 	return t[2];
 }
@@ -309,30 +312,17 @@ static const struct {
 
 static const char *const path_names[NR_PATHS] = { "native", "user", "kmod" };
 
-/* One round of one path in a child: ns per call of each load, or -1. */
-static int path_round(int path, double ns[NR_LOADS])
+/* One round of path *arg in this child: ns per call of each load. */
+static int path_round(const void *arg, double *ns)
 {
-	int fds[2], status;
-	pid_t pid;
+	int path = *(const int *)arg;
 
-	if (pipe(fds))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		double t[NR_LOADS];
-
-		setenv("DUNE_MODE", path_names[path], 1);
-		if (path && dune_enter())
-			_exit(1);
-		for (size_t l = 0; l < NR_LOADS; l++)
-			t[l] = measure(path_loads[l].fn, iterations);
-		_exit(write(fds[1], t, sizeof(t)) != sizeof(t));
-	}
-	close(fds[1]);
-	status = read(fds[0], ns, sizeof(double) * NR_LOADS) == sizeof(double) * NR_LOADS;
-	close(fds[0]);
-	waitpid(pid, NULL, 0);
-	return status ? 0 : -1;
+	setenv("DUNE_MODE", path_names[path], 1);
+	if (path && dune_enter())
+		return 1;
+	for (size_t l = 0; l < NR_LOADS; l++)
+		ns[l] = measure(path_loads[l].fn, iterations);
+	return 0;
 }
 
 /* --paths=PNG also plots the table with gnuplot. */
@@ -377,7 +367,7 @@ static int bench_paths(const char *png)
 			best[l][p] = -1;
 	for (int r = 0; r < PATH_ROUNDS; r++) {
 		for (int p = 0; p < NR_PATHS; p++) {
-			if (path_round(p, ns))
+			if (in_child(path_round, &p, ns, NR_LOADS))
 				continue;
 			for (size_t l = 0; l < NR_LOADS; l++)
 				if (best[l][p] < 0 || ns[l] < best[l][p])
@@ -459,8 +449,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dune-bench: dune_enter: %s\n", dune_last_error());
 		return 1;
 	}
+#if HAVE_BARE_EXIT
 	if (bare && !syscall(DUNE_SYSCALL_NR, DUNE_OP_BARE_EXITS))
-		floor_out = measure(out_loop, iterations);
+		floor_out = measure(bare_exit_loop, iterations);
+#endif
 	nop = measure(nop_loop, iterations);
 	fwd_getpid = measure(getpid_loop, iterations);
 	fwd_pipe = measure(pipe_loop, iterations / 2);

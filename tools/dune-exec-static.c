@@ -28,13 +28,7 @@
 #include <unistd.h>
 
 #include "dune.h"
-
-#if defined(__x86_64__)
-#define NATIVE_MACHINE	EM_X86_64
-#define RSEQ_SIGNATURE	0x53053053	/* glibc's RSEQ_SIG on x86 */
-#else
-#error "dune-exec-static: no entry sequence for this architecture"
-#endif
+#include "tool-arch.h"	/* tools/<isa>/: NATIVE_MACHINE, start() */
 
 #define EXIT_FAILED	125
 #define EXIT_CANNOT_RUN	126
@@ -252,20 +246,9 @@ static void drop_rseq(void)
 	char *area = (char *)__builtin_thread_pointer() + __rseq_offset;
 
 	if (__rseq_size &&
-	    syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIGNATURE) &&
-	    syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIGNATURE))
+	    syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) &&
+	    syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG))
 		fail(EXIT_FAILED, "cannot unregister the loader's rseq area", errno);
-}
-
-/* As the kernel starts a program: the stack pointer at argc, rdx 0 (no rtld_fini). */
-static void __attribute__((noreturn)) start(uintptr_t entry, uintptr_t sp)
-{
-	asm volatile("mov %0, %%rsp\n\t"
-		     "xor %%edx, %%edx\n\t"
-		     "xor %%ebp, %%ebp\n\t"
-		     "jmp *%1"
-		     :: "r"(sp), "r"(entry) : "memory");
-	__builtin_unreachable();
 }
 
 int main(int argc, char **argv, char **envp)

@@ -3,7 +3,8 @@
  * libdune-run.so: preloaded by dune-run into every program it starts (and,
  * through the inherited environment, into everything those exec), it enters
  * dune before main().  A program that cannot enter says so once and runs
- * natively, unless a policy (DUNE_DENY) is in force or the kernel path was
+ * natively, unless a policy is in force (dune-run's filter, which the kernel
+ * reports whatever the environment says, or DUNE_DENY) or the kernel path was
  * asked for (DUNE_MODE=kmod): then running natively would run it without
  * what the user asked for, so it stops with dune-run's own status.
  */
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "dune.h"
+#include "policy.h"
 
 #define EXIT_FAILED	125	/* as dune-run's own failures */
 
@@ -26,7 +28,7 @@ __attribute__((constructor)) static void dune_run_enter(void)
 	err = dune_enter();
 	if (!err)
 		return;
-	if (policy && *policy) {
+	if ((policy && *policy) || dune_policy_in_force()) {
 		fprintf(stderr, "dune-run: cannot enter dune, so the policy cannot hold: %s\n",
 			dune_last_error());
 		_exit(EXIT_FAILED);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * dune-run: run an unmodified program inside dune.  It sets the environment
- * (LD_PRELOAD of libdune-run.so, DUNE_TRACE, DUNE_STATS, DUNE_DENY, ...) and
- * execs the program, so the program, its children and what they exec enter
- * dune before main().  A static program is loaded by dune-exec-static.  Exit status: the program's, or
- * 125 (dune-run failed), 126 (cannot execute), 127 (not found), like env(1).
+ * (LD_PRELOAD of libdune-run.so, DUNE_TRACE, DUNE_STATS, ...) and execs the
+ * program, so the program, its children and what they exec enter dune before
+ * main().  A static program is loaded by dune-exec-static.  A policy (deny
+ * rules, an allow-list, a seccomp profile) becomes a seccomp filter installed
+ * here, before the exec (lib/policy.c).  Exit status: the program's, or 125
+ * (dune-run failed), 126 (cannot execute), 127 (not found), like env(1).
  */
 #include <elf.h>
 #include <errno.h>
@@ -16,7 +18,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef DUNE_HAVE_JSON_C
+#include <json.h>
+#endif
+
+#include "arch-policy.h"
 #include "dune.h"
+#include "policy.h"
 
 #define EXIT_FAILED	125
 #define EXIT_CANNOT_RUN	126
@@ -30,7 +38,12 @@ static const char usage[] =
 	"      --stats-json=FILE  the same as JSON, one object per line\n"
 	"      --deny=SYSCALL[=ERRNO|=kill][,...]\n"
 	"                         refuse these system calls (default errno EPERM)\n"
-	"      --policy=FILE      deny rules from FILE: 'deny SYSCALL [ERRNO|kill]' lines\n"
+	"      --allow=SYSCALL[,...]\n"
+	"                         refuse all others (with --default's action)\n"
+	"      --default=ERRNO|kill  what --allow refuses with (default EPERM)\n"
+	"      --policy=FILE      rules from FILE: 'deny SYSCALL [ERRNO|kill]', 'allow SYSCALL'\n"
+	"      --seccomp-profile=FILE\n"
+	"                         rules from an OCI/Docker seccomp profile (JSON)\n"
 	"      --mode=auto|user|kmod\n"
 	"                         syscall path (kmod: in-kernel fast path; auto: probe)\n"
 	"  -q, --quiet            no dune messages     -v, --verbose  log guest faults\n"
@@ -50,38 +63,186 @@ static void set(const char *name, const char *value)
 		fail(EXIT_FAILED, "cannot set %s", name);
 }
 
-/* --deny lists accumulate (with --policy's rules) into DUNE_DENY. */
-static char deny[8192];
+/* --deny, --allow, --policy and --seccomp-profile accumulate here. */
+static struct dune_policy policy = { .dflt = EPERM };
+static int have_policy;
 
-static void add_deny(const char *rules)
+static void add_deny(const char *rules, const char *what)
 {
-	if (strlen(deny) + strlen(rules) + 2 > sizeof(deny))
-		fail(EXIT_FAILED, "too many deny rules (%s)", rules);
-	if (*deny)
-		strcat(deny, ",");
-	strcat(deny, rules);
+	if (dune_rules_parse(policy.deny, rules, what))
+		fail(EXIT_FAILED, "%s", dune_last_error());
+	have_policy = 1;
+}
+
+static void allow(long nr)
+{
+	policy.allow[dune_syscall_slot(nr)] = 1;
+	policy.allow_mode = have_policy = 1;
+}
+
+static void add_allow(const char *names, const char *what)
+{
+	for (const char *p = names; *p; p += *p == ',') {
+		size_t len = strcspn(p, ",");
+		long nr = dune_syscall_nr(p, len);
+
+		if (nr < 0) {
+			fprintf(stderr, "dune-run: %s: unknown system call '%.*s'\n", what, (int)len, p);
+			exit(EXIT_FAILED);
+		}
+		allow(nr);
+		p += len;
+	}
+}
+
+static void set_default(const char *action)
+{
+	policy.dflt = dune_rule_action(action, strlen(action));
+	if (!policy.dflt)
+		fail(EXIT_FAILED, "--default=%s: the action must be an errno (a name or 1..4095) "
+		     "or 'kill'", action);
 }
 
 static void read_policy(const char *path)
 {
 	FILE *f = fopen(path, "r");
-	char line[256], name[128], action[64];
+	char line[256], verb[8], name[128], action[64];
 
 	if (!f)
 		fail(EXIT_FAILED, "%s: cannot open the policy file", path);
 	while (fgets(line, sizeof(line), f)) {
-		int n = sscanf(line, " deny %127s %63s", name, action);
+		int n = sscanf(line, " %7s %127s %63s", verb, name, action);
 		char rule[200];
 
 		if (line[strspn(line, " \t")] == '#' || line[strspn(line, " \t\n")] == '\0')
 			continue;
-		if (n < 1)
+		if (n >= 2 && !strcmp(verb, "deny")) {
+			snprintf(rule, sizeof(rule), n == 3 ? "%s=%s" : "%s", name, action);
+			add_deny(rule, path);
+		} else if (n == 2 && !strcmp(verb, "allow")) {
+			add_allow(name, path);
+		} else {
+			line[strcspn(line, "\n")] = '\0';
 			fail(EXIT_FAILED, "bad policy line: %s", line);
-		snprintf(rule, sizeof(rule), n == 2 ? "%s=%s" : "%s", name, action);
-		add_deny(rule);
+		}
 	}
 	fclose(f);
 }
+
+/* ---- OCI/Docker seccomp profiles (the JSON of runc and docker --security-opt) ---- */
+
+static const char *profile;
+
+static void __attribute__((noreturn)) bad_profile(const char *why, const char *what)
+{
+	fprintf(stderr, "dune-run: %s: %s%s%.*s\n", profile, why, what ? ": " : "",
+		what ? (int)strcspn(what, "\n") : 0, what ? what : "");
+	exit(EXIT_FAILED);
+}
+
+#ifdef DUNE_HAVE_JSON_C
+/* SCMP_ACT_* and errnoRet as a rule's action: 0 allows; TRAP, TRACE, NOTIFY are refused. */
+static int profile_action(json_object *obj, const char *key, const char *errno_key)
+{
+	json_object *v, *e;
+	const char *name;
+
+	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+		bad_profile("no action", key);
+	name = json_object_get_string(v);
+	if (!strcmp(name, "SCMP_ACT_ALLOW") || !strcmp(name, "SCMP_ACT_LOG"))
+		return 0;
+	/* KILL_THREAD kills the process: dune cannot leave a thread without its vCPU */
+	if (!strcmp(name, "SCMP_ACT_KILL") || !strcmp(name, "SCMP_ACT_KILL_THREAD") ||
+	    !strcmp(name, "SCMP_ACT_KILL_PROCESS"))
+		return DUNE_DENY_KILL;
+	if (strcmp(name, "SCMP_ACT_ERRNO"))
+		bad_profile("action not supported (ALLOW, LOG, ERRNO, KILL*)", name);
+	if (!json_object_object_get_ex(obj, errno_key, &e))
+		return EPERM;
+	if (!json_object_is_type(e, json_type_int) || json_object_get_int64(e) < 1 ||
+	    json_object_get_int64(e) > 4095)
+		bad_profile("the errno must be 1..4095", errno_key);
+	return json_object_get_int(e);
+}
+
+static void profile_arch(json_object *root)
+{
+	json_object *archs;
+	size_t n;
+
+	if (!json_object_object_get_ex(root, "architectures", &archs))
+		return;		/* the native one, as runc takes it */
+	n = json_object_array_length(archs);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(archs, i)),
+			    DUNE_SCMP_ARCH))
+			return;
+	bad_profile("its architectures leave out this one", DUNE_SCMP_ARCH);
+}
+
+/* One entry of "syscalls": names, an action; conditions are refused. */
+static void profile_entry(json_object *entry, int dflt)
+{
+	static const char *const unsupported[] = { "args", "includes", "excludes" };
+	json_object *names, *v;
+	int action = profile_action(entry, "action", "errnoRet");
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+		if (json_object_object_get_ex(entry, unsupported[i], &v) &&
+		    (json_object_is_type(v, json_type_array) ? json_object_array_length(v) > 0 :
+		     json_object_is_type(v, json_type_object) && json_object_object_length(v) > 0))
+			bad_profile("conditions are not supported (the whole profile is refused)",
+				    unsupported[i]);
+	if (!json_object_object_get_ex(entry, "names", &names) ||
+	    !json_object_is_type(names, json_type_array))
+		bad_profile("an entry of \"syscalls\" without \"names\"", NULL);
+	n = json_object_array_length(names);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+		long nr = name ? dune_syscall_nr(name, strlen(name)) : -1;
+
+		if (nr < 0 || action == dflt)
+			continue;	/* not on this architecture, as libseccomp skips it */
+		if (action)
+			policy.deny[dune_syscall_slot(nr)] = action;
+		else
+			allow(nr);
+	}
+}
+
+static void read_profile(const char *path)
+{
+	json_object *root, *syscalls;
+	size_t n;
+
+	profile = path;
+	root = json_object_from_file(path);
+	if (!root)
+		bad_profile("cannot read it as JSON", json_util_get_last_err());
+	policy.dflt = profile_action(root, "defaultAction", "defaultErrnoRet");
+	policy.allow_mode = policy.dflt != 0;
+	have_policy = 1;
+	profile_arch(root);
+	if (json_object_object_get_ex(root, "syscalls", &syscalls)) {
+		if (!json_object_is_type(syscalls, json_type_array))
+			bad_profile("\"syscalls\" is not an array", NULL);
+		n = json_object_array_length(syscalls);
+		for (size_t i = 0; i < n; i++)
+			profile_entry(json_object_array_get_idx(syscalls, i), policy.dflt);
+	}
+	json_object_put(root);
+}
+#else
+/* A cross build: Debian has no json-c for the target here (Makefile). */
+static void read_profile(const char *path)
+{
+	profile = path;
+	bad_profile("this dune-run was built without json-c: seccomp profiles are not supported",
+		    NULL);
+}
+#endif
 
 /* A companion file next to this program, or in ../lib when installed. */
 static void find_companion(const char *name, const char *const places[], int n, char *out,
@@ -189,6 +350,8 @@ static void parse(int argc, char **argv)
 		{ "trace", optional_argument, NULL, 't' }, { "stats", no_argument, NULL, 's' },
 		{ "stats-json", required_argument, NULL, 'j' }, { "deny", required_argument, NULL, 'd' },
 		{ "policy", required_argument, NULL, 'p' }, { "mode", required_argument, NULL, 'm' },
+		{ "allow", required_argument, NULL, 'a' }, { "default", required_argument, NULL, 'D' },
+		{ "seccomp-profile", required_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' }, { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -200,8 +363,11 @@ static void parse(int argc, char **argv)
 		case 't': set("DUNE_TRACE", optarg ? optarg : "/dev/stderr"); break;
 		case 's': set("DUNE_STATS", "/dev/stderr"); break;
 		case 'j': set("DUNE_STATS_JSON", optarg); break;
-		case 'd': add_deny(optarg); break;
+		case 'd': add_deny(optarg, "--deny"); break;
+		case 'a': add_allow(optarg, "--allow"); break;
+		case 'D': set_default(optarg); break;
 		case 'p': read_policy(optarg); break;
+		case 'P': read_profile(optarg); break;
 		case 'm': set_mode(optarg); break;
 		case 'q': set("DUNE_RUN_QUIET", "1"); break;
 		case 'v': set("DUNE_DEBUG", "1"); break;
@@ -214,8 +380,17 @@ static void parse(int argc, char **argv)
 	}
 	if (optind == argc)
 		fail(EXIT_FAILED, "%s", "no program to run (see dune-run --help)");
-	if (*deny)
-		set("DUNE_DENY", deny);
+}
+
+/*
+ * The policy's filter, from here on for this process and all it starts.
+ * The kernel, not dune, enforces it: nothing the program does to dune's
+ * memory, its environment or its limits can lift it.
+ */
+static void install_policy(void)
+{
+	if (have_policy && dune_policy_install(&policy))
+		fail(EXIT_FAILED, "%s", dune_last_error());
 }
 
 /* dune-exec-static PATH ARGV0 ARGS... */
@@ -240,6 +415,7 @@ int main(int argc, char **argv)
 	resolve(argv[optind], path, sizeof(path));
 	set_static_loader(loader, sizeof(loader));
 	preload();
+	install_policy();
 	if (is_static_elf(path))
 		exec_static(loader, path, argv + optind, argc - optind);
 	execv(path, argv + optind);

@@ -23,6 +23,9 @@
 			 XFEATURE_XTILEDATA | XFEATURE_APX)
 #define XFEATURE_AMX	(3ULL << 17)
 
+#define CPUID_7_ECX_CET_SS	(1U << 7)
+#define CPUID_7_EDX_CET_IBT	(1U << 20)
+
 #ifndef ARCH_GET_XCOMP_PERM
 #define ARCH_GET_XCOMP_PERM 0x1022
 #endif
@@ -102,8 +105,16 @@ static void mirror_cpuid_entry(struct x86_vm *xv, struct kvm_cpuid_entry2 *e)
 	} else if (e->function == 0xd && e->index >= 2 && e->index < 64 &&
 		   (lost >> e->index) & 1) {
 		e->eax = e->ebx = e->ecx = e->edx = 0;
-	} else if (e->function == 7 && e->index == 0 && (lost & XFEATURE_AMX)) {
-		e->edx &= ~((1U << 22) | (1U << 24) | (1U << 25));
+	} else if (e->function == 7 && e->index == 0) {
+		/*
+		 * CET (shadow stack, IBT): the host kernel turns them on per
+		 * thread in its own U_CET MSR and XSAVE supervisor state, which
+		 * the vCPU does not get: the guest must not believe it has them.
+		 */
+		e->ecx &= ~CPUID_7_ECX_CET_SS;
+		e->edx &= ~CPUID_7_EDX_CET_IBT;
+		if (lost & XFEATURE_AMX)
+			e->edx &= ~((1U << 22) | (1U << 24) | (1U << 25));
 	} else if ((e->function == 0x1d || e->function == 0x1e) && (lost & XFEATURE_AMX)) {
 		e->eax = e->ebx = e->ecx = e->edx = 0;
 	}
@@ -150,6 +161,8 @@ static int build_cpuid(struct dune_vm *vm)
 		xv->cr4 |= X86_CR4_FSGSBASE;
 	if ((r[2] >> 4) & (kvm7_ecx >> 3) & 1)
 		xv->cr4 |= X86_CR4_PKE;
+	if ((r[2] >> 2) & (kvm7_ecx >> 2) & 1)
+		xv->cr4 |= X86_CR4_UMIP;	/* then umip.c answers as Linux does */
 	xv->smep = (r[1] >> 7) & (kvm7_ebx >> 7) & 1;
 	cpuid(1, 0, r);
 	if ((r[2] >> 27) & 1)
@@ -213,9 +226,10 @@ static int set_cpuid_xcr0(struct dune_vcpu *vcpu)
 }
 
 /*
- * The x87 control word and MXCSR are callee-saved: carry them into the guest.
+ * The x87 control word and MXCSR are callee-saved: carry them into the guest,
+ * and PKRU, the thread's protection-key rights, where the guest has PKE.
  * (Through the XSAVE image: the kernel takes FCW only with XSTATE_BV bit 0 (x87)
- * set, and MXCSR only with bit 1 (SSE) set.)
+ * set, MXCSR only with bit 1 (SSE), PKRU only with bit 9.)
  */
 static int set_fpu_control(struct dune_vcpu *vcpu)
 {
@@ -232,6 +246,14 @@ static int set_fpu_control(struct dune_vcpu *vcpu)
 	memcpy(image + 0, &fcw, sizeof(fcw));
 	memcpy(image + 24, &mxcsr, sizeof(mxcsr));
 	image[512] |= 3;	/* XSTATE_BV: x87, SSE */
+	if (x86_vm(vcpu->vm)->cr4 & X86_CR4_PKE) {
+		uint32_t r[4], pkru;
+
+		cpuid(0xd, 9, r);	/* EBX: PKRU's offset in the image */
+		asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+		memcpy(image + r[1], &pkru, sizeof(pkru));
+		image[513] |= XFEATURE_PKRU >> 8;
+	}
 	err = dune_ioctl(vcpu->fd, KVM_SET_XSAVE, xsave);
 	if (err)
 		return dune_fail(err, "KVM_SET_XSAVE: %s", dune_strerror(err));
@@ -290,6 +312,7 @@ static void write_syscall_stub(uint8_t *ka, int hw)
 	static const uint8_t stub_hw[] = { 0xe7, DUNE_X86_PORT_SYSCALL, 0x48, 0x0f, 0x07 };
 	static const uint8_t stub_pvm[] = { 0xe7, DUNE_X86_PORT_SYSCALL, 0xff, 0xe1 };
 
+	memset(ka + KA_SYSCALL, 0, DUNE_PAGE_SIZE);	/* the probe's code goes */
 	if (hw)
 		memcpy(ka + KA_SYSCALL, stub_hw, sizeof(stub_hw));
 	else
@@ -336,7 +359,7 @@ void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 	s->gs.base = gs_base;
 	s->tr = (struct kvm_segment){ .base = (uint64_t)kv + KV_TSS, .limit = TSS_IOMAP + 32,
 				      .selector = GDT_TSS, .type = 11, .present = 1 };
-	s->ldt = (struct kvm_segment){ .unusable = 1 };
+	x86_fill_ldt(vcpu, &s->ldt);
 	s->gdt.base = (uint64_t)kv + KV_GDT;
 	s->gdt.limit = GDT_ENTRIES * 8 - 1;
 	s->idt.base = (uint64_t)ka + KA_IDT;
@@ -349,10 +372,10 @@ void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 	s->efer = 0xd01;	/* SCE LME LMA NXE */
 }
 
-/* Some CR4 bits the host has may still be refused: drop PKE, then FSGSBASE. */
+/* Some CR4 bits the host has may still be refused: drop PKE, UMIP, then FSGSBASE. */
 static int set_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 {
-	static const uint64_t optional[] = { X86_CR4_PKE, X86_CR4_FSGSBASE, 0 };
+	static const uint64_t optional[] = { X86_CR4_PKE, X86_CR4_UMIP, X86_CR4_FSGSBASE, 0 };
 
 	for (int i = 0;; i++) {
 		long err = dune_ioctl(vcpu->fd, KVM_SET_SREGS, s);
@@ -367,7 +390,10 @@ static int set_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s)
 	}
 }
 
-/* Supervisor pages, except the ones CPL3 code must run (probe; kvm_pvm's stub). */
+/*
+ * Supervisor pages, except the one CPL3 code must run: the probe's while
+ * probing (hw < 0), then kvm_pvm's stub (hw == 0) on the same page.
+ */
 static int map_pages(struct dune_vm *vm, uint8_t *base, int pages, int hw)
 {
 	uint8_t *ka = x86_vm(vm)->ka;
@@ -376,17 +402,25 @@ static int map_pages(struct dune_vm *vm, uint8_t *base, int pages, int hw)
 	for (int i = 0; i < pages && !err; i++) {
 		uint8_t *page = base + i * 4096UL;
 
-		err = x86_map_supervisor(vm, (uintptr_t)page, page == ka + KA_PROBE ||
-					 (page == ka + KA_SYSCALL && !hw));
+		err = x86_map_supervisor(vm, (uintptr_t)page, page == ka + KA_SYSCALL && hw <= 0);
 	}
 	return err ? dune_fail(err, "cannot map the guest kernel: %s", dune_strerror(err)) : 0;
 }
 
-/* After arch_pt_reset(): the VM's and every vCPU's guest-kernel pages. */
+/* Supervisor pages of the guest kernel's data (the LDT's copy). */
+int x86_map_guest_pages(struct dune_vm *vm, uint8_t *base, int pages)
+{
+	return map_pages(vm, base, pages, hw_semantics);
+}
+
+/* After arch_pt_reset(): the VM's and every vCPU's guest-kernel pages, the LDT's. */
 int x86_map_guest_kernel(struct dune_vm *vm)
 {
-	int err = map_pages(vm, x86_vm(vm)->ka, KA_PAGES, hw_semantics);
+	struct x86_vm *xv = x86_vm(vm);
+	int err = map_pages(vm, xv->ka, KA_PAGES, hw_semantics);
 
+	if (!err && xv->ldt)
+		err = x86_map_guest_pages(vm, xv->ldt, LDT_PAGES);
 	for (int i = 0; i < vm->nr_vcpus && !err; i++)
 		if (x86_vcpu(vm->vcpus[i])->kv)
 			err = map_pages(vm, x86_vcpu(vm->vcpus[i])->kv, KV_PAGES, hw_semantics);
@@ -418,7 +452,7 @@ static int set_up_guest_kernel(struct dune_vcpu *vcpu, struct kvm_sregs *sregs)
 	int err;
 
 	write_idt(xv->ka);
-	err = map_pages(vcpu->vm, xv->ka, KA_PAGES, 0);
+	err = map_pages(vcpu->vm, xv->ka, KA_PAGES, hw_semantics);
 	if (!err)
 		err = choose_stub(vcpu, sregs);
 	if (err)
@@ -458,6 +492,7 @@ int arch_vcpu_init(struct dune_vcpu *vcpu)
 	if (err)
 		return err;
 	write_gdt_tss(xc->kv, hw_semantics);
+	xc->cpunode_set = 0;		/* sync_cpunode() writes it before the first run */
 	x86_fill_user_sregs(vcpu, &sregs);
 	err = set_sregs(vcpu, &sregs);	/* also flushes the guest TLB */
 	return err ? err : set_syscall_msrs(vcpu, hw_semantics);

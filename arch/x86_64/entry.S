@@ -123,20 +123,109 @@ x86_exit_thread:
 	ud2
 	.size	x86_exit_thread, .-x86_exit_thread
 
-/* long arch_raw_syscall(long nr, long a0, ..., long a5): -errno on failure */
+/*
+ * long arch_forward_syscall(long nr, long a0, ..., long a5, const void *insn):
+ * a system call from the instruction at insn (arch_forward_template, or its
+ * copy on DUNE_FORWARD_PAGE), which returns to our caller.  -errno on failure.
+ * long arch_raw_syscall(long nr, long a0, ..., long a5): the same from the
+ * template.
+ */
+	.globl	arch_forward_syscall
+	.hidden	arch_forward_syscall
+	.type	arch_forward_syscall, @function
 	.globl	arch_raw_syscall
 	.hidden	arch_raw_syscall
 	.type	arch_raw_syscall, @function
+arch_forward_syscall:
+	mov	16(%rsp), %r11
+	jmp	1f
 arch_raw_syscall:
-	mov	%rdi, %rax
+	lea	arch_forward_template(%rip), %r11
+1:	mov	%rdi, %rax
 	mov	%rsi, %rdi
 	mov	%rdx, %rsi
 	mov	%rcx, %rdx
 	mov	%r8, %r10
 	mov	%r9, %r8
 	mov	8(%rsp), %r9
+	jmp	*%r11			/* the syscall clobbers r11 anyway */
+	.size	arch_forward_syscall, .-arch_forward_syscall
+	.size	arch_raw_syscall, .-arch_raw_syscall
+
+	.globl	arch_forward_template
+	.hidden	arch_forward_template
+arch_forward_template:
 	syscall
 	ret
-	.size	arch_raw_syscall, .-arch_raw_syscall
+1:
+
+	.section .rodata
+	.globl	arch_forward_template_size
+	.hidden	arch_forward_template_size
+	.balign	8
+arch_forward_template_size:
+	.quad	1b - arch_forward_template
+	.text
+
+/*
+ * void x86_int80(struct kvm_regs *r)
+ * The i386 system call r describes, issued natively with `int $0x80` (from
+ * 64-bit code that is the compat ABI on Linux x86-64): every GPR but RSP is
+ * loaded from r before and stored back after, so r ends as the program's
+ * registers would natively.  (struct kvm_regs: rax rbx rcx rdx rsi rdi rsp
+ * rbp r8-r15, 8 bytes each.)
+ */
+	.globl	x86_int80
+	.hidden	x86_int80
+	.type	x86_int80, @function
+x86_int80:
+	push	%rbx
+	push	%rbp
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	push	%rdi
+	mov	0(%rdi), %rax
+	mov	8(%rdi), %rbx
+	mov	16(%rdi), %rcx
+	mov	24(%rdi), %rdx
+	mov	32(%rdi), %rsi
+	mov	56(%rdi), %rbp
+	mov	64(%rdi), %r8
+	mov	72(%rdi), %r9
+	mov	80(%rdi), %r10
+	mov	88(%rdi), %r11
+	mov	96(%rdi), %r12
+	mov	104(%rdi), %r13
+	mov	112(%rdi), %r14
+	mov	120(%rdi), %r15
+	mov	40(%rdi), %rdi
+	int	$0x80
+	xchg	%rdi, (%rsp)		/* r again; the call's RDI on the stack */
+	mov	%rax, 0(%rdi)
+	mov	%rbx, 8(%rdi)
+	mov	%rcx, 16(%rdi)
+	mov	%rdx, 24(%rdi)
+	mov	%rsi, 32(%rdi)
+	mov	%rbp, 56(%rdi)
+	mov	%r8, 64(%rdi)
+	mov	%r9, 72(%rdi)
+	mov	%r10, 80(%rdi)
+	mov	%r11, 88(%rdi)
+	mov	%r12, 96(%rdi)
+	mov	%r13, 104(%rdi)
+	mov	%r14, 112(%rdi)
+	mov	%r15, 120(%rdi)
+	pop	%rax
+	mov	%rax, 40(%rdi)
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbp
+	pop	%rbx
+	ret
+	.size	x86_int80, .-x86_int80
 
 	.section .note.GNU-stack, "", @progbits

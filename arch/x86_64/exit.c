@@ -45,32 +45,77 @@ void arch_vcpu_start(struct dune_vcpu *vcpu)
 }
 
 /*
+ * The synced sregs, to change before the next KVM_RUN applies them: fetched
+ * unless changes are already pending (KVM clears the bit once it took them).
+ */
+struct kvm_sregs *x86_sregs_to_change(struct dune_vcpu *vcpu)
+{
+	struct kvm_sregs *s = &vcpu->run->s.regs.sregs;
+
+	if (!(vcpu->run->kvm_dirty_regs & KVM_SYNC_X86_SREGS)) {
+		if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, s))
+			return NULL;
+		vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	}
+	return s;
+}
+
+/*
  * A guest TLB flush without an extra ioctl: change CR3 (its PWT bit) through
  * the synced sregs, which makes KVM reset the guest MMU context.
  */
 static long flush_tlb(struct dune_vcpu *vcpu)
 {
-	struct kvm_sregs *s = &vcpu->run->s.regs.sregs;
-	long err = sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, s);
+	struct kvm_sregs *s = x86_sregs_to_change(vcpu);
 
-	if (err)
-		return err;
+	if (!s)
+		return -EIO;
 	s->cr3 ^= PTE_PWT;
-	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
 	return 0;
+}
+
+/*
+ * The CPU and node the thread runs on, as Linux gives them to getcpu(): the
+ * CPUNODE segment's limit in the GDT (the vDSO reads it with LSL, or TSC_AUX
+ * with RDPID or RDTSCP).  The guest gets the same where it reads them, as of
+ * its last exit (natively too it is a snapshot): the guest GDT's entry, and
+ * on hardware the vCPU's TSC_AUX (kvm_pvm runs RDPID and RDTSCP natively,
+ * reading the host's, but answers LSL from the guest GDT as it first saw it:
+ * stale after a migration there).
+ */
+static void sync_cpunode(struct dune_vcpu *vcpu)
+{
+	struct x86_vcpu *xc = x86_vcpu(vcpu);
+	uint64_t *gdt = (uint64_t *)(xc->kv + KV_GDT);
+	uint32_t cpunode;
+	uint8_t valid;
+
+	asm("lsl %2, %0; setz %1" : "=r"(cpunode), "=q"(valid) : "r"((uint32_t)GDT_CPUNODE));
+	if (!valid || (xc->cpunode_set && cpunode == xc->cpunode))
+		return;
+	/* present, DPL3, read-only data, 32-bit: as Linux's setup_getcpu() */
+	gdt[GDT_CPUNODE / 8] = (cpunode & 0xffff) | ((uint64_t)0xf5 << 40) |
+			       ((uint64_t)((cpunode >> 16) & 0xf) << 48) | (1ULL << 54);
+	if (x86_vcpu_hw_semantics())	/* refused: a guest without RDPID and RDTSCP */
+		(void)x86_set_msr(vcpu, MSR_TSC_AUX, cpunode);
+	xc->cpunode = cpunode;
+	xc->cpunode_set = 1;
 }
 
 /* A pending flush stays pending until it is done: the guest must not run before. */
 long arch_prepare_run(struct dune_vcpu *vcpu)
 {
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
+	long err = x86_sync_ldt(vcpu);
 
+	if (err)
+		return err;
+	sync_cpunode(vcpu);
 	xc->last_syscall = 0;
 	xc->exc_frame = NULL;
 	xc->exc_taken = 0;
 	if (vcpu->flush_pending) {
-		long err = flush_tlb(vcpu);
-
+		err = flush_tlb(vcpu);
 		if (err)
 			return err;
 		vcpu->flush_pending = 0;
@@ -88,6 +133,7 @@ static void decode_syscall(struct kvm_regs *r, struct dune_syscall *sys)
 	sys->args[4] = r->r8;
 	sys->args[5] = r->r9;
 	sys->ip = r->rcx;
+	sys->compat_arch = 0;
 }
 
 uint32_t arch_audit_arch(void)
@@ -223,6 +269,70 @@ static int decode_vsyscall(struct dune_vcpu *vcpu, uint64_t *frame, struct dune_
 	return 1;
 }
 
+#define INSN_INT	0xcd		/* int $imm8 */
+#define INT_COMPAT	0x80		/* the i386 system call ABI */
+
+/* A #GP's error code names IDT vector n: vector*8+2, or vector*16+2 (QEMU's TCG). */
+static int gp_names_vector(uint64_t error, unsigned int n)
+{
+	return (error & 7) == 2 && (error >> 3 == n || error >> 4 == n);
+}
+
+/*
+ * The `int $n` that raised this #GP: at the frame's RIP, or just before it
+ * (nested KVM on AMD may report a #GP in an INTn's delivery past it, unlike
+ * the hardware): n, with the frame moved to the instruction; or -1.
+ */
+static int gp_int_vector(uint64_t error, uint64_t *frame)
+{
+	uint8_t insn[2];
+
+	for (int back = 0; back <= 2; back += 2)
+		if (!dune_read_guest(insn, frame[0] - back, 2) && insn[0] == INSN_INT &&
+		    gp_names_vector(error, insn[1])) {
+			frame[0] -= back;
+			return insn[1];
+		}
+	return -1;
+}
+
+/*
+ * `int $n` whose gate CPL3 may not use: natively #GP (SIGSEGV, SI_KERNEL) at
+ * the instruction, but n = 0x80 is the i386 system call (an ABI of Linux
+ * x86-64, from 64-bit code too), continuing after the 2-byte instruction.
+ * Hardware reports #GP naming the vector (dune's IDT ends at vector 31);
+ * kvm_pvm reports #UD for every `int $n` and for `sysenter` (natively #GP on
+ * Intel, #UD on AMD, as the guest CPU of hardware KVM gives it), so there
+ * the bytes tell.
+ */
+static void decode_int(struct dune_vcpu *vcpu, int vector, uint64_t *frame, struct dune_exit *e)
+{
+	struct kvm_regs *r = &vcpu->run->s.regs.regs;
+	uint8_t insn[2] = { 0 };
+	int n = -1;
+
+	if (vector == 13)
+		n = gp_int_vector(x86_vcpu(vcpu)->exc_error, frame);
+	if (vector == 6 && !x86_vcpu_hw_semantics() && !dune_read_guest(insn, frame[0], 2)) {
+		if (insn[0] == INSN_INT)
+			n = insn[1];
+		if (insn[0] == INSN_INT || (insn[0] == 0x0f && insn[1] == 0x34))	/* sysenter */
+			exception_signal(13, &e->fault);
+	}
+	e->fault.pc = frame[0];
+	if (n != INT_COMPAT)
+		return;
+	frame[0] += 2;
+	x86_vcpu(vcpu)->exc_taken = 0;
+	e->event = DUNE_EV_SYSCALL;
+	e->sys = (struct dune_syscall){
+		.nr = (uint32_t)r->rax,
+		.args = { (uint32_t)r->rbx, (uint32_t)r->rcx, (uint32_t)r->rdx,
+			  (uint32_t)r->rsi, (uint32_t)r->rdi, (uint32_t)r->rbp },
+		.ip = frame[0], .compat_arch = AUDIT_ARCH_I386,
+	};
+}
+
 static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exit *e)
 {
 	struct x86_vcpu *xc = x86_vcpu(vcpu);
@@ -253,6 +363,11 @@ static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exi
 		e->why = "exception in the guest kernel";
 		return;
 	}
+	if (vector == 13 && !error && (x86_vm(vcpu->vm)->cr4 & X86_CR4_UMIP) &&
+	    x86_emulate_umip(vcpu, frame, e))
+		return;
+	if (vector == 6 || vector == 13)
+		decode_int(vcpu, vector, frame, e);
 	if (vector != 14)
 		return;
 	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_SREGS, &s)) {
@@ -459,6 +574,8 @@ int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *r
 		*ret = set_segment_base(vcpu, sys);
 	else if (sys->nr == SYS_prctl && sys->args[0] == PR_SET_TSC)
 		*ret = set_tsc_mode(vcpu, sys);
+	else if (sys->nr == SYS_modify_ldt)
+		*ret = x86_modify_ldt(vcpu, sys);
 	else
 		return 0;
 	return 1;

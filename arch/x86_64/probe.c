@@ -4,6 +4,7 @@
  * at LSTAR on a CPL3 `syscall`; the kvm_pvm fork stays at CPL3.  Run CPL3 code
  * that executes `syscall` with LSTAR at `out %al, $DUNE_X86_PORT_PROBE` on a user
  * page (SMEP off, so both semantics can execute it) and look at CS there.
+ * The page is the syscall stub's, user code only where the stub must be.
  */
 #include <errno.h>
 

@@ -5,6 +5,7 @@
 # Installed as build/tests/t-programs (run from build/tests by run-tests.sh).
 # With --bench (dune-bench --programs): also syscalls per second and the
 # syscalls that take the most host time inside dune, from --stats-json.
+# DUNE_RUN_OPTS: more dune-run options (t-policy: a seccomp profile).
 set -u
 bench=0
 [ "${1:-}" = --bench ] && bench=1
@@ -31,7 +32,9 @@ case_() {
 			(cd "$work/$how" && sh -c "$cmd") >"$work/$how.out" 2>&1 </dev/null
 		else
 			rm -f "$work/stats.json"
-			(cd "$work/$how" && "$dune_run" -q --stats-json="$work/stats.json" sh -c "$cmd") \
+			# shellcheck disable=SC2086 # one option per word
+			(cd "$work/$how" && "$dune_run" -q ${DUNE_RUN_OPTS:-} --stats-json="$work/stats.json" \
+				sh -c "$cmd") \
 				>"$work/$how.out" 2>&1 </dev/null
 		fi
 		echo "status $?" >>"$work/$how.out"

@@ -151,11 +151,20 @@ add_busybox() {
 	done
 }
 
-# Every shared library the test programs (and dune-bench) load, at its host
-# path (the dynamic loader too: it is what PT_INTERP names).
+# dune-run and its companions, which t-dune-run and t-policy run from
+# BUILD_DIR/tests/.. as on the host, dune-stat, and dune-bench for
+# DUNE_VM_BENCH.
+tools() {
+	echo "$build/dune-run $build/libdune-run.so $build/dune-exec-static $build/dune-stat"
+	[ -z "$bench" ] || echo "$build/dune-bench"
+}
+
+# Every shared library the test programs and tools load, at its host path
+# (the dynamic loader too: it is what PT_INTERP names).
 add_libraries() {
 	local root=$1 f lib
-	for f in "$build/tests"/* ${bench:+"$build/dune-bench"}; do
+	# shellcheck disable=SC2046 # one path per word
+	for f in "$build/tests"/* $(tools); do
 		if [ ! -f "$f" ] || [ ! -x "$f" ]; then
 			continue
 		fi
@@ -189,7 +198,8 @@ build_initramfs() {
 	# The build's tests at the build's absolute path, so rpaths into the
 	# build tree and run-tests.sh's "BUILD_DIR/tests" both work as on the host.
 	cp -a "$build/tests" "$root$build/"
-	[ -z "$bench" ] || cp "$build/dune-bench" "$root$build/"
+	# shellcheck disable=SC2046 # one path per word
+	cp $(tools) "$root$build/"
 	cp "$here/../run-tests.sh" "$root/dune/run-tests.sh"
 	add_libraries "$root"
 	cp "$here/init.sh" "$root/init"

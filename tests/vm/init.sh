@@ -11,6 +11,8 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TMPDIR=/tmp
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# what udev would add: dune-run -s writes to /dev/stderr
+for i in 0:stdin 1:stdout 2:stderr; do ln -sf "/proc/self/fd/${i%%:*}" "/dev/${i#*:}"; done
 # The build tree sits at its host path, which may be under /tmp: keep that
 # visible (the initramfs root is in RAM and writable anyway).
 [ -n "$(ls -A /tmp)" ] || mount -t tmpfs tmpfs /tmp

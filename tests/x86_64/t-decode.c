@@ -4,7 +4,8 @@
  * here, for every place a vCPU can stand when KVM_RUN returns.  The
  * program's view of its registers must say whether a syscall was serviced;
  * an interrupted exception stub takes its exception; error-code vectors pop
- * their error code; a TLB flush that cannot be done stays pending.
+ * their error code; a #GP from `int $n` is found at its instruction, the i386
+ * system call for n = 0x80; a TLB flush that cannot be done stays pending.
  */
 #include <stdlib.h>
 
@@ -38,6 +39,9 @@ static void setup(void)
 	vcpu->arch = calloc(1, sizeof(struct x86_vcpu));
 	vcpu->run = calloc(1, sizeof(struct kvm_run));
 	if (!vcpu->arch || !vcpu->run)
+		exit(2);
+	x86_vcpu(vcpu)->kv = aligned_alloc(DUNE_PAGE_SIZE, KV_PAGES * DUNE_PAGE_SIZE);
+	if (!x86_vcpu(vcpu)->kv)
 		exit(2);
 }
 
@@ -145,6 +149,48 @@ static void check_exception_stubs(void)
 	}
 }
 
+/* A #GP of vector 13 with this error code, its frame's RIP at rip. */
+static void gp_exit(uint64_t error, uint64_t rip, struct dune_exit *e)
+{
+	uint64_t *f = push_frame(1);
+
+	f[0] = error;
+	f[1] = rip;
+	stop_at((uint64_t)ka + KA_EXC + 13 * EXC_STUB_SIZE);
+	guest()->rsp = (uint64_t)f;
+	guest()->rax = 20;		/* i386 getpid */
+	guest()->rbx = 0xffffffff00000001;
+	vcpu->run->exit_reason = KVM_EXIT_IO;
+	vcpu->run->io.direction = KVM_EXIT_IO_OUT;
+	vcpu->run->io.port = DUNE_X86_PORT_EXC + 13;
+	arch_decode_exit(vcpu, e);
+}
+
+static void check_int_gp(void)
+{
+	static const uint8_t code[] = { 0x90, 0x90, 0xcd, 0x80, 0xcd, 0x0d, 0x90 };
+	uint64_t at = (uint64_t)code;
+	struct dune_exit e;
+
+	/* hardware names vector 0x80 as 0x80*8+2, QEMU's TCG as 0x80*16+2 */
+	for (uint64_t error = 0x402; error <= 0x802; error += 0x400) {
+		gp_exit(error, at + 2, &e);
+		CHECK(e.event == DUNE_EV_SYSCALL && e.sys.compat_arch && e.sys.nr == 20 &&
+		      e.sys.args[0] == 1 && e.sys.ip == at + 4,
+		      "int $0x80, error %#lx: event %d nr %ld arg0 %#lx ip %+ld", (long)error,
+		      e.event, e.sys.nr, e.sys.args[0], (long)(e.sys.ip - at));
+	}
+	/* int $0x0d reported past itself (nested SVM): SIGSEGV at the instruction */
+	gp_exit(0x6a, at + 6, &e);
+	CHECK(e.event == DUNE_EV_FAULT && e.fault.signo == SIGSEGV && e.fault.pc == at + 4,
+	      "int $0x0d: event %d signo %d pc %+ld", e.event, e.fault.signo,
+	      (long)(e.fault.pc - at));
+	/* a #GP naming another vector than the bytes: not an int $0x80 */
+	gp_exit(0x40a, at + 2, &e);
+	CHECK(e.event == DUNE_EV_FAULT && e.fault.pc == at + 2,
+	      "#GP(0x40a) at int $0x80: event %d pc %+ld", e.event, (long)(e.fault.pc - at));
+}
+
 static void check_flush_kept(void)
 {
 	vcpu->flush_pending = 1;
@@ -158,6 +204,7 @@ int main(void)
 	setup();
 	check_syscall_stub();
 	check_exception_stubs();
+	check_int_gp();
 	check_flush_kept();
 	return finish();
 }

@@ -25,6 +25,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 }
 
 extern char sse_div[], x87_wait[], step_next[], icebp_next[], out_syscall[], out_dx[];
+extern char int_0x81[], int_0x0d[], int_0xff[];
 
 static void sse_divide_by_zero(void)
 {
@@ -64,6 +65,21 @@ static void out_dx_port(void)
 	asm volatile("out_dx: outw %%ax, %%dx" :: "a"(0), "d"(0x22));
 }
 
+static void int_0x81_gate(void)
+{
+	asm volatile("int_0x81: int $0x81");
+}
+
+static void int_0x0d_gate(void)
+{
+	asm volatile("int_0x0d: int $0x0d");
+}
+
+static void int_0xff_gate(void)
+{
+	asm volatile("int_0xff: int $0xff");
+}
+
 struct trap_case {
 	const char *what;
 	void (*fn)(void);
@@ -79,6 +95,9 @@ static const struct trap_case cases[] = {
 	{ "icebp", icebp, SIGTRAP, TRAP_BRKPT, icebp_next, NULL },
 	{ "out to the syscall port", out_syscall_port, SIGSEGV, SI_KERNEL, NULL, out_syscall },
 	{ "outw to port 0x22", out_dx_port, SIGSEGV, SI_KERNEL, NULL, out_dx },
+	{ "int $0x81", int_0x81_gate, SIGSEGV, SI_KERNEL, NULL, int_0x81 },
+	{ "int $0x0d", int_0x0d_gate, SIGSEGV, SI_KERNEL, NULL, int_0x0d },
+	{ "int $0xff", int_0xff_gate, SIGSEGV, SI_KERNEL, NULL, int_0xff },
 };
 
 struct run {

@@ -70,4 +70,53 @@ struct dune_kmod_counters {
 #define DUNE_KMOD_IOC_ALLOW	_IOW(DUNE_KMOD_IOC_MAGIC, 2, struct dune_kmod_attach)
 #define DUNE_KMOD_IOC_COUNTERS	_IOR(DUNE_KMOD_IOC_MAGIC, 3, struct dune_kmod_counters)
 
+/*
+ * The generic netlink family DUNE_GENL_NAME: what the module reports to
+ * administrators (tools/dune-stat).  DUNE_CMD_GET_STATS and DUNE_CMD_GET_PROCS
+ * are dumps with one message per attached VM; DUNE_CMD_GET_ENABLED and
+ * DUNE_CMD_SET_ENABLED (CAP_NET_ADMIN) read and set the global switch, while
+ * which is off every syscall is declined (DUNE_DECLINE_DISABLED).
+ */
+#define DUNE_GENL_NAME		"dune"
+#define DUNE_GENL_VERSION	1
+
+enum dune_genl_cmd {
+	DUNE_CMD_UNSPEC,
+	DUNE_CMD_GET_STATS,	/* dump: PID, SERVED, DECLINED, TOP per VM */
+	DUNE_CMD_GET_PROCS,	/* dump: PID per VM */
+	DUNE_CMD_GET_ENABLED,	/* reply: ENABLED */
+	DUNE_CMD_SET_ENABLED,	/* ENABLED (admin) */
+
+	__DUNE_CMD_MAX,
+};
+
+#define DUNE_CMD_MAX (__DUNE_CMD_MAX - 1)
+
+enum dune_genl_attr {
+	DUNE_ATTR_UNSPEC,
+	DUNE_ATTR_PID,		/* u32: tgid of the process that attached the VM */
+	DUNE_ATTR_SERVED,	/* u64: syscalls served in the kernel */
+	DUNE_ATTR_DECLINED,	/* nested: u64 of type (enum dune_kmod_decline) + 1 */
+	DUNE_ATTR_TOP,		/* nested: DUNE_ATTR_SYSCALL, most served first */
+	DUNE_ATTR_ENABLED,	/* u8: 0 or 1 */
+	DUNE_ATTR_PAD,
+
+	__DUNE_ATTR_MAX,
+};
+
+#define DUNE_ATTR_MAX (__DUNE_ATTR_MAX - 1)
+
+/* Inside DUNE_ATTR_TOP: one DUNE_ATTR_SYSCALL nest per syscall. */
+enum dune_genl_syscall_attr {
+	DUNE_ATTR_SYSCALL_UNSPEC,
+	DUNE_ATTR_SYSCALL,	/* nested: NR and COUNT */
+	DUNE_ATTR_SYSCALL_NR,	/* u32 */
+	DUNE_ATTR_SYSCALL_COUNT,	/* u64 */
+	DUNE_ATTR_SYSCALL_PAD,
+
+	__DUNE_ATTR_SYSCALL_MAX,
+};
+
+#define DUNE_ATTR_SYSCALL_MAX (__DUNE_ATTR_SYSCALL_MAX - 1)
+
 #endif /* _UAPI_LINUX_DUNE_H */

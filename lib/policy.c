@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dune-run's policies as a seccomp filter the kernel enforces.  dune-run
+ * installs it natively, with no-new-privs, before it execs the program, so
+ * it binds every thread, child and exec'd image whatever the program does to
+ * dune's memory, its environment or its limits.  Inside dune the host loop
+ * forwards each program syscall from one instruction at DUNE_FORWARD_PAGE
+ * (arch-policy.h), and seccomp reports where a call came from: there the
+ * filter applies the program's rules; elsewhere (dune itself, and the
+ * dynamic loader before dune's constructor enters) the calls dune makes
+ * natively pass, and every other rule still holds.  A foreign ABI (another
+ * AUDIT_ARCH, x32) is killed; io_uring and kernel AIO, which do work without
+ * the calls it stands for, are refused unless an allow-list names them.
+ */
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "arch-policy.h"
+#include "policy.h"
+#include "syscalls.h"
+
+/*
+ * What dune and glibc's start-up issue natively, besides what dune services
+ * (syscalls.h): a rule on one of them binds the calls made inside dune only.
+ */
+#define NATIVE_SYSCALLS(X)						\
+	X(read) X(write) X(openat) X(close) X(pread64) X(newfstatat)	\
+	X(fstat) X(faccessat) X(readlinkat) X(getpid) X(gettid) X(kill)	\
+	X(tgkill) X(rt_tgsigqueueinfo) X(wait4) X(waitid) X(sched_yield) \
+	X(futex) X(set_tid_address) X(set_robust_list) X(rseq)		\
+	X(getrandom) X(madvise) X(process_vm_readv) X(shmctl)		\
+	X(clock_gettime) X(sigaltstack) X(sched_getaffinity) X(uname)	\
+	X(getuid) X(geteuid) X(getgid) X(getegid) X(statx) X(lseek)	\
+	X(restart_syscall) X(ppoll) X(rt_sigpending) X(pipe2) X(statfs)	\
+	X(fstatfs) X(dup)						\
+	DUNE_ARCH_NATIVE_SYSCALLS(X)
+
+#define NATIVE_ENTRY(name)	[SYS_##name - DUNE_SYSCALL_BASE] = 1,
+static const uint8_t native[DUNE_NR_SYSCALLS] = { NATIVE_SYSCALLS(NATIVE_ENTRY) };
+
+int dune_rule_action(const char *name, size_t len)
+{
+	int e;
+
+	if (len == 4 && !strncmp(name, "kill", 4))
+		return DUNE_DENY_KILL;
+	for (e = 1; e < DUNE_MAX_ERRNO + 1; e++) {
+		const char *n = strerrorname_np(e);
+
+		if (n && strlen(n) == len && !strncmp(n, name, len))
+			return e;
+	}
+	e = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9' || (e = e * 10 + name[i] - '0') > DUNE_MAX_ERRNO)
+			return 0;
+	}
+	return e;
+}
+
+int dune_rules_parse(int16_t table[DUNE_NR_SYSCALLS], const char *list, const char *what)
+{
+	while (list && *list) {
+		const char *end = strchrnul(list, ','), *eq = memchr(list, '=', end - list);
+		long nr = dune_syscall_nr(list, (eq ? eq : end) - list);
+		int action = eq ? dune_rule_action(eq + 1, end - eq - 1) : EPERM;
+
+		if (nr < 0)
+			return dune_fail(-EINVAL, "%s: unknown system call '%.*s'", what,
+					 (int)((eq ? eq : end) - list), list);
+		if (action == 0)
+			return dune_fail(-EINVAL, "%s: '%.*s': the action must be an errno "
+					 "(a name or 1..%d) or 'kill'", what, (int)(end - list), list,
+					 DUNE_MAX_ERRNO);
+		table[dune_syscall_slot(nr)] = action;
+		list = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+enum dune_policy_reach dune_policy_reach(long nr)
+{
+	long slot = dune_syscall_slot(nr);
+
+	if (dune_syscall_why(nr) & DUNE_WHY_SERVED)
+		return DUNE_REACH_NONE;
+	return dune_syscall_why(nr) || (slot >= 0 && native[slot]) ? DUNE_REACH_INSIDE :
+								     DUNE_REACH_ALL;
+}
+
+int dune_policy_check(const struct dune_policy *p)
+{
+	for (long slot = 0; slot < DUNE_NR_SYSCALLS; slot++)
+		if (p->deny[slot] && dune_policy_reach(DUNE_SYSCALL_BASE + slot) == DUNE_REACH_NONE)
+			return dune_fail(-EINVAL, "a rule on %s cannot be enforced: dune performs it "
+					 "itself, so the kernel never sees the program's calls",
+					 dune_syscall_name(DUNE_SYSCALL_BASE + slot));
+	return 0;
+}
+
+/*
+ * Calls that do the work of others without them: io_uring (open, mkdir,
+ * connect, write... as requests) and kernel AIO's io_submit (reads, writes,
+ * fsync).  A deny rule on those others would not hold.
+ */
+static int does_others_work(long nr)
+{
+	return nr == SYS_io_uring_setup || nr == SYS_io_uring_enter ||
+	       nr == SYS_io_uring_register || nr == SYS_io_submit;
+}
+
+static uint32_t ret_of(int action)
+{
+	if (action == DUNE_DENY_KILL)
+		return SECCOMP_RET_KILL_PROCESS;
+	return action ? SECCOMP_RET_ERRNO | (uint32_t)action : SECCOMP_RET_ALLOW;
+}
+
+/* The action (errno, kill, or 0: run it) for nr from the forwarding instruction or not. */
+static int verdict(const struct dune_policy *p, long nr, int forwarded)
+{
+	long slot = dune_syscall_slot(nr);
+
+	if (p->deny[slot])
+		return forwarded || dune_policy_reach(nr) == DUNE_REACH_ALL ? p->deny[slot] : 0;
+	if (p->allow_mode) {
+		if (p->allow[slot] || dune_policy_reach(nr) == DUNE_REACH_NONE)
+			return 0;
+		return forwarded || dune_policy_reach(nr) == DUNE_REACH_ALL ? p->dflt : 0;
+	}
+	return does_others_work(nr) ? EPERM : 0;
+}
+
+struct prog {
+	struct sock_filter *insns;
+	int len, max;
+};
+
+static void emit(struct prog *b, struct sock_filter in)
+{
+	if (b->len < b->max)
+		b->insns[b->len] = in;
+	b->len++;
+}
+
+#define STMT(code, k)	((struct sock_filter)BPF_STMT(code, k))
+#define JEQ(k, jt, jf)	((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf))
+#define LD_DATA(field)	STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
+/* the low (0) or high (1) 32 bits of the 64-bit instruction pointer */
+#define LD_IP(high)	STMT(BPF_LD | BPF_W | BPF_ABS, \
+			     offsetof(struct seccomp_data, instruction_pointer) + \
+			     4 * ((high) ^ (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)))
+#define RET(v)		STMT(BPF_RET | BPF_K, (v))
+
+/* One side's rules: a jump per syscall whose action is not the side's default. */
+static void emit_side(struct prog *b, const struct dune_policy *p, int forwarded)
+{
+	int dflt = p->allow_mode ? p->dflt : 0;
+
+	emit(b, LD_DATA(nr));
+	for (long nr = DUNE_SYSCALL_BASE; nr < DUNE_SYSCALL_BASE + DUNE_NR_SYSCALLS; nr++) {
+		int v = verdict(p, nr, forwarded);
+
+		if (v == dflt)
+			continue;
+		emit(b, JEQ(nr, 0, 1));
+		emit(b, RET(ret_of(v)));
+	}
+	emit(b, RET(ret_of(dflt)));
+}
+
+int dune_policy_compile(const struct dune_policy *p, struct sock_filter *insns, int max)
+{
+	struct prog b = { insns, 0, max };
+	int native_side;
+
+	emit(&b, LD_DATA(arch));
+	emit(&b, JEQ(arch_audit_arch(), 1, 0));
+	emit(&b, RET(SECCOMP_RET_KILL_PROCESS));
+#ifdef DUNE_FOREIGN_NR_MIN
+	emit(&b, LD_DATA(nr));
+	emit(&b, ((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, DUNE_FOREIGN_NR_MIN, 0, 1)));
+	emit(&b, RET(SECCOMP_RET_KILL_PROCESS));
+#endif
+	/* natively, dune_policy_in_force() asks this */
+	emit(&b, JEQ(DUNE_SYSCALL_NR, 0, 1));
+	emit(&b, RET(SECCOMP_RET_ERRNO | EPERM));
+	emit(&b, LD_IP(1));
+	emit(&b, JEQ((uint32_t)(DUNE_FORWARD_IP >> 32), 0, 2));
+	emit(&b, LD_IP(0));
+	emit(&b, JEQ((uint32_t)DUNE_FORWARD_IP, 1, 0));
+	native_side = b.len;
+	emit(&b, STMT(BPF_JMP | BPF_JA, 0));
+	emit_side(&b, p, 1);
+	if (native_side < b.max)
+		b.insns[native_side].k = b.len - native_side - 1;
+	emit_side(&b, p, 0);
+	if (b.len > b.max)
+		return dune_fail(-E2BIG, "the policy needs %d BPF instructions, more than %d",
+				 b.len, b.max);
+	return b.len;
+}
+
+int dune_policy_install(const struct dune_policy *p)
+{
+	static struct sock_filter insns[BPF_MAXINSNS];
+	struct sock_fprog prog;
+	int len = dune_policy_check(p);
+	long err;
+
+	if (!len)
+		len = dune_policy_compile(p, insns, BPF_MAXINSNS);
+	if (len < 0)
+		return len;
+	prog = (struct sock_fprog){ (unsigned short)len, insns };
+	err = sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (err)
+		return dune_fail(err, "PR_SET_NO_NEW_PRIVS: %s", dune_strerror(err));
+	err = sys3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	if (err)
+		return dune_fail(err, "installing the policy's seccomp filter: %s", dune_strerror(err));
+	return 0;
+}
+
+int dune_policy_in_force(void)
+{
+	long r = arch_raw_syscall(DUNE_SYSCALL_NR, DUNE_OP_POLICY, 0, 0, 0, 0, 0);
+
+	return dune_is_inside() ? r == 1 : r == -EPERM;
+}
+
+/*
+ * Natively, the forwarding instruction goes to DUNE_FORWARD_PAGE, among
+ * dune's own memory.  Nested inside dune, the outer host loop forwards the
+ * calls: the library's own instruction does.  A program that holds the
+ * address cannot be run under a policy, and the filter refuses what it
+ * would forward from there all the same.
+ */
+static int forward_page_mapped;	/* by this process image (fork children inherit it) */
+
+int dune_forward_init(struct dune_vm *vm)
+{
+	long page, err;
+
+	vm->forward_insn = arch_forward_template;
+	if (dune_is_inside())
+		return 0;
+	if (!forward_page_mapped) {
+		page = sys6(SYS_mmap, DUNE_FORWARD_PAGE, DUNE_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (page > 0 && page != (long)DUNE_FORWARD_PAGE)	/* no MAP_FIXED_NOREPLACE */
+			sys2(SYS_munmap, page, DUNE_PAGE_SIZE);
+		if (page != (long)DUNE_FORWARD_PAGE)
+			return dune_fail(page < 0 ? page : -EEXIST, "cannot map the forwarding page "
+					 "at %#lx: %s", DUNE_FORWARD_PAGE,
+					 dune_strerror(page < 0 ? page : -EEXIST));
+		memcpy((void *)page, arch_forward_template, arch_forward_template_size);
+		err = sys3(SYS_mprotect, page, DUNE_PAGE_SIZE, PROT_READ | PROT_EXEC);
+		if (err)
+			return dune_fail(err, "mprotect of the forwarding page: %s", dune_strerror(err));
+		forward_page_mapped = 1;
+	}
+	vm->forward_insn = (void *)DUNE_FORWARD_PAGE;
+	vm->own[vm->nr_own++] = (struct dune_range){ DUNE_FORWARD_PAGE,
+						     DUNE_FORWARD_PAGE + DUNE_PAGE_SIZE };
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Policies enforced by the kernel (policy.c): dune-run compiles its rules
+ * into a seccomp filter and installs it natively before execve, so they hold
+ * for every thread, child and exec'd image of the program.
+ */
+#ifndef DUNE_POLICY_H
+#define DUNE_POLICY_H
+
+#include <linux/filter.h>
+#include <stdint.h>
+
+#include "dune-internal.h"
+
+struct dune_policy {
+	int allow_mode;			/* only allow[] may run: the rest gets dflt */
+	int dflt;			/* errno, or DUNE_DENY_KILL */
+	/* by slot (dune_syscall_slot()) */
+	int16_t deny[DUNE_NR_SYSCALLS];	/* errno, or DUNE_DENY_KILL; 0: no rule */
+	uint8_t allow[DUNE_NR_SYSCALLS];
+};
+
+/* What a rule on a syscall can bind (dune_policy_reach()). */
+enum dune_policy_reach {
+	DUNE_REACH_ALL,		/* every call, native or inside dune */
+	DUNE_REACH_INSIDE,	/* the calls made inside dune: dune makes it natively */
+	DUNE_REACH_NONE,	/* dune performs it itself: a rule is refused */
+};
+
+/* name[=ERRNO|=kill],... into table (what: the option, for messages). */
+int dune_rules_parse(int16_t table[DUNE_NR_SYSCALLS], const char *list, const char *what);
+/* An errno by name or number (1..4095), or 'kill' (DUNE_DENY_KILL); 0 if neither. */
+int dune_rule_action(const char *name, size_t len);
+enum dune_policy_reach dune_policy_reach(long nr);
+/* Refuse rules a filter cannot enforce; -errno with dune_last_error(). */
+int dune_policy_check(const struct dune_policy *p);
+/* The filter's program into insns (max entries); its length, or -errno. */
+int dune_policy_compile(const struct dune_policy *p, struct sock_filter *insns, int max);
+/* no_new_privs and the filter, on the calling thread (before execve). */
+int dune_policy_install(const struct dune_policy *p);
+/* Is a dune-run policy filter in force (natively or inside dune)? */
+int dune_policy_in_force(void);
+/* Map the page program syscalls are forwarded from (see arch-policy.h). */
+int dune_forward_init(struct dune_vm *vm);
+
+#endif /* DUNE_POLICY_H */

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hostile MODE DIR: what a program might try to get around a policy that
+ * denies mkdir, and then mkdir(DIR).  t-policy runs each mode under
+ * `dune-run --deny=mkdir` (DIR must not exist afterwards) and without a
+ * policy (it must: the mode does reach mkdir).  Prints what it got.
+ *   mkdir        just mkdir(DIR)
+ *   escape       leave dune with its escape operation first
+ *   ports        `out` to the ports dune's I/O bitmap opened, past SIGSEGV
+ *   exec-clean M the same binary, mode M, without LD_PRELOAD (runs natively)
+ *   exec-nokvm   exec'd with DUNE_KVM_DEVICE=/nonexistent
+ *   exec-nofile  exec'd with an RLIMIT_NOFILE too small to enter dune
+ *   exec-as      exec'd with an RLIMIT_AS too small for dune's area
+ *   fork-full    mkdir in a fork child, with the fd table full
+ *   execveat P   execveat of the static program P (this one, linked static)
+ *   uring        mkdirat through io_uring
+ *   i386, x32    mkdir through another ABI
+ *   edit-mem     clear dune's deny table and policy flag through /proc/self/mem,
+ *                escape, then mkdir; edit-vm: the same with process_vm_writev
+ * With HOSTILE_PREINIT=DIR in the environment, code in .preinit_array (run
+ * before any constructor, so before dune's) makes the directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dune-internal.h"
+#include "hostile-arch.h"
+#include "uring.h"
+
+extern char **environ;
+static const char *dir;
+static char *self;
+
+static int try_mkdir(const char *how)
+{
+	int ret = mkdir(dir, 0755);
+
+	printf("%s: mkdir=%d errno=%d inside=%d\n", how, ret, ret ? errno : 0, dune_is_inside());
+	return 0;
+}
+
+static void preinit(int argc, char **argv, char **envp)
+{
+	(void)argc;
+	(void)argv;
+	for (char **e = envp; *e; e++)
+		if (!strncmp(*e, "HOSTILE_PREINIT=", 16))
+			mkdir(*e + 16, 0755);
+}
+__attribute__((section(".preinit_array"), used)) static void (*const preinit_fn)(int, char **, char **) =
+	preinit;
+
+static sigjmp_buf fault_jmp;
+
+static void on_fault(int sig)
+{
+	siglongjmp(fault_jmp, sig);
+}
+
+static int ports(void)
+{
+	static const unsigned short list[] = HOSTILE_PORTS;
+
+	signal(SIGSEGV, on_fault);
+	for (volatile size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++)
+		if (!sigsetjmp(fault_jmp, 1))
+			hostile_port_out(list[i]);
+	return try_mkdir("ports");
+}
+
+/* execve of this program in mode "mkdir" (or mode), with env changed by fix. */
+static int reexec(const char *mode, const char *drop, const char *add)
+{
+	char *env[256], *argv[] = { self, (char *)mode, (char *)dir, NULL };
+	int n = 0;
+
+	for (char **e = environ; *e && n < 254; e++)
+		if (!drop || strncmp(*e, drop, strlen(drop)))
+			env[n++] = *e;
+	if (add)
+		env[n++] = (char *)add;
+	env[n] = NULL;
+	execve(self, argv, env);
+	perror("execve");
+	return 1;
+}
+
+static int limited_exec(int resource, rlim_t limit)
+{
+	struct rlimit r = { limit, limit };
+
+	if (setrlimit(resource, &r))
+		perror("setrlimit");
+	return reexec("mkdir", NULL, NULL);
+}
+
+/* (below the hard limit, where dune keeps its fds: a full table must not stop a fork) */
+static int fork_full(void)
+{
+	struct rlimit r;
+	int status;
+	pid_t pid;
+
+	getrlimit(RLIMIT_NOFILE, &r);
+	if (r.rlim_cur > 256 && r.rlim_cur + 64 > r.rlim_max) {
+		r.rlim_cur = r.rlim_max - 64;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+	while (dup(0) >= 0)
+		;
+	pid = fork();
+	if (pid == 0)
+		_exit(try_mkdir("fork child"));
+	if (pid < 0)
+		return printf("fork: errno=%d\n", errno), try_mkdir("fork failed");
+	waitpid(pid, &status, 0);
+	return 0;
+}
+
+static int execveat_static(const char *prog)
+{
+	char *argv[] = { (char *)prog, "mkdir", (char *)dir, NULL };
+
+	syscall(SYS_execveat, AT_FDCWD, prog, argv, environ, 0);
+	perror("execveat");
+	return 1;
+}
+
+static int uring(void)
+{
+	struct io_uring_sqe req = { .opcode = IORING_OP_MKDIRAT, .fd = AT_FDCWD,
+				    .addr = (uintptr_t)dir, .len = 0755 };
+	int ret = uring_one(&req);
+
+	printf("uring: mkdirat=%d\n", ret);
+	return 0;
+}
+
+/* The path below 4 GiB, where the i386 ABI can take it. */
+static int other_abi(int x32)
+{
+	char *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
+			 -1, 0);
+	long ret;
+
+	if (low == MAP_FAILED)
+		return 1;
+	snprintf(low, 4096, "%s", dir);
+	ret = x32 ? hostile_mkdir_x32(low) : hostile_mkdir_i386(low);
+	printf("%s: mkdir=%ld\n", x32 ? "x32" : "i386", ret);
+	return 0;
+}
+
+/* dune's area: a mapping whose struct dune_vm names itself (read through /proc/self/mem). */
+static uintptr_t find_area(int mem)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[512];
+	uintptr_t start, end, area = 0, found = 0;
+
+	while (maps && !found && fgets(line, sizeof(line), maps))
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2 &&
+		    pread(mem, &area, sizeof(area), start + offsetof(struct dune_vm, area)) ==
+			    sizeof(area) && area == start)
+			found = start;
+	if (maps)
+		fclose(maps);
+	return found;
+}
+
+/* What today's host loop relies on for the rules: zeroed from outside the guest. */
+static int edit(int use_vm_writev)
+{
+	int mem = open("/proc/self/mem", O_RDWR);
+	uintptr_t vm = mem >= 0 ? find_area(mem) : 0;
+	int16_t none = 0;
+	int zero = 0;
+	struct { uintptr_t at; void *val; size_t len; } edits[] = {
+		{ vm + offsetof(struct dune_vm, tools.policy), &zero, sizeof(zero) },
+		{ vm + offsetof(struct dune_vm, tools.deny[SYS_mkdir]), &none, sizeof(none) },
+	};
+	int done = 0;
+
+	for (size_t i = 0; vm && i < sizeof(edits) / sizeof(edits[0]); i++) {
+		struct iovec local = { edits[i].val, edits[i].len };
+		struct iovec remote = { (void *)edits[i].at, edits[i].len };
+
+		if (use_vm_writev)
+			done += process_vm_writev(getpid(), &local, 1, &remote, 1, 0) ==
+				(ssize_t)edits[i].len;
+		else
+			done += pwrite(mem, edits[i].val, edits[i].len, edits[i].at) ==
+				(ssize_t)edits[i].len;
+	}
+	printf("edit: area %s, %d of 2 edits, escape=%d\n", vm ? "found" : "not found", done,
+	       dune_escape());
+	return try_mkdir("edit");
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 2 ? argv[1] : "";
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	self = argv[0];
+	dir = argv[argc - 1];
+	if (!strcmp(mode, "mkdir"))
+		return try_mkdir("mkdir");
+	if (!strcmp(mode, "escape")) {
+		printf("escape=%d\n", dune_escape());
+		return try_mkdir("escape");
+	}
+	if (!strcmp(mode, "ports"))
+		return ports();
+	if (!strcmp(mode, "exec-clean") && argc > 3)
+		return reexec(argv[2], "LD_PRELOAD=", NULL);
+	if (!strcmp(mode, "exec-nokvm"))
+		return reexec("mkdir", "DUNE_KVM_DEVICE=", "DUNE_KVM_DEVICE=/nonexistent");
+	if (!strcmp(mode, "exec-nofile"))
+		return limited_exec(RLIMIT_NOFILE, 4);
+	if (!strcmp(mode, "exec-as"))
+		return limited_exec(RLIMIT_AS, 256UL << 20);
+	if (!strcmp(mode, "fork-full"))
+		return fork_full();
+	if (!strcmp(mode, "execveat") && argc > 3)
+		return execveat_static(argv[2]);
+	if (!strcmp(mode, "uring"))
+		return uring();
+	if (!strcmp(mode, "i386") || !strcmp(mode, "x32"))
+		return other_abi(!strcmp(mode, "x32"));
+	if (!strcmp(mode, "edit-mem") || !strcmp(mode, "edit-vm"))
+		return edit(!strcmp(mode, "edit-vm"));
+	fprintf(stderr, "usage: hostile MODE [ARG] DIR (modes: see the source)\n");
+	return 2;
+}

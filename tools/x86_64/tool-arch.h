@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* The x86-64 pieces of the tools: dune-exec-static's entry, dune-bench's bare exit. */
+#ifndef DUNE_TOOL_ARCH_H
+#define DUNE_TOOL_ARCH_H
+
+#include <elf.h>
+#include <stdint.h>
+
+#define NATIVE_MACHINE	EM_X86_64
+
+/* As the kernel starts a program: the stack pointer at argc, rdx 0 (no rtld_fini). */
+static inline void __attribute__((noreturn)) start(uintptr_t entry, uintptr_t sp)
+{
+	asm volatile("mov %0, %%rsp\n\t"
+		     "xor %%edx, %%edx\n\t"
+		     "xor %%ebp, %%ebp\n\t"
+		     "jmp *%1"
+		     :: "r"(sp), "r"(entry) : "memory");
+	__builtin_unreachable();
+}
+
+/* dune-bench: the bare exit, the guest's own `out` to the syscall port, no `syscall` trap. */
+#define HAVE_BARE_EXIT	1
+
+static inline void bare_exit_loop(int n)
+{
+	for (int i = 0; i < n; i++) {
+		long rax = DUNE_SYSCALL_NR;
+
+		asm volatile("out %%eax, $0x20" : "+a"(rax) : "D"((long)DUNE_OP_NOP) : "rcx", "memory");
+	}
+}
+
+#endif /* DUNE_TOOL_ARCH_H */
