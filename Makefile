@@ -1,7 +1,7 @@
 # dune: top-level build.  `make`, `make check`, `make check-vm`,
-# `make check-vm-kmod`, `make check-vm-kernels`, `make lint`,
-# `make ARCH=mips64|loongarch64 [check-cross]`, `make install PREFIX=DIR`,
-# `make kmod [KDIR=DIR]`.
+# `make check-vm-kmod`, `make check-vm-kernels`, `make check-vm-kmod-kernels`,
+# `make lint`, `make ARCH=mips64|loongarch64 [check-cross]`,
+# `make install PREFIX=DIR`, `make kmod [KDIR=DIR]`.
 HOST_ARCH := $(shell uname -m)
 ARCH	?= $(HOST_ARCH)
 PREFIX	?= /usr/local
@@ -237,6 +237,11 @@ bench-vm-paths: all
 check-vm-kernels: all
 	tests/vm/check-vm-kernels.sh $(BUILD) $(KERNELS)
 
+# The same with the kernel module built for each kernel (KMOD_BUILD; in a
+# debootstrap'd chroot for trixie's kernels), loaded, DUNE_MODE=user and kmod
+check-vm-kmod-kernels: all
+	DUNE_VM_KMOD=$(KMOD_BUILD) tests/vm/check-vm-kernels.sh $(BUILD) $(KERNELS)
+
 # LTP's syscall tests natively and inside dune (slow; not part of CI).
 # LTP_TESTS='REGEX' picks runtest names; see tests/conformance/run-ltp.sh.
 conformance: all
@@ -274,6 +279,6 @@ kmod-clean:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-cross check-vm check-vm-kmod bench-vm-paths check-vm-kernels conformance \
-	lint install clean kmod kmod-clean
+.PHONY: all check check-cross check-vm check-vm-kmod bench-vm-paths check-vm-kernels \
+	check-vm-kmod-kernels conformance lint install clean kmod kmod-clean
 .SECONDARY:

@@ -8,16 +8,21 @@
 #   trixie-backports and sid).  Default (or DUNE_VM_KERNELS): installed trixie
 #   newest.
 # Prints one summary line per leg and exits non-zero if any leg failed.
+# DUNE_VM_KMOD=1 (make check-vm-kmod-kernels): each leg builds dune.ko for
+# its kernel (tests/vm/kbuild.sh: make and dkms, in a chroot of the
+# kernel's suite where it is newer than this system), loads it and runs the
+# suite with DUNE_MODE=user and DUNE_MODE=kmod; the summary line has both.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 say() { echo "check-vm-kernels: $*"; }
 
-# Runs leg $1; sets leg_ver, leg_counts, leg_secs; returns check-vm's status.
+# Runs leg $1; sets leg_ver, leg_counts, leg_modes, leg_secs; returns
+# check-vm's status.
 run_leg() {
 	local leg=$1 log=$build/vm/$1.log start=$SECONDS rc kdir=
-	leg_ver='?' leg_counts='' leg_secs=0
+	leg_ver='?' leg_counts='' leg_modes='' leg_secs=0
 	: >"$log"
 	if [ "$leg" != installed ]; then
 		leg_ver=$("$here/fetch-kernel.sh" "$build" "$leg" 2> >(tee -a "$log" >&2)) || {
@@ -35,6 +40,11 @@ run_leg() {
 	leg_counts=$(sed -n 's/^check-vm: \([0-9]* passed, [0-9]* failed.*\)$/\1/p' "$log" | tail -n 1)
 	[ -n "$leg_counts" ] || leg_counts=$(grep '^check-vm: error' "$log" | tail -n 1 | sed 's/^check-vm: //')
 	[ -n "$leg_counts" ] || leg_counts="no result"
+	# "dune-vm: the suite with DUNE_MODE=M", then that run's count line
+	leg_modes=$(tr -d '\r' <"$log" | awk '
+		/^dune-vm: the suite with DUNE_MODE=/ { mode = substr($0, index($0, "=") + 1) }
+		mode != "" && /^[0-9]+ passed, [0-9]+ failed/ { out = out sep mode ": " $0; sep = "; "; mode = "" }
+		END { print out }')
 	return "$rc"
 }
 
@@ -55,7 +65,7 @@ main() {
 			status=FAIL
 			failed=$((failed + 1))
 		}
-		summary+=("$status $leg $leg_ver: $leg_counts (${leg_secs}s, log $build/vm/$leg.log)")
+		summary+=("$status $leg $leg_ver: $leg_counts${leg_modes:+ ($leg_modes)} (${leg_secs}s, log $build/vm/$leg.log)")
 		if [[ $leg_counts =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]]; then
 			p=$((p + BASH_REMATCH[1])) f=$((f + BASH_REMATCH[2])) s=$((s + ${BASH_REMATCH[4]:-0}))
 		elif [ $status = FAIL ]; then

@@ -23,10 +23,11 @@ kvm_amd_opts=${DUNE_VM_KVM_AMD_OPTS:-nested=1}
 # A kernel root with boot/vmlinuz-VER and lib/modules/VER (tests/vm/
 # fetch-kernel.sh unpacks newer Debian kernels so) instead of / itself.
 kdir=${DUNE_VM_KDIR:-}
-# DUNE_VM_KMOD=kbuild (or 1) or dkms: build the kernel module against the
-# booted kernel's build tree (DUNE_VM_KMOD_KDIR, default
-# KDIR/lib/modules/VER/build) with kbuild or with `dkms build`, load it and
-# run the suite twice, DUNE_MODE=user and DUNE_MODE=kmod.
+# DUNE_VM_KMOD=kbuild (or 1) or dkms: build the kernel module for the
+# booted kernel with kbuild or with `dkms build` (tests/vm/kbuild.sh: its
+# Debian headers, in a chroot of its suite where needed, or the build tree
+# DUNE_VM_KMOD_KDIR), load it and run the suite twice, DUNE_MODE=user and
+# DUNE_MODE=kmod.
 kmod=${DUNE_VM_KMOD:-}
 # DUNE_VM_BENCH="ARGS": also run BUILD_DIR/dune-bench ARGS after the suite
 # (e.g. "--paths": native, user-space and kernel path; needs DUNE_VM_KMOD).
@@ -60,6 +61,7 @@ check_prereqs() {
 	need busybox busybox-static
 	need cpio cpio
 	need modprobe kmod
+	need modinfo kmod
 	need ldd libc-bin
 	need ldconfig libc-bin
 	! ldd "$(command -v busybox)" >/dev/null 2>&1 ||
@@ -121,16 +123,20 @@ add_modules() {
 	[ -z "$kmod" ] || add_kmod "$kver" "$root"
 }
 
-# dune.ko built for $1, loaded last (kvm.ko must be there for its symbols).
+# dune.ko built for $1 by tests/vm/kbuild.sh (make, or dkms add and build
+# as users install it), loaded last (kvm.ko must be there for its symbols).
 add_kmod() {
-	local kbuild=${DUNE_VM_KMOD_KDIR:-${kdir:-}/lib/modules/$1/build} ko
-	[ -e "$kbuild/Makefile" ] ||
-		die "DUNE_VM_KMOD: no build tree $kbuild (package linux-headers-$1, or DUNE_VM_KMOD_KDIR)"
+	local log=$vmdir/kbuild.log ko vermagic how=
 	case $kmod in
-	1 | kbuild) ko=$("$here/build-kmod.sh" "$kbuild" "$vmdir/kmod") ;;
-	dkms) ko=$("$here/dkms-build.sh" "$1" "$vmdir/kmod" "$kbuild") ;;
+	1 | kbuild) ;;
+	dkms) how=--dkms ;;
 	*) die "DUNE_VM_KMOD=$kmod: expected kbuild or dkms" ;;
-	esac || die "building dune.ko for $1 ($kmod) failed"
+	esac
+	say "building dune.ko for $1 with ${how:+dkms and }kbuild (log $log)"
+	ko=$("$here/kbuild.sh" ${how:+"$how"} "$build" "$1" 2>"$log") ||
+		die "building dune.ko for $1 ($kmod) failed: $(grep -E 'error|Error' "$log" | head -n 5 | xargs)"
+	read -r vermagic _ <<<"$(modinfo -F vermagic "$ko")"
+	[ "$vermagic" = "$1" ] || die "$ko is built for ${vermagic:-no kernel}, not $1"
 	cp "$ko" "$2/lib/modules/dune.ko"
 	echo "/lib/modules/dune.ko" >>"$2/etc/dune-vm-modules"
 }

@@ -9,12 +9,14 @@
 # Unpacks into BUILD_DIR/vm/kernels/VER/ (boot/vmlinuz-VER, a link where the
 # package has lib/modules/VER/vmlinuz, and lib/modules/VER with modules.dep)
 # and prints VER, alone, on stdout: check-vm.sh boots it with
-# DUNE_VM_KDIR=BUILD_DIR/vm/kernels/VER.
+# DUNE_VM_KDIR=BUILD_DIR/vm/kernels/VER.  The suite it came from goes into
+# BUILD_DIR/vm/kernels/VER/suite.
 set -euo pipefail
 export PATH=$PATH:/usr/sbin:/sbin # depmod
 
-mirror=${DUNE_VM_MIRROR:-}
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/vm/apt.sh
+. "$here/apt.sh"
 
 say() { echo "fetch-kernel: $*" >&2; }
 die() {
@@ -22,60 +24,15 @@ die() {
 	exit 1
 }
 
-# The system's Debian mirror (so a local mirror or proxy set-up carries over).
-pick_mirror() {
-	local f=/etc/apt/sources.list.d/debian.sources
-	[ -z "$mirror" ] || return 0
-	if [ -r "$f" ]; then
-		mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' "$f")
-	fi
-	if [ -z "$mirror" ] && [ -r /etc/apt/sources.list ]; then
-		mirror=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++)
-			if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
-	fi
-	: "${mirror:=http://deb.debian.org/debian}"
-}
-
-# Sets aptcfg: a private APT configuration for suite $1 alone, updated.
-apt_for() {
-	local suite=$1 d
-	d=$apt_root/$suite
-	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-	touch "$d/status"
-	echo "deb [arch=amd64 signed-by=$keyring] $mirror $suite main" >"$d/sources.list"
-	cat >"$d/apt.conf" <<-EOF
-		Dir::Etc::SourceList "$d/sources.list"; Dir::Etc::SourceParts "/nonexistent";
-		Dir::State::Lists "$d/lists"; Dir::Cache "$d/cache"; Dir::State::status "$d/status";
-		APT::Architectures { "amd64"; }; APT::Get::AllowUnauthenticated "false";
-	EOF
-	aptcfg=$d/apt.conf
-	say "apt-get update ($suite, $mirror)"
-	APT_CONFIG=$aptcfg apt-get -q update >"$d/update.log" 2>&1 ||
-		APT_CONFIG=$aptcfg apt-get -q update >"$d/update.log" 2>&1 ||
-		die "apt-get update for $suite failed: $(tail -n 3 "$d/update.log" | xargs)"
-}
-
-# Field $2 of package $1 in the current configuration's candidate.
-field() {
-	APT_CONFIG=$aptcfg apt-cache show --no-all-versions "$1" 2>/dev/null |
-		sed -n "s/^$2: //p" | head -n 1
-}
-
-# Package names among the Depends of $1 that match the regex $2.
-deps_matching() {
-	field "$1" Depends | tr ',|' '\n' | sed 's/^ *//; s/ .*//' | grep -E "$2" || true
-}
-
 main() {
 	[ $# -eq 2 ] || die "usage: $0 BUILD_DIR SUITE|newest"
-	local build suite=$2 s v best='' best_suite='' image ver pkgs dest tmp p
+	local build suite=$2 s v best='' best_suite='' image ver pkgs dest p
 	mkdir -p "$1"
 	build=$(cd "$1" && pwd -P)
 	apt_root=$build/vm/apt
 	command -v apt-get >/dev/null || die "apt-get not found (Debian only)"
 	command -v depmod >/dev/null || die "depmod not found (package kmod)"
 	[ -r "$keyring" ] || die "$keyring missing (package debian-archive-keyring)"
-	pick_mirror
 
 	local suites=$suite
 	[ "$suite" != newest ] || suites=${DUNE_VM_NEWEST_SUITES:-trixie-backports sid}
@@ -99,6 +56,7 @@ main() {
 	dest=$build/vm/kernels/$ver
 	if [ -r "$dest/boot/vmlinuz-$ver" ] && [ -r "$dest/lib/modules/$ver/modules.dep" ]; then
 		say "$ver ($best_suite) already in $dest"
+		echo "$best_suite" >"$dest/suite"
 		echo "$ver"
 		return 0
 	fi
@@ -107,17 +65,8 @@ main() {
 		case $p in linux-binary-"$ver" | linux-modules-"$ver") pkgs+=" $p" ;; esac
 	done
 	say "downloading $pkgs ($best_suite)"
-	tmp=$build/vm/kernels/.dl-$ver
-	rm -rf "$tmp" "$dest"
-	mkdir -p "$tmp" "$dest"
 	# shellcheck disable=SC2086 # one package per word
-	(cd "$tmp" && { APT_CONFIG=$aptcfg apt-get -q download $pkgs ||
-		APT_CONFIG=$aptcfg apt-get -q download $pkgs; }) >"$tmp/download.log" 2>&1 ||
-		die "apt-get download $pkgs failed: $(tail -n 3 "$tmp/download.log" | xargs)"
-	for p in "$tmp"/*.deb; do
-		dpkg -x "$p" "$dest"
-	done
-	rm -rf "$tmp"
+	unpack "$dest" "$build/vm/kernels/.dl-$ver" $pkgs
 	# Merged-/usr packages ship usr/lib/modules; depmod -b and modprobe -d
 	# look in DIR/lib/modules.
 	if [ ! -e "$dest/lib" ] && [ -d "$dest/usr/lib" ]; then
@@ -132,6 +81,7 @@ main() {
 	[ -r "$dest/boot/vmlinuz-$ver" ] || die "$pkgs: no boot/vmlinuz-$ver"
 	# The packages ship no modules.dep: their postinst runs depmod.
 	depmod -b "$dest" "$ver" || die "depmod -b $dest $ver failed"
+	echo "$best_suite" >"$dest/suite" # for fetch-headers.sh
 	say "$ver ($best_suite) in $dest"
 	echo "$ver"
 }
