@@ -54,9 +54,10 @@ check "  ... which works without one" grep -q "escape=0 inside=0 getppid=1 errno
 check "a policy that cannot hold stops the program" \
 	[ "$(DUNE_KVM_DEVICE=/nonexistent status --deny=mkdir sh -c 'echo ran')" = 125 ]
 check "  ... before it runs" [ ! -s "$work/out" ]
-# (a dynamic program: a static one has only dune-exec-static, which needs dune)
+# (a dynamic program: a static one has only dune-exec-static, which needs dune;
+# the default mode: with --mode=kmod a failed entry stops the program)
 check "without a policy it runs natively" \
-	[ "$(DUNE_KVM_DEVICE=/nonexistent status "$here/getppid-errno")" = 0 ]
+	[ "$(DUNE_KVM_DEVICE=/nonexistent status --mode=auto "$here/getppid-errno")" = 0 ]
 
 check "--mode=kmod without the module stops the program" \
 	[ "$(DUNE_KMOD_DEVICE=/nonexistent status --mode=kmod sh -c 'echo ran')" = 125 ]
