@@ -133,6 +133,7 @@ enum { DUNE_MODE_AUTO, DUNE_MODE_USER, DUNE_MODE_KMOD };
 struct dune_fastpath {
 	int mode;
 	int fd;				/* the module's device; -1: user-space path only */
+	int detached;			/* fd closed for a while: the next VM attaches anew */
 };
 
 struct dune_vcpu {
@@ -316,6 +317,7 @@ long dune_seccomp_before_exec(int own_fd_min);
 /* fastpath.c */
 int dune_fastpath_init(struct dune_vm *vm);
 int dune_fastpath_attach(struct dune_vm *vm, int reopen);
+void dune_fastpath_detach(struct dune_vm *vm);
 void dune_fastpath_update(struct dune_vm *vm);
 void dune_fastpath_counters(struct dune_vm *vm, struct dune_stats *stats);
 

@@ -125,6 +125,19 @@ int dune_fastpath_attach(struct dune_vm *vm, int reopen)
 			 dune_strerror(err));
 }
 
+/*
+ * The module pins an attached VM by its file: closing the VM's fds alone
+ * does not end it (nor KVM's worker thread with it).  Host loop only.
+ */
+void dune_fastpath_detach(struct dune_vm *vm)
+{
+	if (vm->fast.fd < 0)
+		return;
+	sys1(SYS_close, vm->fast.fd);
+	vm->fast.fd = -1;
+	vm->fast.detached = 1;
+}
+
 /* Host loop: after a change of policy (a seccomp filter, strict mode). */
 void dune_fastpath_update(struct dune_vm *vm)
 {

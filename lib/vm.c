@@ -310,12 +310,13 @@ void dune_vm_destroy(struct dune_vm *vm)
 }
 
 /*
- * Close the KVM VM and its vCPUs, keeping what dune_vm_rebuild() makes a new
- * VM from (memslot records, the area, the guest page tables).  KVM's worker
- * thread then leaves our thread group.
+ * Close the KVM VM, its vCPUs and its attachment to the module, keeping what
+ * dune_vm_rebuild() makes a new VM from (memslot records, the area, the guest
+ * page tables).  KVM's worker thread then leaves our thread group.
  */
 void dune_vm_close_kvm(struct dune_vm *vm)
 {
+	dune_fastpath_detach(vm);
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_close(vm->vcpus[i], 0);
 	if (vm->vm_fd >= 0)
@@ -348,9 +349,10 @@ int dune_vm_rebuild(struct dune_vm *vm, struct dune_vcpu *keep, int files_shared
 	if (vm->vm_fd >= 0)
 		drop_parent_fd(vm, vm->vm_fd, files_shared);
 	vm->vm_fd = -1;
-	reattach = vm->fast.fd >= 0;
-	if (reattach)
+	reattach = vm->fast.fd >= 0 || vm->fast.detached;
+	if (vm->fast.fd >= 0)
 		drop_parent_fd(vm, vm->fast.fd, files_shared);
+	vm->fast.detached = 0;
 	vm->lock = vm->fd_lock = 0;	/* held by our parent's threads, not by us */
 	vm->pid = sys0(SYS_getpid);
 	dune_fds_begin(vm, &program);
