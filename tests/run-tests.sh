@@ -5,6 +5,8 @@
 #
 # A test passes with status 0, is skipped with status 77 (its last output line
 # says why), and fails otherwise.  Usage: run-tests.sh BUILD_DIR [NAME...]
+# DUNE_TEST_RUNNER, if set, is a command each test runs under (a cross
+# build's tests run under qemu-user: `make ARCH=... check-cross`).
 set -u
 dir=${1:?usage: run-tests.sh BUILD_DIR [NAME...]}
 shift
@@ -18,7 +20,8 @@ echo "1..$#"
 n=0 pass=0 fail=0 skip=0
 for t in "$@"; do
 	n=$((n + 1))
-	( cd "$dir/tests" && exec timeout "$limit" "./$t" ) >"$log" 2>&1 </dev/null
+	# shellcheck disable=SC2086 # the runner is a command and its arguments
+	( cd "$dir/tests" && exec timeout "$limit" ${DUNE_TEST_RUNNER:-} "./$t" ) >"$log" 2>&1 </dev/null
 	rc=$?
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1))
