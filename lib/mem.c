@@ -18,7 +18,11 @@
 
 #include "dune-internal.h"
 
+#ifdef DUNE_GPA_BASE
+#define GPA_BASE	DUNE_GPA_BASE	/* the ISA's guest kernel needs low memory */
+#else
 #define GPA_BASE	(1ULL << 32)	/* below: left free, like a PC's low memory */
+#endif
 #define RESET_GPA	(1ULL << 20)	/* the page of reset_shadow()'s slot */
 
 /* ---- the dune area's pool: page tables, vCPUs (vm->lock held) ----------- */

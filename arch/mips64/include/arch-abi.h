@@ -41,4 +41,11 @@ struct dune_sigaction {
  */
 #define DUNE_MAX_ERRNO		4095
 
+/*
+ * Memslots from 32 MiB of guest-physical space: the dune area's guest-kernel
+ * pages must sit below 512 MiB, where KSEG0 reaches them (EBase is a KSEG0
+ * address), and the exit's MMIO hole lies below (arch/mips64/frame.h).
+ */
+#define DUNE_GPA_BASE		(32ULL << 20)
+
 #endif /* DUNE_ARCH_ABI_H */

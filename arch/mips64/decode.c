@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+/*
+ * MIPS64 host-side logic that needs no KVM: what an exit of the guest half
+ * means (its frame, the instruction and FCSR where Linux reads them) as
+ * Linux's arch/mips/kernel/traps.c would deliver it, the n64 syscall error
+ * convention, and a vCPU's block.  Built into libdune, and into the
+ * bare-metal test (tests/mips64/bare/) that runs guest.S under qemu-system.
+ */
+#include <linux/audit.h>
+#include <sys/mman.h>
+
+#include "mips.h"
+
+/* Syscall number ranges of the three MIPS ABIs (asm/unistd.h's __NR_*_Linux) */
+#define NR_O32_BASE	4000
+#define NR_N32_BASE	6000
+#define NR_ABI_COUNT	1000
+
+static void decode_syscall(const struct mips_frame *f, struct dune_syscall *sys)
+{
+	long nr = (long)f->regs[R_V0];
+
+	sys->nr = nr;
+	for (int i = 0; i < 6; i++)
+		sys->args[i] = (long)f->regs[R_A0 + i];
+	sys->ip = f->pc + 4;
+	sys->compat_arch = 0;
+	if (nr >= NR_O32_BASE && nr < NR_O32_BASE + NR_ABI_COUNT)
+		sys->compat_arch = AUDIT_ARCH_MIPSEL;
+	else if (nr >= NR_N32_BASE && nr < NR_N32_BASE + NR_ABI_COUNT)
+		sys->compat_arch = AUDIT_ARCH_MIPSEL64N32;
+}
+
+static void set_fault(struct dune_fault *fault, int signo, int code, uint64_t addr)
+{
+	fault->signo = signo;
+	fault->code = code;
+	fault->addr = addr;
+}
+
+static void page_fault(const struct mips_frame *f, struct dune_fault *fault, int code,
+		       int write, int exec)
+{
+	set_fault(fault, SIGSEGV, code, f->badvaddr);
+	fault->is_page_fault = 1;
+	fault->not_present = code == SEGV_MAPERR;
+	fault->write = write;
+	fault->exec = exec;
+}
+
+/* do_trap_or_bp(): the code of a break or trap instruction */
+static void trap_or_bp(struct dune_fault *fault, unsigned int code, int si_code, uint64_t pc)
+{
+	if (code == BRK_OVERFLOW)
+		set_fault(fault, SIGFPE, FPE_INTOVF, pc);
+	else if (code == BRK_DIVZERO)
+		set_fault(fault, SIGFPE, FPE_INTDIV, pc);
+	else
+		set_fault(fault, SIGTRAP, si_code ? si_code : SI_KERNEL, si_code ? 0 : pc);
+}
+
+/* do_bp(): the 20-bit code field, its halves swapped when the upper is used */
+static unsigned int break_code(uint32_t insn)
+{
+	unsigned int code = (insn >> 6) & ((1U << 20) - 1);
+
+	if (code >= (1U << 10))
+		code = ((code & ((1U << 10) - 1)) << 10) | (code >> 10);
+	return code;
+}
+
+/* do_fpe(): the first cause bit in Linux's order of precedence */
+static int fpe_code(uint32_t fcsr)
+{
+	if (fcsr & FCSR_CAUSE_V)
+		return FPE_FLTINV;
+	if (fcsr & FCSR_CAUSE_Z)
+		return FPE_FLTDIV;
+	if (fcsr & FCSR_CAUSE_O)
+		return FPE_FLTOVF;
+	if (fcsr & FCSR_CAUSE_U)
+		return FPE_FLTUND;
+	if (fcsr & FCSR_CAUSE_I)
+		return FPE_FLTRES;
+	return FPE_FLTINV;	/* unimplemented operation: Linux emulates it, dune does not */
+}
+
+/*
+ * An exit of the guest half: its frame (f->cause says why), the instruction
+ * that raised a Bp or Tr exception (at pc, or pc + 4 in a delay slot) and
+ * FCSR for an FPE.  Faults keep f->pc: a handler returns to the instruction.
+ */
+void mips_decode_frame(const struct mips_frame *f, uint32_t insn, uint32_t fcsr,
+		       struct dune_exit *e)
+{
+	struct dune_fault *fault = &e->fault;
+	unsigned int exc = CAUSE_EXCCODE(f->cause);
+
+	*fault = (struct dune_fault){ .pc = f->pc };
+	e->event = DUNE_EV_FAULT;
+	switch (exc) {
+	case EXC_SYS:
+		e->event = DUNE_EV_SYSCALL;
+		decode_syscall(f, &e->sys);
+		return;
+	case EXC_INT:
+		e->event = DUNE_EV_INTR;	/* interrupts stay off: nothing to do */
+		return;
+	case EXC_MOD:
+		page_fault(f, fault, SEGV_ACCERR, 1, 0);
+		return;
+	case EXC_TLBL:
+		page_fault(f, fault, SEGV_MAPERR, 0, f->badvaddr == f->pc);
+		return;
+	case EXC_TLBS:
+		page_fault(f, fault, SEGV_MAPERR, 1, 0);
+		return;
+	case EXC_TLBRI:
+		page_fault(f, fault, SEGV_ACCERR, 0, 0);
+		return;
+	case EXC_TLBXI:
+		page_fault(f, fault, SEGV_ACCERR, 0, 1);
+		return;
+	case EXC_ADEL:
+	case EXC_ADES:		/* do_ade(): dune does not emulate unaligned accesses */
+	case EXC_IBE:
+	case EXC_DBE:		/* do_be() */
+		set_fault(fault, SIGBUS, SI_KERNEL, f->badvaddr);
+		return;
+	case EXC_BP:
+		trap_or_bp(fault, break_code(insn), TRAP_BRKPT, f->pc);
+		return;
+	case EXC_TR:		/* teq..tne carry a code, the immediate forms none */
+		trap_or_bp(fault, MIPS_INSN_IS_TRAP_REG(insn) ? (insn >> 6) & 0x3ff : 0, 0, f->pc);
+		return;
+	case EXC_RI:
+	case EXC_CPU:
+	case EXC_MSADIS:	/* do_ri(), do_cpu(), do_msa(): force_sig(SIGILL) */
+		set_fault(fault, SIGILL, SI_KERNEL, 0);
+		return;
+	case EXC_OV:
+		set_fault(fault, SIGFPE, FPE_INTOVF, f->pc);
+		return;
+	case EXC_FPE:
+		set_fault(fault, SIGFPE, fpe_code(fcsr), f->pc);
+		return;
+	case EXC_MSAFPE:
+		set_fault(fault, SIGFPE, SI_KERNEL, 0);
+		return;
+	default:
+		e->event = DUNE_EV_FATAL;
+		e->why = "unexpected guest exception (watch, machine check or reserved code)";
+		return;
+	}
+}
+
+/* n64: a3 says whether v0 holds a result or a positive errno; then past the syscall. */
+void mips_syscall_set_return(struct mips_frame *f, long ret)
+{
+	int err = (unsigned long)ret >= (unsigned long)-DUNE_MAX_ERRNO;
+
+	f->regs[R_V0] = err ? -ret : ret;
+	f->regs[R_A3] = err;
+	f->pc += 4;
+}
+
+/* A leaf page-table entry: the EntryLo the refill handler loads as it is. */
+uint64_t mips_pte(uint64_t gpa, int prot)
+{
+	uint64_t pte = ((gpa >> 12) << ENTRYLO_PFN_SHIFT) | ENTRYLO_C_CACHED | ENTRYLO_V;
+
+	if (!(prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return 0;
+	if (prot & PROT_WRITE)
+		pte |= ENTRYLO_D;
+	if (!(prot & PROT_EXEC))
+		pte |= ENTRYLO_XI;
+	return pte;
+}
+
+/* A table's entry for the next level: the address the refill handler loads from. */
+uint64_t mips_table_entry(uint64_t gpa)
+{
+	return MIPS_XKPHYS_CACHED | gpa;
+}
+
+/* A vCPU's block: the vectors, and a frame that exits to exit and walks pgd. */
+void mips_block_init(void *block, uint64_t pgd, uint64_t exit)
+{
+	struct mips_frame *f = mips_block_frame(block);
+
+	__builtin_memcpy(block, mips_guest_block, mips_guest_block_end - mips_guest_block);
+	__builtin_memset(f, 0, sizeof(*f));
+	f->pgd = pgd;
+	f->exit = exit;
+	f->flush = MIPS_FLUSH_ALL;
+}

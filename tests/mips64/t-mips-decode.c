@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The MIPS64 backend's exit decoding without KVM: fabricated frames and
+ * kvm_run images decoded into syscalls and faults as Linux's traps.c would
+ * deliver them, the n64 error convention, set_thread_area, and the
+ * registers a first entry and a syscall return leave in the frame.
+ * Run under qemu-user by `make ARCH=mips64 check-cross`.
+ */
+#include <linux/audit.h>
+#include <sys/syscall.h>
+
+#include "check.h"
+#include "mips.h"
+
+static uint8_t block[MIPS_BLOCK_SIZE] __attribute__((aligned(MIPS_BLOCK_SIZE)));
+static struct dune_vm vm;
+static struct dune_vcpu vcpu;
+static struct mips_vcpu mc;
+static struct kvm_run run;
+
+static struct mips_frame *frame_for(unsigned int exc, uint64_t pc, uint64_t badvaddr)
+{
+	struct mips_frame *f = mc.frame;
+
+	memset(f->regs, 0, sizeof(f->regs));
+	f->cause = exc << 2;
+	f->pc = pc;
+	f->badvaddr = badvaddr;
+	f->flush = 0;
+	return f;
+}
+
+static void mmio_exit(uint64_t gpa, int write)
+{
+	memset(&run, 0, sizeof(run));
+	run.exit_reason = KVM_EXIT_MMIO;
+	run.mmio.phys_addr = gpa;
+	run.mmio.is_write = write;
+	run.mmio.len = 8;
+}
+
+static struct dune_exit decode(void)
+{
+	struct dune_exit e;
+
+	memset(&e, 0, sizeof(e));
+	arch_decode_exit(&vcpu, &e);
+	return e;
+}
+
+static void test_syscall(void)
+{
+	struct mips_frame *f = frame_for(EXC_SYS, 0x120001000, 0);
+	struct dune_exit e;
+
+	f->regs[R_V0] = SYS_openat;
+	for (int i = 0; i < 6; i++)
+		f->regs[R_A0 + i] = 100 + i;
+	mmio_exit(MIPS_EXIT_GPA, 1);
+	e = decode();
+	CHECK(e.event == DUNE_EV_SYSCALL && e.sys.nr == SYS_openat, "event %d nr %ld", e.event,
+	      e.sys.nr);
+	CHECK(e.sys.args[0] == 100 && e.sys.args[3] == 103 && e.sys.args[5] == 105,
+	      "args %ld %ld %ld", e.sys.args[0], e.sys.args[3], e.sys.args[5]);
+	CHECK(e.sys.ip == 0x120001004 && e.sys.compat_arch == 0, "ip %#lx", (unsigned long)e.sys.ip);
+	CHECK(mc.syscall && mc.orig_a3 == 103, "orig a3 %lu", (unsigned long)mc.orig_a3);
+	arch_syscall_return(&vcpu, -ENOENT);
+	CHECK(f->regs[R_V0] == ENOENT && f->regs[R_A3] == 1 && f->pc == 0x120001004,
+	      "error: v0 %lu a3 %lu pc %#lx", (unsigned long)f->regs[R_V0],
+	      (unsigned long)f->regs[R_A3], (unsigned long)f->pc);
+	f = frame_for(EXC_SYS, 0x120001000, 0);
+	f->regs[R_A3] = 9;
+	mips_syscall_set_return(f, 4096);
+	CHECK(f->regs[R_V0] == 4096 && f->regs[R_A3] == 0, "success: v0 %lu a3 %lu",
+	      (unsigned long)f->regs[R_V0], (unsigned long)f->regs[R_A3]);
+	mips_syscall_set_return(f, -4095);
+	CHECK(f->regs[R_V0] == 4095 && f->regs[R_A3] == 1, "-4095 is an error");
+	mips_syscall_set_return(f, -4096);
+	CHECK((long)f->regs[R_V0] == -4096 && f->regs[R_A3] == 0, "-4096 is a value");
+
+	f = frame_for(EXC_SYS, 0x1000, 0);
+	f->regs[R_V0] = 4001;	/* o32 exit */
+	mmio_exit(MIPS_EXIT_GPA, 1);
+	e = decode();
+	CHECK(e.sys.compat_arch == AUDIT_ARCH_MIPSEL, "o32: %#x", e.sys.compat_arch);
+	f->regs[R_V0] = 6058;	/* n32 exit */
+	e = decode();
+	CHECK(e.sys.compat_arch == AUDIT_ARCH_MIPSEL64N32, "n32: %#x", e.sys.compat_arch);
+	CHECK(arch_compat_syscall(&vcpu, &e.sys) == -ENOSYS, "another ABI's call is ENOSYS");
+}
+
+struct fault_case {
+	unsigned int exc;
+	uint32_t insn, fcsr;
+	int signo, code, page, not_present, write, exec;
+};
+
+static const struct fault_case faults[] = {
+	{ EXC_MOD, 0, 0, SIGSEGV, SEGV_ACCERR, 1, 0, 1, 0 },
+	{ EXC_TLBL, 0, 0, SIGSEGV, SEGV_MAPERR, 1, 1, 0, 0 },
+	{ EXC_TLBS, 0, 0, SIGSEGV, SEGV_MAPERR, 1, 1, 1, 0 },
+	{ EXC_TLBRI, 0, 0, SIGSEGV, SEGV_ACCERR, 1, 0, 0, 0 },
+	{ EXC_TLBXI, 0, 0, SIGSEGV, SEGV_ACCERR, 1, 0, 0, 1 },
+	{ EXC_ADEL, 0, 0, SIGBUS, SI_KERNEL, 0, 0, 0, 0 },
+	{ EXC_DBE, 0, 0, SIGBUS, SI_KERNEL, 0, 0, 0, 0 },
+	{ EXC_BP, 0x0007000d, 0, SIGFPE, FPE_INTDIV, 0, 0, 0, 0 },	/* break 7 */
+	{ EXC_BP, 0x0006000d, 0, SIGFPE, FPE_INTOVF, 0, 0, 0, 0 },	/* break 6 */
+	{ EXC_BP, 0x0000000d, 0, SIGTRAP, TRAP_BRKPT, 0, 0, 0, 0 },	/* break */
+	{ EXC_TR, 0x000001f4, 0, SIGFPE, FPE_INTDIV, 0, 0, 0, 0 },	/* teq $0, $0, 7 */
+	{ EXC_TR, 0x040c0000, 0, SIGTRAP, SI_KERNEL, 0, 0, 0, 0 },	/* teqi $0, 0 */
+	{ EXC_RI, 0, 0, SIGILL, SI_KERNEL, 0, 0, 0, 0 },
+	{ EXC_CPU, 0, 0, SIGILL, SI_KERNEL, 0, 0, 0, 0 },
+	{ EXC_OV, 0, 0, SIGFPE, FPE_INTOVF, 0, 0, 0, 0 },
+	{ EXC_FPE, 0, FCSR_CAUSE_Z | FCSR_CAUSE_I, SIGFPE, FPE_FLTDIV, 0, 0, 0, 0 },
+	{ EXC_FPE, 0, FCSR_CAUSE_V | FCSR_CAUSE_Z, SIGFPE, FPE_FLTINV, 0, 0, 0, 0 },
+	{ EXC_FPE, 0, FCSR_CAUSE_U, SIGFPE, FPE_FLTUND, 0, 0, 0, 0 },
+	{ EXC_FPE, 0, FCSR_CAUSE_I, SIGFPE, FPE_FLTRES, 0, 0, 0, 0 },
+};
+
+static void test_faults(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(faults); i++) {
+		const struct fault_case *c = &faults[i];
+		struct mips_frame *f = frame_for(c->exc, 0x120002000, 0x7fff0000);
+		struct dune_exit e = { 0 };
+
+		mips_decode_frame(f, c->insn, c->fcsr, &e);
+		CHECK(e.event == DUNE_EV_FAULT && e.fault.signo == c->signo && e.fault.code == c->code,
+		      "exc %u insn %#x: event %d signal %d code %d", c->exc, c->insn, e.event,
+		      e.fault.signo, e.fault.code);
+		CHECK(e.fault.is_page_fault == c->page && e.fault.not_present == c->not_present &&
+		      e.fault.write == c->write && e.fault.exec == c->exec && e.fault.pc == f->pc,
+		      "exc %u: page %d not-present %d write %d exec %d", c->exc, e.fault.is_page_fault,
+		      e.fault.not_present, e.fault.write, e.fault.exec);
+		if (c->page)
+			CHECK(e.fault.addr == 0x7fff0000, "exc %u: addr %#lx", c->exc,
+			      (unsigned long)e.fault.addr);
+	}
+}
+
+/* A fetch from an unmapped page: BadVAddr is the pc. */
+static void test_exec_fault(void)
+{
+	struct mips_frame *f = frame_for(EXC_TLBL, 0x7fff0000, 0x7fff0000);
+	struct dune_exit e = { 0 };
+
+	mips_decode_frame(f, 0, 0, &e);
+	CHECK(e.fault.exec && !e.fault.write, "an instruction fetch is an exec fault");
+}
+
+/* A break in the program's memory, read by the backend as Linux's do_bp() reads it. */
+static void test_break_read(void)
+{
+	static const uint32_t code[2] = { 0x10000003, 0x0007000d };	/* b +4; break 7 (delay slot) */
+	struct mips_frame *f = frame_for(EXC_BP, (uintptr_t)code, 0);
+	struct dune_exit e;
+
+	f->cause |= CAUSE_BD;
+	mmio_exit(MIPS_EXIT_GPA, 1);
+	e = decode();
+	if (dune_guest_copy_check()) {
+		/* qemu-user has no process_vm_readv: the instruction reads as 0 */
+		printf("# no process_vm_readv here: checked that an unreadable break is SIGTRAP\n");
+		CHECK(e.event == DUNE_EV_FAULT && e.fault.signo == SIGTRAP, "signal %d",
+		      e.fault.signo);
+		return;
+	}
+	CHECK(e.event == DUNE_EV_FAULT && e.fault.signo == SIGFPE && e.fault.code == FPE_INTDIV,
+	      "break 7 in a delay slot: signal %d code %d", e.fault.signo, e.fault.code);
+}
+
+static void test_exits(void)
+{
+	struct mips_frame *f = frame_for(EXC_TLBS, 0x1000, 0x2000);
+	struct dune_exit e;
+
+	mmio_exit(MIPS_EXIT_GPA, 1);
+	e = decode();
+	CHECK(e.event == DUNE_EV_FAULT && e.fault.is_page_fault && f->flush == MIPS_FLUSH_ONE,
+	      "a page fault drops the entry the refill left (flush %lu)", (unsigned long)f->flush);
+	frame_for(EXC_INT, 0x1000, 0);
+	e = decode();
+	CHECK(e.event == DUNE_EV_INTR, "an interrupt: event %d", e.event);
+	mmio_exit(0x12345000, 1);
+	e = decode();
+	CHECK(e.event == DUNE_EV_MMIO && e.mmio_gpa == 0x12345000, "another hole: event %d", e.event);
+	mmio_exit(MIPS_EXIT_GPA, 0);
+	e = decode();
+	CHECK(e.event == DUNE_EV_MMIO, "a load from the exit hole is no exit: event %d", e.event);
+	run.exit_reason = KVM_EXIT_INTR;
+	e = decode();
+	CHECK(e.event == DUNE_EV_INTR && !mc.in_frame, "KVM_EXIT_INTR: event %d", e.event);
+	run.exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	e = decode();
+	CHECK(e.event == DUNE_EV_FATAL && e.why, "an unknown exit is fatal: event %d", e.event);
+	frame_for(31, 0x1000, 0);
+	mmio_exit(MIPS_EXIT_GPA, 1);
+	e = decode();
+	CHECK(e.event == DUNE_EV_FATAL, "a reserved exception code is fatal: event %d", e.event);
+}
+
+static void test_tls_and_start(void)
+{
+	struct dune_syscall sys = { .nr = SYS_set_thread_area, .args = { 0x7ff0001234 } };
+	struct mips_frame *f = mc.frame;
+	long ret = -1;
+
+	CHECK(arch_syscall(&vcpu, &sys, &ret) == 1 && ret == 0 && f->tls == 0x7ff0001234,
+	      "set_thread_area: tls %#lx", (unsigned long)f->tls);
+	sys.nr = SYS_getpid;
+	CHECK(arch_syscall(&vcpu, &sys, &ret) == 0, "getpid is lib/'s");
+
+	for (int i = 0; i < 8; i++)
+		mc.ctx.s[i] = 0x1600 + i;
+	mc.ctx.gp = 0x28;
+	mc.ctx.sp = 0x7fff1000;
+	mc.ctx.fp = 0x30;
+	mc.ctx.ra = 0x120003000;
+	mc.ctx.tls = 0x7ff0005678;
+	f->regs[R_V0] = 99;
+	arch_vcpu_start(&vcpu);		/* no KVM vCPU: the frame is filled, the run refused */
+	CHECK(f->regs[16] == 0x1600 && f->regs[23] == 0x1607 && f->regs[R_GP] == 0x28 &&
+	      f->regs[R_SP] == 0x7fff1000 && f->regs[30] == 0x30 && f->regs[R_RA] == 0x120003000,
+	      "callee-saved registers");
+	CHECK(f->regs[R_V0] == 0 && f->pc == 0x120003000 && f->tls == 0x7ff0005678 &&
+	      f->flush == MIPS_FLUSH_ALL, "dune_enter() returns 0 at its caller, TLS, flushed TLB");
+	CHECK(arch_prepare_run(&vcpu) < 0, "without a vCPU the run is refused");
+}
+
+int main(void)
+{
+	vm.area = block;	/* only mips_kseg0() arithmetic uses it */
+	vm.area_gpa = DUNE_GPA_BASE + DUNE_AREA_GUEST;
+	vcpu.vm = &vm;
+	vcpu.fd = -1;
+	vcpu.run = &run;
+	vcpu.arch = &mc;
+	mc.block = block;
+	mc.frame = mips_block_frame(block);
+	mips_block_init(block, mips_table_entry(0x4000000), MIPS_KSEG1 | MIPS_EXIT_GPA);
+	CHECK(mc.frame->exit == 0xffffffffa1000000 && mc.frame->pgd == 0x9800000004000000,
+	      "block: exit %#lx pgd %#lx", (unsigned long)mc.frame->exit,
+	      (unsigned long)mc.frame->pgd);
+	CHECK(!memcmp(block + 0x180, mips_guest_block + 0x180, 64), "the vectors are copied");
+	test_syscall();
+	test_faults();
+	test_exec_fault();
+	test_break_read();
+	test_exits();
+	test_tls_and_start();
+	return finish();
+}
