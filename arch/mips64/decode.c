@@ -3,13 +3,14 @@
  * MIPS64 host-side logic that needs no KVM: what an exit of the guest half
  * means (its frame, the instruction and FCSR where Linux reads them) as
  * Linux's arch/mips/kernel/traps.c would deliver it, the n64 syscall error
- * convention, and a vCPU's block.  Built into libdune, and into the
+ * convention, signal frames, and a vCPU's block.  Built into libdune, and into the
  * bare-metal test (tests/mips64/bare/) that runs guest.S under qemu-system.
  */
 #include <linux/audit.h>
 #include <sys/mman.h>
 
 #include "mips.h"
+#include "sigframe.h"
 
 /* Syscall number ranges of the three MIPS ABIs (asm/unistd.h's __NR_*_Linux) */
 #define NR_O32_BASE	4000
@@ -194,4 +195,54 @@ void mips_block_init(void *block, uint64_t pgd, uint64_t exit)
 	f->pgd = pgd;
 	f->exit = exit;
 	f->flush = MIPS_FLUSH_ALL;
+}
+
+/* setup_sigcontext(): the frame's registers, FPU in FR=1 layout. */
+void mips_frame_to_sigcontext(const struct mips_frame *f, const uint64_t fpr[32], uint32_t fcsr,
+			      struct mips_sigcontext *sc)
+{
+	__builtin_memset(sc, 0, sizeof(*sc));
+	for (int i = 1; i < 32; i++)
+		sc->sc_regs[i] = f->regs[i];
+	__builtin_memcpy(sc->sc_fpregs, fpr, sizeof(sc->sc_fpregs));
+	sc->sc_mdhi = f->hi;
+	sc->sc_mdlo = f->lo;
+	sc->sc_pc = f->pc;
+	sc->sc_fpc_csr = fcsr;
+	sc->sc_used_math = MIPS_USED_FP | MIPS_USED_FR1;
+}
+
+/* restore_sigcontext(): everything but k0/k1, which the guest half clobbers anyway. */
+void mips_sigcontext_to_frame(const struct mips_sigcontext *sc, struct mips_frame *f,
+			      uint64_t fpr[32], uint32_t *fcsr)
+{
+	for (int i = 1; i < 32; i++)
+		f->regs[i] = sc->sc_regs[i];
+	f->regs[0] = 0;
+	f->hi = sc->sc_mdhi;
+	f->lo = sc->sc_mdlo;
+	f->pc = sc->sc_pc;
+	__builtin_memcpy(fpr, sc->sc_fpregs, sizeof(sc->sc_fpregs));
+	*fcsr = sc->sc_fpc_csr;
+}
+
+/*
+ * The frame for act's handler at sp, and the registers that enter it; the
+ * handler returns to ret_code (frame.rs_uc.uc_stack is the caller's).
+ */
+void mips_sigframe_setup(struct mips_frame *f, const uint64_t fpr[32], uint32_t fcsr,
+			 const siginfo_t *info, const struct dune_sigaction *act, uint64_t old_mask,
+			 uint64_t sp, uint64_t ret_code, struct mips_rt_sigframe *frame)
+{
+	__builtin_memcpy(frame->rs_info, info, sizeof(frame->rs_info));
+	mips_frame_to_sigcontext(f, fpr, fcsr, &frame->rs_uc.uc_mcontext);
+	frame->rs_uc.uc_sigmask[0] = old_mask;
+	frame->rs_uc.uc_sigmask[1] = 0;
+	f->regs[R_A0] = info->si_signo;
+	f->regs[R_A0 + 1] = sp + offsetof(struct mips_rt_sigframe, rs_info);
+	f->regs[R_A0 + 2] = sp + offsetof(struct mips_rt_sigframe, rs_uc);
+	f->regs[R_SP] = sp;
+	f->regs[R_RA] = ret_code;
+	f->regs[R_T9] = (uintptr_t)act->handler;
+	f->pc = (uintptr_t)act->handler;
 }

@@ -211,7 +211,7 @@ struct mips_sigcontext;
 struct mips_rt_sigframe;
 void mips_sigframe_setup(struct mips_frame *f, const uint64_t fpr[32], uint32_t fcsr,
 			 const siginfo_t *info, const struct dune_sigaction *act, uint64_t old_mask,
-			 uint64_t sp, struct mips_rt_sigframe *frame);
+			 uint64_t sp, uint64_t ret_code, struct mips_rt_sigframe *frame);
 void mips_frame_to_sigcontext(const struct mips_frame *f, const uint64_t fpr[32], uint32_t fcsr,
 			      struct mips_sigcontext *sc);
 void mips_sigcontext_to_frame(const struct mips_sigcontext *sc, struct mips_frame *f,

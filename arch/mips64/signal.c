@@ -33,56 +33,6 @@ static uint64_t frame_top(uint64_t sp, int onstack, struct mips_stack *ms)
 	return sp;
 }
 
-/* setup_sigcontext(): the frame's registers, FPU in FR=1 layout. */
-void mips_frame_to_sigcontext(const struct mips_frame *f, const uint64_t fpr[32], uint32_t fcsr,
-			      struct mips_sigcontext *sc)
-{
-	memset(sc, 0, sizeof(*sc));
-	for (int i = 1; i < 32; i++)
-		sc->sc_regs[i] = f->regs[i];
-	memcpy(sc->sc_fpregs, fpr, sizeof(sc->sc_fpregs));
-	sc->sc_mdhi = f->hi;
-	sc->sc_mdlo = f->lo;
-	sc->sc_pc = f->pc;
-	sc->sc_fpc_csr = fcsr;
-	sc->sc_used_math = MIPS_USED_FP | MIPS_USED_FR1;
-}
-
-/* restore_sigcontext(): everything but k0/k1, which the guest half clobbers anyway. */
-void mips_sigcontext_to_frame(const struct mips_sigcontext *sc, struct mips_frame *f,
-			      uint64_t fpr[32], uint32_t *fcsr)
-{
-	for (int i = 1; i < 32; i++)
-		f->regs[i] = sc->sc_regs[i];
-	f->regs[0] = 0;
-	f->hi = sc->sc_mdhi;
-	f->lo = sc->sc_mdlo;
-	f->pc = sc->sc_pc;
-	memcpy(fpr, sc->sc_fpregs, sizeof(sc->sc_fpregs));
-	*fcsr = sc->sc_fpc_csr;
-}
-
-/*
- * The frame for act's handler at sp, and the registers that enter it
- * (frame.rs_uc.uc_stack is the caller's).
- */
-void mips_sigframe_setup(struct mips_frame *f, const uint64_t fpr[32], uint32_t fcsr,
-			 const siginfo_t *info, const struct dune_sigaction *act, uint64_t old_mask,
-			 uint64_t sp, struct mips_rt_sigframe *frame)
-{
-	memcpy(frame->rs_info, info, sizeof(frame->rs_info));
-	mips_frame_to_sigcontext(f, fpr, fcsr, &frame->rs_uc.uc_mcontext);
-	frame->rs_uc.uc_sigmask[0] = old_mask;
-	frame->rs_uc.uc_sigmask[1] = 0;
-	f->regs[R_A0] = info->si_signo;
-	f->regs[R_A0 + 1] = sp + offsetof(struct mips_rt_sigframe, rs_info);
-	f->regs[R_A0 + 2] = sp + offsetof(struct mips_rt_sigframe, rs_uc);
-	f->regs[R_SP] = sp;
-	f->regs[R_RA] = (uintptr_t)mips_sigreturn_code;
-	f->regs[R_T9] = (uintptr_t)act->handler;
-	f->pc = (uintptr_t)act->handler;
-}
-
 /*
  * Push a signal frame for a handler and go there.  restart: the interrupted
  * syscall is re-issued when the handler returns (pc back on `syscall`, v0
@@ -109,7 +59,8 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	sp = frame_top(f->regs[R_SP], act->flags & SA_ONSTACK, &frame.rs_uc.uc_stack);
 	sp = (sp - sizeof(frame)) & ALMASK;
 	entry = *f;
-	mips_sigframe_setup(&entry, fpr, fcsr, info, act, old_mask, sp, &frame);
+	mips_sigframe_setup(&entry, fpr, fcsr, info, act, old_mask, sp,
+			    (uintptr_t)mips_sigreturn_code, &frame);
 	if (dune_write_guest(vcpu->vm, sp, &frame, sizeof(frame)))
 		return dune_fail(-EFAULT, "no room for a signal frame at %#lx (pc %#lx)",
 				 (unsigned long)sp, (unsigned long)f->pc);

@@ -45,7 +45,8 @@ int main(void)
 	f.pc = 0x120004000;
 	entry = f;
 	memset(&frame, 0, sizeof(frame));
-	mips_sigframe_setup(&entry, fpr, 0x01000f80, &info, &act, 0x8000000000000101ULL, sp, &frame);
+	mips_sigframe_setup(&entry, fpr, 0x01000f80, &info, &act, 0x8000000000000101ULL, sp,
+			    (uintptr_t)mips_sigreturn_code, &frame);
 	CHECK(frame.rs_uc.uc_mcontext.sc_regs[0] == 0 && frame.rs_uc.uc_mcontext.sc_regs[31] == 0x101f,
 	      "sc_regs");
 	CHECK(frame.rs_uc.uc_mcontext.sc_pc == 0x120004000 && frame.rs_uc.uc_mcontext.sc_mdhi == 0x11 &&
