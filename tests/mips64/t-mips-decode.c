@@ -2,11 +2,13 @@
 /*
  * The MIPS64 backend's exit decoding without KVM: fabricated frames and
  * kvm_run images decoded into syscalls and faults as Linux's traps.c would
- * deliver them, the n64 error convention, set_thread_area, and the
+ * deliver them, the n64 error convention, clone's argument order,
+ * set_thread_area, and the
  * registers a first entry and a syscall return leave in the frame.
  * Run under qemu-user by `make ARCH=mips64 check-cross`.
  */
 #include <linux/audit.h>
+#include <sched.h>
 #include <sys/syscall.h>
 
 #include "check.h"
@@ -199,6 +201,39 @@ static void test_exits(void)
 	CHECK(e.event == DUNE_EV_FATAL, "a reserved exception code is fatal: event %d", e.event);
 }
 
+/*
+ * clone's n64 order (CLONE_BACKWARDS: flags, stack, ptid, tls, ctid) as
+ * lib/ reads it through DUNE_CLONE_ARG_*, and as the kernel (here qemu-user's
+ * emulation of it) takes it from the raw syscall.
+ */
+static void test_clone_order(void)
+{
+	struct mips_frame *f = frame_for(EXC_SYS, 0x1000, 0);
+	int ptid = 0, ctid = 0, status = -1;
+	struct dune_exit e;
+	long pid;
+
+	f->regs[R_V0] = SYS_clone;
+	for (int i = 0; i < 5; i++)
+		f->regs[R_A0 + i] = 0xc0 + i;
+	mmio_exit(MIPS_EXIT_GPA, 1);
+	e = decode();
+	CHECK(e.sys.args[DUNE_CLONE_ARG_TLS] == 0xc3 && e.sys.args[DUNE_CLONE_ARG_CTID] == 0xc4,
+	      "tls %#lx ctid %#lx", e.sys.args[DUNE_CLONE_ARG_TLS], e.sys.args[DUNE_CLONE_ARG_CTID]);
+
+	/* qemu-user ignores CLONE_PARENT_SETTID without CLONE_VM: ptid stays unchecked */
+	long a[5] = { SIGCHLD | CLONE_CHILD_SETTID, 0, (long)&ptid };
+
+	a[DUNE_CLONE_ARG_TLS] = 0;
+	a[DUNE_CLONE_ARG_CTID] = (long)&ctid;
+	pid = arch_raw_syscall(SYS_clone, a[0], a[1], a[2], a[3], a[4], 0);
+	if (pid == 0)
+		_exit(ctid == sys0(SYS_gettid) ? 0 : 1);
+	CHECK(pid > 0, "clone: %ld", pid);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "the child found its tid at the child_tid argument: status %#x", status);
+}
+
 static void test_tls_and_start(void)
 {
 	struct dune_syscall sys = { .nr = SYS_set_thread_area, .args = { 0x7ff0001234 } };
@@ -247,6 +282,7 @@ int main(void)
 	test_exec_fault();
 	test_break_read();
 	test_exits();
+	test_clone_order();
 	test_tls_and_start();
 	return finish();
 }

@@ -9,6 +9,7 @@ image=${1:?usage: run.sh IMAGE}
 qemu=${QEMU_SYSTEM_MIPS:-qemu-system-mips64el}
 cpus=${MIPS_BARE_CPUS:-MIPS64R2-generic Loongson-3A4000}
 command -v "$qemu" >/dev/null || { echo "$qemu not found (Debian: qemu-system-mips)"; exit 1; }
+# shellcheck disable=SC2086 # a list of CPU names
 set -- $cpus
 echo "1..$#"
 n=0 pass=0 fail=0
