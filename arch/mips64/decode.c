@@ -155,13 +155,19 @@ void mips_decode_frame(const struct mips_frame *f, uint32_t insn, uint32_t fcsr,
 	}
 }
 
-/* n64: a3 says whether v0 holds a result or a positive errno; then past the syscall. */
-void mips_syscall_set_return(struct mips_frame *f, long ret)
+/* n64: a3 says whether v0 holds a result or a positive errno. */
+void mips_regs_set_return(uint64_t regs[32], long ret)
 {
 	int err = (unsigned long)ret >= (unsigned long)-DUNE_MAX_ERRNO;
 
-	f->regs[R_V0] = err ? -ret : ret;
-	f->regs[R_A3] = err;
+	regs[R_V0] = err ? -ret : ret;
+	regs[R_A3] = err;
+}
+
+/* A syscall's return, then past the `syscall`. */
+void mips_syscall_set_return(struct mips_frame *f, long ret)
+{
+	mips_regs_set_return(f->regs, ret);
 	f->pc += 4;
 }
 

@@ -219,10 +219,8 @@ void arch_capture_native(struct dune_vcpu *vcpu)
 void arch_native_set(struct dune_vcpu *vcpu, long ret, uintptr_t sp)
 {
 	struct mips_native *n = &mips_vcpu(vcpu)->native;
-	int err = IS_ERR_VALUE(ret);
 
-	n->regs[R_V0] = err ? -ret : ret;
-	n->regs[R_A3] = err;
+	mips_regs_set_return(n->regs, ret);
 	if (sp)
 		n->regs[R_SP] = sp;
 }
