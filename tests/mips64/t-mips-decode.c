@@ -262,6 +262,47 @@ static void test_tls_and_start(void)
 	CHECK(arch_prepare_run(&vcpu) < 0, "without a vCPU the run is refused");
 }
 
+/*
+ * Leaving and cloning without a KVM vCPU: the state saved at the syscall
+ * (a fork child's) is what native code continues from, after the syscall;
+ * a clone's child frame returns 0 there with its own stack and TLS.
+ */
+static void test_native_and_clone(void)
+{
+	struct mips_native *n = &mc.native;
+	struct mips_frame *f = mc.frame;
+	uint64_t pgd = f->pgd, exit = f->exit;
+
+	memset(&mc.saved, 0, sizeof(mc.saved));
+	for (int i = 1; i < 32; i++)
+		mc.saved.regs[i] = 0x900 + i;
+	mc.saved.pc = 0x120005000;
+	mc.saved.hi = 7;
+	mc.saved.tls = 0x7ff0009abc;
+	mc.saved_fpr[3] = 0x3ff0000000000000ULL;
+	mc.saved_fcsr = 0x800;
+	mc.in_frame = 1;
+	arch_capture_native(&vcpu);
+	CHECK(n->regs[0] == 0 && n->regs[5] == 0x905 && n->regs[31] == 0x91f && n->hi == 7,
+	      "native registers from the saved state");
+	CHECK(n->pc == 0x120005004 && n->tls == 0x7ff0009abc && n->fpr[3] == 0x3ff0000000000000ULL &&
+	      n->fcsr == 0x800, "native pc after the syscall %#lx, TLS, FPU", (unsigned long)n->pc);
+	arch_native_set(&vcpu, -EAGAIN, 0x7fff2000);
+	CHECK(n->regs[R_V0] == EAGAIN && n->regs[R_A3] == 1 && n->regs[R_SP] == 0x7fff2000,
+	      "native return value and stack");
+	arch_native_set(&vcpu, 1234, 0);
+	CHECK(n->regs[R_V0] == 1234 && n->regs[R_A3] == 0 && n->regs[R_SP] == 0x7fff2000,
+	      "a pid, same stack");
+
+	CHECK(arch_vcpu_restore(&vcpu, &vcpu, 0x7fff3000, 1, 0x7ff000cafe) == -EIO,
+	      "restore without a KVM vCPU fails");
+	CHECK(f->regs[R_V0] == 0 && f->regs[R_A3] == 0 && f->pc == 0x120005004 &&
+	      f->regs[R_SP] == 0x7fff3000 && f->tls == 0x7ff000cafe && f->regs[16] == 0x910,
+	      "the child's frame: 0 after the syscall, its stack and TLS");
+	CHECK(f->pgd == pgd && f->exit == exit && f->flush == MIPS_FLUSH_ALL,
+	      "the child keeps its block's table and exit, and flushes its TLB");
+}
+
 int main(void)
 {
 	vm.area = block;	/* only mips_kseg0() arithmetic uses it */
@@ -283,6 +324,7 @@ int main(void)
 	test_break_read();
 	test_exits();
 	test_clone_order();
+	test_native_and_clone();
 	test_tls_and_start();
 	return finish();
 }
