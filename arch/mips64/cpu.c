@@ -132,10 +132,15 @@ static int set_cp0(struct dune_vcpu *vcpu)
 	uint64_t config3 = 0;
 	int err = mips_get_one(vcpu, KVM_REG_MIPS_CP0_CONFIG3, &config3);
 
-	mv->rixi = !err && (config3 & CONFIG3_RXI);
-	if (!err)
-		err = mips_set_one(vcpu, KVM_REG_MIPS_CP0_EBASE,
-				   mips_kseg0(vcpu->vm, mips_vcpu(vcpu)->block));
+	if (err)
+		return dune_fail(err, "KVM_GET_ONE_REG(Config3): %s", dune_strerror(err));
+	/* glibc reads TLS with rdhwr $29: without UserLocal Linux emulates it, dune does not */
+	if (!(config3 & CONFIG3_ULRI))
+		return dune_fail(-ENODEV, "the guest CPU has no UserLocal register (Config3.ULRI), "
+				 "which the program's TLS needs");
+	mv->rixi = !!(config3 & CONFIG3_RXI);
+	err = mips_set_one(vcpu, KVM_REG_MIPS_CP0_EBASE,
+			   mips_kseg0(vcpu->vm, mips_vcpu(vcpu)->block));
 	if (!err)
 		err = mips_set_one(vcpu, KVM_REG_MIPS_CP0_PAGEMASK, PAGEMASK_16K);
 	if (!err)

@@ -12,6 +12,7 @@
 #define BARE_FAULT_VA	0x50000000
 #define BARE_FAULT_WORD	0xabcd
 #define BARE_RO_VA	0x60000000
+#define BARE_TLS	0x7654		/* what the frame gives UserLocal */
 #define BARE_UC_PC	(40 + 576)	/* uc_mcontext.sc_pc in struct ucontext */
 
 #endif /* DUNE_MIPS_BARE_H */

@@ -114,6 +114,18 @@ user_break:
 	xori	$12, $9, 8		/* SIGFPE */
 	sltiu	$12, $12, 1
 	REPORT(6, $12)
+	/* 7: the TLS register: UserLocal from the frame, read as glibc reads it (fp = 0: the CPU has no UserLocal) */
+	li	$12, 2
+	beqz	$30, 1f
+	nop
+	.set	push
+	.set	mips32r2
+	rdhwr	$3, $29
+	.set	pop
+	li	$12, BARE_TLS
+	xor	$12, $12, $3
+	sltiu	$12, $12, 1
+1:	REPORT(7, $12)
 	/* 5: callee-saved registers survived every exit */
 	xori	$12, $16, 0x5a50
 	xori	$13, $23, 0x5a57
