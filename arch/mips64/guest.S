@@ -67,8 +67,27 @@ xtlb_refill:
 	dmfc0	k0, $8
 	dsrl	k0, k0, 14 - 3
 	andi	k0, k0, ((1 << MIPS_PT_SHIFT) - 2) << 3
-	b	refill_write
 	daddu	k1, k1, k0
+	/*
+	 * All of the refill lies before the exit, where the host takes the
+	 * user state from KVM's registers and EPC (exit.c); 0x100, the cache
+	 * error vector, never runs under KVM.
+	 */
+refill_write:
+	ld	k0, 0(k1)
+	ld	k1, 8(k1)
+	dmtc0	k0, $2
+	dmtc0	k1, $3
+	ehb
+	tlbwr
+	eret
+
+refill_invalid:
+	dmtc0	$0, $2
+	dmtc0	$0, $3
+	ehb
+	tlbwr
+	eret
 
 	.org	0x180
 	/* General exception: save, exit, restore. */
@@ -114,30 +133,14 @@ restore:
 	ehb
 	eret
 
-refill_write:
-	ld	k0, 0(k1)
-	ld	k1, 8(k1)
-	dmtc0	k0, $2
-	dmtc0	k1, $3
-	ehb
-	tlbwr
-	eret
-
-refill_invalid:
-	dmtc0	$0, $2
-	dmtc0	$0, $3
-	ehb
-	tlbwr
-	eret
-
 	/*
 	 * Before returning: drop the TLB entry of MF_BADVADDR (a fault the host
 	 * fixed) or every entry (the host changed valid entries).  t0..t3 are
-	 * the user's, restored from the frame afterwards.  A dropped entry gets
+	 * the user's, restored from the frame afterwards.  The host restarts
+	 * an interrupted return path from mips_guest_resume.  A dropped entry gets
 	 * a unique EntryHi in unmapped CKSEG0, as Linux's UNIQUE_ENTRYHI.
 	 */
 flush:
-	sd	$0, MF_FLUSH(k0)
 	li	t0, MIPS_FLUSH_ONE
 	bne	k1, t0, flush_all
 	ld	t1, MF_BADVADDR(k0)
@@ -170,6 +173,6 @@ flush_entry:
 flush_done:
 	ehb
 	b	restore
-	nop
+	sd	$0, MF_FLUSH(k0)	/* done: an interrupted flush starts over */
 mips_guest_block_end:
 	.org	MIPS_FRAME_OFF
