@@ -9,7 +9,6 @@
 #include "kvm-mips.h"
 
 /* CP0 Status */
-#define ST_IE		(1U << 0)
 #define ST_EXL		(1U << 1)
 #define ST_KSU_USER	(2U << 3)
 #define ST_UX		(1U << 5)
@@ -47,19 +46,15 @@
 #define EXC_TLBRI	19
 #define EXC_TLBXI	20
 #define EXC_MSADIS	21
-#define EXC_WATCH	23
-#define EXC_MCHECK	24
 #define CAUSE_EXCCODE(c)	(((c) >> 2) & 31)
 #define CAUSE_BD	(1ULL << 31)
 
 /* EntryLo: what a leaf page-table entry holds, as the refill loads it */
-#define ENTRYLO_G	(1ULL << 0)
 #define ENTRYLO_V	(1ULL << 1)
 #define ENTRYLO_D	(1ULL << 2)
 #define ENTRYLO_C_CACHED	(3ULL << 3)	/* cacheable (coherent on Loongson-3) */
 #define ENTRYLO_PFN_SHIFT	6
 #define ENTRYLO_XI	(1ULL << 62)
-#define ENTRYLO_RI	(1ULL << 63)
 #define PAGEGRAIN_XIE	(1U << 30)
 #define PAGEGRAIN_RIE	(1U << 31)
 #define PAGEGRAIN_IEC	(1U << 27)	/* RI/XI violations as TLBRI/TLBXI */
@@ -70,21 +65,18 @@
 #define HWRENA_USER	((1U << 29) | 0xf)
 
 /* FCSR cause bits, and the break/trap codes Linux reads from the instruction */
-#define FCSR_CAUSE_SHIFT	12
 #define FCSR_CAUSE_I	(1U << 12)
 #define FCSR_CAUSE_U	(1U << 13)
 #define FCSR_CAUSE_O	(1U << 14)
 #define FCSR_CAUSE_Z	(1U << 15)
 #define FCSR_CAUSE_V	(1U << 16)
-#define FCSR_CAUSE_E	(1U << 17)
 #define BRK_OVERFLOW	6
 #define BRK_DIVZERO	7
 
 /* Instruction encodings the code relies on */
-#define MIPS_INSN_SYSCALL	0x0000000cU
 #define MIPS_INSN_EXIT_SD	0xff7a0000U	/* sd k0, 0(k1): the exit store */
 #define MIPS_INSN_JALR_K1	0x0360f809U	/* jalr k1: the bare-metal harness's exit */
-#define MIPS_INSN_IS_BREAK(i)	(((i) & 0xfc00003fU) == 0x0000000dU)
+#define MIPS_INSN_TLBWR		0x42000006U
 #define MIPS_INSN_IS_TRAP_REG(i)	(((i) & 0xfc000030U) == 0x00000030U)	/* teq..tne */
 
 /* What the guest half saved (frame.h gives the offsets to guest.S). */

@@ -303,6 +303,27 @@ static void test_native_and_clone(void)
 	      "the child keeps its block's table and exit, and flushes its TLB");
 }
 
+/*
+ * exit.c takes the user state from KVM's registers where KVM_RUN stopped at
+ * or before the exit: all of the refill (its tlbwr writes) must lie there.
+ */
+static void test_block_layout(void)
+{
+	const uint32_t *insn = (const uint32_t *)mips_guest_block;
+	long exit = mips_block_offset(mips_guest_exit), tlbwr = 0, late = 0;
+
+	CHECK(insn[exit / 4] == MIPS_INSN_EXIT_SD, "the exit store: %#x", insn[exit / 4]);
+	CHECK(mips_block_offset(mips_guest_resume) == exit + 4, "the return path follows the exit");
+	for (long i = 0; i < mips_block_offset(mips_guest_block_end) / 4; i++) {
+		if (insn[i] != MIPS_INSN_TLBWR)
+			continue;
+		tlbwr++;
+		late += i * 4 > exit;
+	}
+	CHECK(tlbwr == 2 && late == 0, "%ld tlbwr, %ld after the exit", tlbwr, late);
+	CHECK(mips_block_offset(mips_guest_block_end) <= MIPS_FRAME_OFF, "code below the frame");
+}
+
 int main(void)
 {
 	vm.area = block;	/* only mips_kseg0() arithmetic uses it */
@@ -318,6 +339,7 @@ int main(void)
 	      "block: exit %#lx pgd %#lx", (unsigned long)mc.frame->exit,
 	      (unsigned long)mc.frame->pgd);
 	CHECK(!memcmp(block + 0x180, mips_guest_block + 0x180, 64), "the vectors are copied");
+	test_block_layout();
 	test_syscall();
 	test_faults();
 	test_exec_fault();
