@@ -49,6 +49,12 @@ static void page_fault(const struct mips_frame *f, struct dune_fault *fault, int
 	fault->exec = exec;
 }
 
+/* The instruction that raised it: in a branch delay slot EPC is the branch's. */
+uint64_t mips_fault_pc(const struct mips_frame *f)
+{
+	return f->pc + (f->cause & CAUSE_BD ? 4 : 0);
+}
+
 /* do_trap_or_bp(): the code of a break or trap instruction */
 static void trap_or_bp(struct dune_fault *fault, unsigned int code, int si_code, uint64_t pc)
 {
@@ -111,7 +117,7 @@ void mips_decode_frame(const struct mips_frame *f, uint32_t insn, uint32_t fcsr,
 		page_fault(f, fault, SEGV_ACCERR, 1, 0);
 		return;
 	case EXC_TLBL:
-		page_fault(f, fault, SEGV_MAPERR, 0, f->badvaddr == f->pc);
+		page_fault(f, fault, SEGV_MAPERR, 0, f->badvaddr == mips_fault_pc(f));
 		return;
 	case EXC_TLBS:
 		page_fault(f, fault, SEGV_MAPERR, 1, 0);

@@ -119,7 +119,7 @@ static void exception_inputs(struct dune_vcpu *vcpu, uint32_t *insn, uint32_t *f
 	*insn = 0;
 	*fcsr = 0;
 	if (exc == EXC_BP || exc == EXC_TR)
-		(void)dune_read_guest(insn, f->pc + (f->cause & CAUSE_BD ? 4 : 0), 4);	/* 0: SIGTRAP */
+		(void)dune_read_guest(insn, mips_fault_pc(f), 4);	/* unreadable: 0, SIGTRAP */
 	if (exc == EXC_FPE && !mips_get_one(vcpu, KVM_REG_MIPS_FCR_CSR, &csr))
 		*fcsr = csr;
 }

@@ -135,6 +135,7 @@ struct dune_exit;
 struct dune_fault;
 void mips_decode_frame(const struct mips_frame *f, uint32_t insn, uint32_t fcsr,
 		       struct dune_exit *e);
+uint64_t mips_fault_pc(const struct mips_frame *f);
 void mips_regs_set_return(uint64_t regs[32], long ret);
 void mips_syscall_set_return(struct mips_frame *f, long ret);
 uint64_t mips_pte(uint64_t gpa, int prot);

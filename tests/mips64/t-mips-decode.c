@@ -148,6 +148,13 @@ static void test_exec_fault(void)
 
 	mips_decode_frame(f, 0, 0, &e);
 	CHECK(e.fault.exec && !e.fault.write, "an instruction fetch is an exec fault");
+	f = frame_for(EXC_TLBL, 0x7ffefffc, 0x7fff0000);
+	f->cause |= CAUSE_BD;
+	mips_decode_frame(f, 0, 0, &e);
+	CHECK(e.fault.exec, "a delay slot's fetch on the next page is an exec fault");
+	f = frame_for(EXC_TLBL, 0x7ffefffc, 0x7fff0000);
+	mips_decode_frame(f, 0, 0, &e);
+	CHECK(!e.fault.exec, "a load is not an exec fault");
 }
 
 /* A break in the program's memory, read by the backend as Linux's do_bp() reads it. */

@@ -267,7 +267,7 @@ void bare_exit(void)
 	uint32_t insn = 0;
 
 	if (CAUSE_EXCCODE(frame->cause) == EXC_BP)
-		insn = *(uint32_t *)KSEG0_OF(frame->pc + (frame->cause & CAUSE_BD ? 4 : 0));
+		insn = *(uint32_t *)KSEG0_OF(mips_fault_pc(frame));
 	mips_decode_frame(frame, insn, 0, &e);
 	if (e.event == DUNE_EV_SYSCALL)
 		do_syscall(&e);
