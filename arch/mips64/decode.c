@@ -197,6 +197,21 @@ uint64_t mips_table_entry(uint64_t gpa)
 	return MIPS_XKPHYS_CACHED | gpa;
 }
 
+/*
+ * Where the user state is when KVM_RUN stopped at pc: in user code, in
+ * KVM's registers; in the block up to the exit (a refill, or an exception
+ * being saved), there too but for k0/k1, with EPC the user's pc; past it,
+ * in the frame (the return path).
+ */
+enum mips_state_at mips_state_at(uint64_t block, uint64_t pc)
+{
+	if (pc < block || pc >= block + MIPS_BLOCK_SIZE)
+		return MIPS_STATE_REGS;
+	if (pc - block <= (uint64_t)mips_block_offset(mips_guest_exit))
+		return MIPS_STATE_REGS_EPC;
+	return MIPS_STATE_FRAME;
+}
+
 /* A vCPU's block: the vectors, and a frame that exits to exit and walks pgd. */
 void mips_block_init(void *block, uint64_t pgd, uint64_t exit)
 {

@@ -53,14 +53,6 @@ void arch_vcpu_start(struct dune_vcpu *vcpu)
 		mc->start_err = mips_run_from_frame(vcpu);
 }
 
-/* Where KVM_RUN stopped, relative to the guest half: -1 outside its block. */
-static long block_offset(struct dune_vcpu *vcpu, uint64_t pc)
-{
-	uint64_t base = mips_kseg0(vcpu->vm, mips_vcpu(vcpu)->block);
-
-	return pc >= base && pc < base + MIPS_BLOCK_SIZE ? (long)(pc - base) : -1;
-}
-
 /*
  * Make the frame hold the user state.  In user code, or in the guest half
  * before its exit (a refill, or an exception being saved: the user's
@@ -73,21 +65,21 @@ int mips_take_state(struct dune_vcpu *vcpu)
 {
 	struct mips_vcpu *mc = mips_vcpu(vcpu);
 	struct mips_frame *f = mc->frame;
+	enum mips_state_at at;
 	struct kvm_regs r;
-	long off;
 
 	if (mc->in_frame)
 		return 0;
 	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_REGS, &r))
 		return -EIO;
-	off = block_offset(vcpu, r.pc);
-	if (off < 0 || off <= mips_block_offset(mips_guest_exit)) {
+	at = mips_state_at(mips_kseg0(vcpu->vm, mc->block), r.pc);
+	if (at != MIPS_STATE_FRAME) {
 		for (int i = 1; i < 32; i++)
 			f->regs[i] = r.gpr[i];
 		f->hi = r.hi;
 		f->lo = r.lo;
 		f->pc = r.pc;
-		if (off >= 0 && mips_get_one(vcpu, KVM_REG_MIPS_CP0_EPC, &f->pc))
+		if (at == MIPS_STATE_REGS_EPC && mips_get_one(vcpu, KVM_REG_MIPS_CP0_EPC, &f->pc))
 			return -EIO;
 		f->cause = 0;
 	}

@@ -130,6 +130,8 @@ static inline long mips_block_offset(const char *sym)
 	return sym - mips_guest_block;
 }
 
+enum mips_state_at { MIPS_STATE_REGS, MIPS_STATE_REGS_EPC, MIPS_STATE_FRAME };
+
 /* Host-side logic, no KVM needed (decode.c, paging.c): unit-tested and bare-metal-tested. */
 struct dune_exit;
 struct dune_fault;
@@ -141,6 +143,7 @@ void mips_syscall_set_return(struct mips_frame *f, long ret);
 uint64_t mips_pte(uint64_t gpa, int prot);
 uint64_t mips_table_entry(uint64_t gpa);
 void mips_block_init(void *block, uint64_t pgd, uint64_t exit);
+enum mips_state_at mips_state_at(uint64_t block, uint64_t pc);
 
 #include "dune-internal.h"
 

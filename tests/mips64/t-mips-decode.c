@@ -329,6 +329,16 @@ static void test_block_layout(void)
 	}
 	CHECK(tlbwr == 2 && late == 0, "%ld tlbwr, %ld after the exit", tlbwr, late);
 	CHECK(mips_block_offset(mips_guest_block_end) <= MIPS_FRAME_OFF, "code below the frame");
+
+	uint64_t b = MIPS_KSEG0 | 0x2200000;
+
+	CHECK(mips_state_at(b, 0x120000000) == MIPS_STATE_REGS, "user code: KVM's registers");
+	CHECK(mips_state_at(b, b + 0x80) == MIPS_STATE_REGS_EPC &&
+	      mips_state_at(b, b + 0x180) == MIPS_STATE_REGS_EPC &&
+	      mips_state_at(b, b + exit) == MIPS_STATE_REGS_EPC, "refill, saving, at the exit: EPC");
+	CHECK(mips_state_at(b, b + exit + 4) == MIPS_STATE_FRAME &&
+	      mips_state_at(b, b + MIPS_BLOCK_SIZE - 4) == MIPS_STATE_FRAME, "past the exit: the frame");
+	CHECK(mips_state_at(b, b + MIPS_BLOCK_SIZE) == MIPS_STATE_REGS, "the next block is not ours");
 }
 
 int main(void)
