@@ -38,7 +38,8 @@ int main(void)
 		{ KVM_CAP_MIPS_FPU, "KVM_CAP_MIPS_FPU", 1 },
 		{ KVM_CAP_MIPS_MSA, "KVM_CAP_MIPS_MSA (optional: MSA stays off without it)", 0 },
 		{ KVM_CAP_ONE_REG, "KVM_CAP_ONE_REG", 1 },
-		{ KVM_CAP_NR_MEMSLOTS, "KVM_CAP_NR_MEMSLOTS", 1 },
+		{ KVM_CAP_NR_MEMSLOTS, "KVM_CAP_NR_MEMSLOTS (old kernels: 16, which few programs fit in)", 1 },
+		{ KVM_CAP_MAX_VCPUS, "KVM_CAP_MAX_VCPUS (threads inside at once)", 1 },
 	};
 	if (kvm < 0) {
 		perror(dev);
