@@ -202,8 +202,12 @@ $(BUILD)/%: tools/%.c lib/dune.h lib/policy.h $(wildcard tools/$(ARCH)/*.h) $(BU
 	$(CC) $(CPPFLAGS) -Itools/$(ARCH) $(TOOL_CFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a \
 		$(TOOL_LIBS) -lpthread -lm
 
+# the suite here, then on the host each port's check-cross (tests/check-all.sh)
+ifeq ($(ARCH),$(HOST_ARCH))
+CHECK_PORTS ?= mips64 loongarch64
+endif
 check: all
-	tests/run-tests.sh $(BUILD)
+	tests/check-all.sh $(BUILD) $(CHECK_PORTS)
 
 # A cross build's unit tests under qemu-user (QEMU=... overrides the emulator).
 ifeq ($(ARCH),loongarch64)
