@@ -56,7 +56,7 @@ ifneq ($(ARCH),x86_64)
 # Still written with x86-64 registers or syscalls: to move into tests/x86_64/
 # (the kernel module, its tests and dune-stat are x86-64 only)
 X86_BOUND := $(patsubst %,$(BUILD)/tests/%,t-sigguest t-signals t-clone3 fault hostile t-kmod \
-	t-kmod-genl t-stat-report kmod-counters)
+	t-kmod-genl t-kmod-decline t-kmod-detach t-stat-report kmod-counters)
 TESTS	:= $(filter-out $(X86_BOUND),$(TESTS))
 HELPERS	:= $(filter-out $(X86_BOUND),$(HELPERS))
 endif
@@ -121,7 +121,7 @@ $(BUILD)/libdune.so: $(LIB_OBJ)
 $(BUILD)/libdune-run.so: tools/dune-run-preload.c lib/policy.h $(LIB_OBJ)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $(filter-out %.h,$^)
 
-$(BUILD)/tests/%: tests/%.c tests/check.h tests/own.h lib/dune.h $(BUILD)/libdune.a
+$(BUILD)/tests/%: tests/%.c tests/check.h tests/own.h tests/kmod.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
 
