@@ -190,12 +190,15 @@ static int audit_enable(unsigned int on)
  * only where audit is off, and after its child it adds the rule Debian's
  * auditd starts with ("-a task,never": new tasks get no context) and
  * switches audit off again, so that the rest of the suite is not audited.
+ * That rule, left by an earlier run in this boot, is taken out for the
+ * child.
  */
 static void audit(void)
 {
 	struct audit_rule_data never = { .flags = AUDIT_FILTER_TASK, .action = AUDIT_NEVER };
 	struct audit_status s = { 0 };
 	int err = audit_request(AUDIT_GET, NULL, 0, &s, sizeof(s));
+	int del;
 
 	if (err) {
 		printf("# audit: AUDIT_GET: %s: not checked\n", strerror(-err));
@@ -206,6 +209,8 @@ static void audit(void)
 		       "not checked\n");
 		return;
 	}
+	del = audit_request(AUDIT_DEL_RULE, &never, sizeof(never), NULL, 0);
+	CHECK(!del || del == -ENOENT, "AUDIT_DEL_RULE task,never: %s", strerror(-del));
 	err = audit_enable(1);
 	CHECK(!err, "AUDIT_SET enabled=1: %s", strerror(-err));
 	if (!err)

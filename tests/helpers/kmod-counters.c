@@ -18,10 +18,9 @@
 
 #include "check.h"
 
-/* n getpids: how many gave another pid */
-static long getpids(long n)
+/* n getpids: how many gave another pid than pid */
+static long getpids(long n, pid_t pid)
 {
-	pid_t pid = getpid();
 	long wrong = 0;
 
 	for (long i = 0; i < n; i++)
@@ -44,7 +43,7 @@ static int hold(const char *path, long n)
 		return 2;
 	map[0] = '\n';	/* mapped now, not on a fault after the counters */
 	enter_dune();
-	(void)getpids(n);	/* t-kmod-stat compares the counters only */
+	(void)getpids(n, pid);	/* t-kmod-stat compares the counters only */
 	dune_get_stats(&s);
 	line = map + 6;
 	len = snprintf(line, 256, "%d %llu", pid, (unsigned long long)s.kernel_syscalls);
@@ -61,11 +60,12 @@ static int hold(const char *path, long n)
 static int run(long n)
 {
 	struct dune_stats a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
+	pid_t pid = getpid();
 	long wrong;
 
 	enter_dune();
 	dune_get_stats(&a);
-	wrong = getpids(n);
+	wrong = getpids(n, pid);
 	dune_get_stats(&b);
 	printf("served %llu\n", (unsigned long long)(b.kernel_syscalls - a.kernel_syscalls));
 	for (int i = 0; i < DUNE_KERNEL_DECLINE_KINDS; i++)
