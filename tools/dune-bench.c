@@ -536,7 +536,7 @@ static void print_declines(FILE *f, const struct paths *p, size_t l)
 {
 	const char *sep = "";
 
-	fprintf(f, "  declined:");
+	fprintf(f, "%s on the kernel path, declined by the module:", path_loads[l].name);
 	for (int i = 0; i < DUNE_KERNEL_DECLINE_KINDS; i++) {
 		double n = 0;
 
@@ -576,7 +576,7 @@ static void print_table(FILE *f, const struct paths *p)
 		print_spread(f, load_ratio(p, l), "%.3f");
 		fprintf(f, " %8.1f%%\n", kernel_share(p, l));
 	}
-	fprintf(f, "in kernel: the share of the kernel path's syscalls the module served;");
+	fprintf(f, "in kernel: the share of the kernel path's syscalls the module served\n");
 	print_declines(f, p, DECLINED_LOAD);
 	fprintf(f, "getpid kernel/user: %.3f [%.3f..%.3f] (target <= 0.5)\n", getpid.median,
 		getpid.min, getpid.max);
