@@ -342,6 +342,8 @@ static struct spread spread_of(const double *v, int n)
 {
 	double s[MAX_ROUNDS];
 
+	if (!n)
+		return (struct spread){ 0 };
 	memcpy(s, v, n * sizeof(*v));
 	qsort(s, n, sizeof(*s), cmp_double);
 	return (struct spread){ s[n / 2], s[0], s[n - 1] };
