@@ -579,7 +579,8 @@ static void print_table(FILE *f, const struct paths *p)
 		fprintf(f, " %8.1f%%\n", kernel_share(p, l));
 	}
 	fprintf(f, "in kernel: the share of the kernel path's syscalls the module served\n");
-	print_declines(f, p, DECLINED_LOAD);
+	for (size_t l = 0; l < NR_LOADS; l++)
+		print_declines(f, p, l);
 	fprintf(f, "getpid kernel/user: %.3f [%.3f..%.3f] (target <= 0.5)\n", getpid.median,
 		getpid.min, getpid.max);
 	fprintf(f, "declined syscall, module attached vs. DUNE_MODE=user (none): %+.1f%% "
@@ -593,16 +594,19 @@ static void print_table(FILE *f, const struct paths *p)
 		"dune-run --mode=kmod", "kernel/user");
 	for (int i = 0; i < p->nr_programs; i++) {
 		const struct program *g = &p->programs[i];
-		int differs = 0;
+		int differs = -1;
 
 		fprintf(f, "%-24s", g->name);
 		for (int path = 0; path < NR_PATHS; path++)
 			print_spread(f, program_spread(g, path), "%.0f");
 		print_spread(f, program_ratio(g), "%.3f");
-		for (int r = 0; r < program_rounds; r++)
-			differs |= g->status[1][r] != g->status[0][r] ||
-				   g->status[2][r] != g->status[0][r];
-		fprintf(f, "%s\n", differs ? "  exit status differs from native!" : "");
+		for (int r = 0; r < program_rounds && differs < 0; r++)
+			if (g->status[1][r] != g->status[0][r] || g->status[2][r] != g->status[0][r])
+				differs = r;
+		if (differs >= 0)
+			fprintf(f, "  exit status differs: native %#x, user %#x, kmod %#x",
+				g->status[0][differs], g->status[1][differs], g->status[2][differs]);
+		fprintf(f, "\n");
 	}
 	if (*p->missing)
 		fprintf(f, "not run (not installed here): %s\n", p->missing);
