@@ -56,7 +56,7 @@ ifneq ($(ARCH),x86_64)
 # Still written with x86-64 registers or syscalls: to move into tests/x86_64/
 # (the kernel module, its tests and dune-stat are x86-64 only)
 X86_BOUND := $(patsubst %,$(BUILD)/tests/%,t-sigguest t-signals t-clone3 fault hostile t-kmod \
-	t-kmod-genl t-stat-report kmod-counters)
+	t-kmod-genl t-kmod-decline t-kmod-detach t-stat-report kmod-counters)
 TESTS	:= $(filter-out $(X86_BOUND),$(TESTS))
 HELPERS	:= $(filter-out $(X86_BOUND),$(HELPERS))
 endif
@@ -67,7 +67,7 @@ endif
 SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run $(BUILD)/tests/t-policy \
 	$(BUILD)/tests/check.sh
 ifeq ($(ARCH),x86_64)
-SCRIPTS	+= $(BUILD)/tests/t-dune-stat $(BUILD)/tests/t-kmod-stat
+SCRIPTS	+= $(BUILD)/tests/t-dune-stat $(BUILD)/tests/t-kmod-stat $(BUILD)/tests/t-bench-paths
 endif
 STATIC	:= $(BUILD)/tests/static-inside
 # Debian 12's MIPS glibc has no static-pie start file (rcrt1.o)
@@ -121,7 +121,7 @@ $(BUILD)/libdune.so: $(LIB_OBJ)
 $(BUILD)/libdune-run.so: tools/dune-run-preload.c lib/policy.h $(LIB_OBJ)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $(filter-out %.h,$^)
 
-$(BUILD)/tests/%: tests/%.c tests/check.h tests/own.h lib/dune.h $(BUILD)/libdune.a
+$(BUILD)/tests/%: tests/%.c tests/check.h tests/own.h tests/kmod.h lib/dune.h $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
 
@@ -158,6 +158,7 @@ $(BUILD)/tests/t-programs: tests/programs/run.sh
 $(BUILD)/tests/t-dune-run: tests/programs/options.sh
 $(BUILD)/tests/t-dune-stat: tests/programs/stat.sh
 $(BUILD)/tests/t-kmod-stat: tests/programs/kmod-stat.sh
+$(BUILD)/tests/t-bench-paths: tests/programs/bench-paths.sh
 $(BUILD)/tests/check.sh: tests/programs/check.sh
 $(BUILD)/tests/t-policy: tests/programs/policy.sh $(BUILD)/tests/seccomp-profile.json
 $(SCRIPTS):
@@ -240,9 +241,10 @@ check-vm-kmod: all
 	DUNE_VM_KMOD=$(KMOD_BUILD) tests/vm/check-vm.sh $(BUILD)
 
 # dune-bench --paths inside the check-vm guest, with the module loaded
-# (after a short suite: t-kmod); the table is in the output
+# (after a short suite: t-hello, or DUNE_VM_TESTS); the table is in the output and, with
+# paths.dat and paths.png (gnuplot), in $(BUILD)/vm/bench
 bench-vm-paths: all
-	DUNE_VM_KMOD=$(KMOD_BUILD) DUNE_VM_BENCH=--paths DUNE_VM_TESTS=t-kmod \
+	DUNE_VM_KMOD=$(KMOD_BUILD) DUNE_VM_BENCH=--paths=. DUNE_VM_TESTS="$(or $(DUNE_VM_TESTS),t-hello)" \
 		tests/vm/check-vm.sh $(BUILD)
 
 # The same on Debian 12's 6.1, trixie's 6.12 and the newest Debian kernel

@@ -37,30 +37,10 @@
 #include "check.h"
 #include "deny-filter.h"
 #include "dune-internal.h"
+#include "kmod.h"
 #include "syscalls.h"
 
 static const char *device = DUNE_KMOD_DEVICE;
-
-/* A raw syscall's result as the kernel gives it: -errno on failure. */
-#define RAW(...) ({ long _r = syscall(__VA_ARGS__); _r == -1 ? -errno : _r; })
-
-static uint64_t kernel_served(void)
-{
-	struct dune_stats st = { .size = sizeof(st) };
-
-	if (!dune_is_inside() || dune_get_stats(&st))
-		return 0;
-	return st.kernel_syscalls;
-}
-
-static uint64_t declined(int why)
-{
-	struct dune_stats st = { .size = sizeof(st) };
-
-	if (!dune_is_inside() || dune_get_stats(&st))
-		return 0;
-	return st.kernel_declined[why];
-}
 
 static uint64_t hash(const void *p, size_t n)
 {
@@ -848,15 +828,23 @@ static int own_fds(void *arg)
 
 #define PTRACED_CALLS 20
 
+/* 3: served in the kernel, 4: not declined as "thread", 5: a wrong result */
 static int traced_child(void *arg)
 {
+	pid_t parent = getppid();
+	uint64_t before;
+	int wrong = 0;
+
 	(void)arg;
 	raise(SIGSTOP);
 	setenv("DUNE_MODE", "kmod", 1);
 	enter_dune();
+	before = declined(DUNE_DECLINE_THREAD);
 	for (int i = 0; i < PTRACED_CALLS; i++)
-		syscall(SYS_getppid);
-	return kernel_served() == 0 ? 0 : 3;
+		wrong += RAW(SYS_getppid) != parent;
+	if (kernel_served())
+		return 3;
+	return declined(DUNE_DECLINE_THREAD) < before + PTRACED_CALLS ? 4 : wrong ? 5 : 0;
 }
 
 /* ptrace (strace's mechanism) sees every syscall: the module declines them. */
@@ -889,7 +877,8 @@ static void test_ptrace(void)
 	}
 	CHECK(seen == PTRACED_CALLS, "ptrace saw %d of %d getppid calls", seen, PTRACED_CALLS);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "traced child: %s (3: served in "
-	      "the kernel under ptrace)", status_str(status));
+	      "the kernel under ptrace, 4: not declined as thread, 5: a wrong getppid)",
+	      status_str(status));
 }
 
 static void *getpids(void *arg)

@@ -86,9 +86,11 @@ check "  ... the table says so" sh -c "'$dune_stat' | grep -q '^in-kernel syscal
 sed 's/^/#   off: /' "$work/off"
 check "  ... nothing served" grep -qx 'served 0' "$work/off"
 check "  ... 200 declined as disabled" sh -c "[ \$(sed -n 's/^declined\[4\] //p' '$work/off') -ge 200 ]"
+check "  ... every getpid right" grep -qx 'wrong 0' "$work/off"
 check "--enable as root" "$dune_stat" --enable
 "$here/kmod-counters" run 200 >"$work/on"
 check "  ... served again" grep -qx 'served 200' "$work/on"
+check "  ... every getpid right" grep -qx 'wrong 0' "$work/on"
 
 # An unprivileged user: reads, but may not switch.
 "$here/kmod-counters" nobody "$dune_stat" --disable >"$work/out" 2>"$work/err"

@@ -5,21 +5,39 @@
 # Installed as build/tests/t-programs (run from build/tests by run-tests.sh).
 # With --bench (dune-bench --programs): also syscalls per second and the
 # syscalls that take the most host time inside dune, from --stats-json.
+# With --list DIR (dune-bench --paths): only the directory each case starts
+# from, DIR/seed, and each case's command in DIR/cases/NN-NAME.sh (or
+# NN-NAME.missing holding the tool this system lacks), to run them itself.
 # DUNE_RUN_OPTS: more dune-run options (t-policy: a seccomp profile).
 set -u
-bench=0
+bench=0 list=
 [ "${1:-}" = --bench ] && bench=1
+[ "${1:-}" = --list ] && list=${2:?usage: $0 --list DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 dune_run=$here/../dune-run
-[ -x "$dune_run" ] || { echo "dune-run is not built next to the tests"; exit 77; }
-command -v python3 >/dev/null || { echo "no python3 on this system"; exit 77; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/dune-programs.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+if [ -n "$list" ]; then
+	work=$list
+	rm -rf "$work/seed" "$work/cases" && mkdir -p "$work/cases" || exit 1
+else
+	[ -x "$dune_run" ] || { echo "dune-run is not built next to the tests"; exit 77; }
+	command -v python3 >/dev/null || { echo "no python3 on this system"; exit 77; }
+	work=$(mktemp -d "${TMPDIR:-/tmp}/dune-programs.XXXXXX")
+	trap 'rm -rf "$work"' EXIT
+fi
 pass=0 fail=0
 
 # case NAME TOOL COMMAND: TOOL must exist (CI installs them all)
 case_() {
 	name=$1 tool=$2 cmd=$3
+	if [ -n "$list" ]; then
+		n=$(($(ls "$work/cases" | wc -l) + 10))
+		if command -v "$tool" >/dev/null; then
+			echo "$cmd" >"$work/cases/$n-$name.sh"
+		else
+			echo "$tool" >"$work/cases/$n-$name.missing"
+		fi
+		return
+	fi
 	if ! command -v "$tool" >/dev/null; then
 		echo "FAIL $name: $tool is not installed"
 		fail=$((fail + 1))
@@ -96,7 +114,11 @@ for i in 1 2 3; do echo $i; done | sort -r | head -2
 BASH
 mkdir -p "$work/seed/tree/sub"
 seq 1 20000 >"$work/seed/tree/numbers"
-cp -r /usr/include/linux "$work/seed/tree/sub/"
+if [ -n "$list" ] && [ ! -d /usr/include/linux ]; then
+	echo "no /usr/include/linux here (the QEMU guest): find-wc and tar have less to do" >&2
+else
+	cp -r /usr/include/linux "$work/seed/tree/sub/"
+fi
 
 # (/proc's link count is the number of processes: it differs between any two runs)
 case_ shell-pipeline sh 'ls -la / | grep -v " proc$" | sort | head; echo $?'
@@ -123,5 +145,6 @@ case_ sqlite3 sqlite3 "sqlite3 db.sqlite 'CREATE TABLE t(a INTEGER, b TEXT);
 case_ make-j2 make 'make -s -j2 -C proj && ./proj/prog'
 case_ bash-script bash 'bash script.bash'
 
+[ -z "$list" ] || exit 0
 echo "# $pass programs behave as natively, $fail differ"
 [ $fail -eq 0 ]

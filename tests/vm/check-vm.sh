@@ -29,8 +29,10 @@ kdir=${DUNE_VM_KDIR:-}
 # DUNE_VM_KMOD_KDIR), load it and run the suite twice, DUNE_MODE=user and
 # DUNE_MODE=kmod.
 kmod=${DUNE_VM_KMOD:-}
-# DUNE_VM_BENCH="ARGS": also run BUILD_DIR/dune-bench ARGS after the suite
-# (e.g. "--paths": native, user-space and kernel path; needs DUNE_VM_KMOD).
+# DUNE_VM_BENCH="ARGS": also run BUILD_DIR/dune-bench ARGS after the suite,
+# in a directory whose files come back to BUILD_DIR/vm/bench (e.g.
+# "--paths=.": native, user-space and kernel path, paths.dat and paths.gp,
+# which gnuplot draws here; needs DUNE_VM_KMOD).
 bench=${DUNE_VM_BENCH:-}
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
 [ "$shell_mode" != 1 ] || shell_mode=after
@@ -152,11 +154,22 @@ add_busybox() {
 }
 
 # dune-run and its companions, which t-dune-run and t-policy run from
-# BUILD_DIR/tests/.. as on the host, dune-stat, and dune-bench for
-# DUNE_VM_BENCH.
+# BUILD_DIR/tests/.. as on the host, dune-stat, and dune-bench (t-bench-paths,
+# DUNE_VM_BENCH).
 tools() {
 	echo "$build/dune-run $build/libdune-run.so $build/dune-exec-static $build/dune-stat"
-	[ -z "$bench" ] || echo "$build/dune-bench"
+	echo "$build/dune-bench"
+}
+
+# For DUNE_VM_BENCH: the real programs of tests/programs that busybox does
+# not provide and that fit in the initramfs (not python3 or gcc), at their
+# host paths.
+bench_programs() {
+	local p
+	[ -n "$bench" ] || return 0
+	for p in bash sqlite3; do
+		command -v "$p" || true
+	done
 }
 
 # Every shared library the test programs and tools load, at its host path
@@ -164,7 +177,7 @@ tools() {
 add_libraries() {
 	local root=$1 f lib
 	# shellcheck disable=SC2046 # one path per word
-	for f in "$build/tests"/* $(tools); do
+	for f in "$build/tests"/* $(tools) $(bench_programs); do
 		if [ ! -f "$f" ] || [ ! -x "$f" ]; then
 			continue
 		fi
@@ -200,6 +213,7 @@ build_initramfs() {
 	cp -a "$build/tests" "$root$build/"
 	# shellcheck disable=SC2046 # one path per word
 	cp $(tools) "$root$build/"
+	for f in $(bench_programs); do copy_abs "$f" "$root"; done
 	cp "$here/../run-tests.sh" "$root/dune/run-tests.sh"
 	add_libraries "$root"
 	cp "$here/init.sh" "$root/init"
@@ -322,6 +336,28 @@ verdict() {
 	return 2
 }
 
+# The files dune-bench left in the guest ("DUNE-VM-FILE NAME: LINE" on the
+# console, init.sh) into $vmdir/bench/, and paths.gp drawn there.
+bench_files() {
+	local out=$vmdir/bench name
+	rm -rf "$out"
+	mkdir -p "$out"
+	for name in $(tr -d '\r' <"$1" | sed -n 's/^DUNE-VM-FILE \([A-Za-z0-9._-]*\): .*/\1/p' | sort -u); do
+		tr -d '\r' <"$1" | sed -n "s/^DUNE-VM-FILE $name: //p" >"$out/$name"
+	done
+	[ -n "$(ls -A "$out")" ] || return 0
+	say "dune-bench's files: $out"
+	if [ ! -e "$out/paths.gp" ]; then
+		return 0
+	elif ! command -v gnuplot >/dev/null; then
+		say "no gnuplot here (package gnuplot-nox): no $out/paths.png"
+	elif (cd "$out" && gnuplot paths.gp); then
+		say "plot: $out/paths.png"
+	else
+		say "gnuplot failed: no $out/paths.png"
+	fi
+}
+
 main() {
 	[ $# -eq 1 ] || die "usage: $0 BUILD_DIR"
 	[ -d "$1/tests" ] || die "$1/tests: no such directory (build first: make)"
@@ -360,6 +396,7 @@ main() {
 		cat "$vmdir/verdict"
 		say "retrying the boot once (console log kept in $log)"
 	done
+	[ -z "$bench" ] || bench_files "$log"
 	say "total ${SECONDS}s"
 	cat "$vmdir/verdict"
 	exit $((status == 0 ? 0 : 1))

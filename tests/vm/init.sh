@@ -126,8 +126,14 @@ else
 		pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0})) skip=$((skip + ${s:-0}))
 	done
 	if [ -n "$DUNE_BENCH" ]; then
+		# in /tmp/dune-bench, whose files go to the host on the console
 		say "dune-bench $DUNE_BENCH"
-		"$DUNE_BUILD/dune-bench" $DUNE_BENCH </dev/null 2>&1 | tee -a /tmp/suite.log
+		mkdir -p /tmp/dune-bench
+		(cd /tmp/dune-bench && "$DUNE_BUILD/dune-bench" $DUNE_BENCH) </dev/null 2>&1 |
+			tee -a /tmp/suite.log
+		for f in /tmp/dune-bench/*; do
+			[ -f "$f" ] && sed "s|^|DUNE-VM-FILE ${f##*/}: |" "$f"
+		done
 	fi
 	# every dune process has exited: the module must go now
 	if rmmod dune 2>&1 | tee -a /tmp/suite.log; [ ! -d /sys/module/dune ]; then
