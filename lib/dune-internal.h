@@ -39,7 +39,7 @@
 #define DUNE_THREAD_STACK	(256UL << 10)	/* host-loop stack of other threads */
 #define DUNE_MAX_OWN		4
 #define DUNE_MAX_SHARED_FDS	(DUNE_MAX_VCPUS + 1)
-#define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 5 + DUNE_MAX_SHARED_FDS)
+#define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 6 + DUNE_MAX_SHARED_FDS)
 #define DUNE_FD_TOP		65536	/* dune's fds stay below (see util.c) */
 #define DUNE_FD_ROOM		(DUNE_MAX_VCPUS + 64)
 #define DUNE_RUN_EAGAIN_MAX	1000
@@ -167,6 +167,7 @@ struct dune_vm {
 	int fd_lock;			/* RLIMIT_NOFILE lifted (dune_fds_begin) */
 	char kvm_path[128];
 	char static_loader[256];	/* DUNE_EXEC_STATIC: see exec.c */
+	int exe_fd;			/* the static program the loader runs, or -1 */
 	/*
 	 * A process cloned with CLONE_FILES but not CLONE_VM shares its fd table
 	 * with its parent: it must neither close the parent's VM and vCPU fds
@@ -323,6 +324,7 @@ void dune_fastpath_counters(struct dune_vm *vm, struct dune_stats *stats);
 
 /* exec.c */
 long dune_execve(struct dune_vm *vm, const struct dune_syscall *sys);
+long dune_set_exec_file(struct dune_vm *vm, long fd);
 
 /* api.c */
 void dune_copy_stats(struct dune_stats *stats, size_t size);

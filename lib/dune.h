@@ -44,6 +44,12 @@ enum dune_op {
 	 * Natively the filter itself answers: -EPERM (without one, -ENOSYS).
 	 */
 	DUNE_OP_POLICY = 6,
+	/*
+	 * (op, fd): dune-exec-static hands over the static program it loaded.
+	 * The fd becomes dune's, and an execve of /proc/self/exe runs that
+	 * program again, as natively.  Returns 0 or -errno.
+	 */
+	DUNE_OP_EXEC_FILE = 7,
 };
 
 /*

@@ -59,6 +59,8 @@ static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		return dune_copy_stats_to_guest(vcpu->vm, sys->args[1], sys->args[2]);
 	case DUNE_OP_POLICY:
 		return vcpu->vm->tools.policy;
+	case DUNE_OP_EXEC_FILE:
+		return dune_set_exec_file(vcpu->vm, sys->args[1]);
 	default:
 		return -EINVAL;
 	}

@@ -286,7 +286,7 @@ int dune_vm_create(struct dune_vm **vmp)
 	strncpy(vm->kvm_path, path && *path ? path : "/dev/kvm", sizeof(vm->kvm_path) - 1);
 	if (loader && strlen(loader) < sizeof(vm->static_loader))
 		strcpy(vm->static_loader, loader);
-	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = vm->fast.fd = -1;
+	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = vm->fast.fd = vm->exe_fd = -1;
 	err = dune_guest_copy_check();
 	if (!err)
 		err = dune_forward_init(vm);
@@ -394,7 +394,7 @@ void dune_vm_before_exit(struct dune_vm *vm)
 static int *own_fd_slot(struct dune_vm *vm, int n)
 {
 	int *tools[] = { &vm->vm_fd, &vm->tools.trace_fd, &vm->tools.stats_fd, &vm->tools.json_fd,
-			 &vm->fast.fd };
+			 &vm->fast.fd, &vm->exe_fd };
 	int nr_tools = sizeof(tools) / sizeof(tools[0]);
 
 	if (n < nr_tools)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * dune-exec-static PROGRAM [ARGV0 ARGS...]: run a statically linked PROGRAM
- * inside dune.  A static executable has no dynamic loader, so nothing can be
+ * dune-exec-static [--fd=N] PROGRAM [ARGV0 ARGS...]: run a statically linked
+ * PROGRAM inside dune (from the open file N if given: dune's execve passes
+ * the file it checked, since a path such as /proc/self/exe would name this
+ * loader once it runs).  A static executable has no dynamic loader, so nothing can be
  * preloaded into it to enter dune before its first instruction.  This small
  * dynamic program is started by dune-run instead (the preloaded library has
  * entered dune before main), and does the kernel's part of execve(2) itself:
@@ -9,7 +11,7 @@
  * auxiliary vector) and jumps to PROGRAM's entry point, still inside the VM.
  *
  * What differs from a real exec: /proc/self/exe and /proc/self/cmdline name
- * this loader, the program break starts after the loader's, and the loader's
+ * this loader (dune runs the program again for an execve of /proc/self/exe), the program break starts after the loader's, and the loader's
  * own libraries stay mapped (unused).  The process name is set to PROGRAM's.
  */
 #include <elf.h>
@@ -130,12 +132,9 @@ static void map_segment(int fd, const struct image *im, const Elf64_Phdr *ph)
 		fail(EXIT_CANNOT_RUN, "mprotect", errno);
 }
 
-static void load(const char *path, struct image *im)
+/* Map the program from fd, which load() closes. */
+static void load(int fd, struct image *im)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		fail(errno == ENOENT ? 127 : EXIT_CANNOT_RUN, "cannot open", errno);
 	read_headers(fd, im);
 	reserve(im);
 	im->phdr = 0;
@@ -150,6 +149,9 @@ static void load(const char *path, struct image *im)
 			 im->eh.e_phoff < ph->p_offset + ph->p_filesz)
 			im->phdr = im->bias + ph->p_vaddr + (im->eh.e_phoff - ph->p_offset);
 	}
+	/* so that an execve of /proc/self/exe runs the program, not this loader */
+	if (syscall(DUNE_SYSCALL_NR, DUNE_OP_EXEC_FILE, fd))
+		fail(EXIT_CANNOT_RUN, "cannot hand it to dune", errno);
 	close(fd);
 	if (!im->phdr)
 		fail(EXIT_CANNOT_RUN, "its program headers are not loaded", 0);
@@ -257,15 +259,26 @@ int main(int argc, char **argv, char **envp)
 	uintptr_t sp;
 	const char *name;
 
+	int fd = -1, n;
+
+	if (argc > 1 && sscanf(argv[1], "--fd=%d%n", &fd, &n) == 1 && !argv[1][n] && fd >= 0) {
+		argc--;
+		argv++;
+	}
 	if (argc < 2) {
-		fputs("usage: dune-exec-static PROGRAM [ARGV0 ARGS...] (started by dune-run)\n", stderr);
+		fputs("usage: dune-exec-static [--fd=N] PROGRAM [ARGV0 ARGS...] (started by dune-run)\n",
+		      stderr);
 		return EXIT_FAILED;
 	}
 	prog = argv[1];
 	if (syscall(DUNE_SYSCALL_NR, DUNE_OP_IS_INSIDE) != 1)
 		fail(EXIT_FAILED, "not inside dune (start it with dune-run)", 0);
 	page = sysconf(_SC_PAGESIZE);
-	load(prog, &im);
+	if (fd < 0)
+		fd = open(prog, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail(errno == ENOENT ? 127 : EXIT_CANNOT_RUN, "cannot open", errno);
+	load(fd, &im);
 	sp = build_stack(&im, argv + 2, envp);
 	name = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
 	prctl(PR_SET_NAME, name, 0, 0, 0);

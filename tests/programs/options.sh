@@ -83,9 +83,16 @@ check "  ... and its status reaches the shell" grep -q "status=3" "$work/out"
 status "$here/static-pie-inside" exec "$static" y >/dev/null
 check "a static program execs a static program, inside" \
 	[ "$(grep -c "inside=1 thread=1 signal=1" "$work/out")" = 2 ]
+status "$static" exec /proc/self/exe again >/dev/null
+check "a static program execs /proc/self/exe: itself again, inside" \
+	[ "$(grep -c "inside=1 thread=1 signal=1 argc=2 argv0=/proc/self/exe" "$work/out")" = 1 ]
 if command -v busybox >/dev/null && ! ldd "$(command -v busybox)" >/dev/null 2>&1; then
 	check "static busybox runs inside" [ "$(status -s busybox sh -c 'echo hi; exit 5')" = 5 ]
 	check "  ... with the right output" [ "$(cat "$work/out")" = hi ]
 	check "  ... and its syscalls go through dune" grep -q "exit_group" "$work/err"
+	printf 'a\nb\n' >"$work/lines"
+	check "static busybox runs its applets (an execve of /proc/self/exe)" \
+		[ "$(status busybox sh -c "busybox wc -l <$work/lines")" = 0 ]
+	check "  ... with the right output" [ "$(cat "$work/out")" = 2 ]
 fi
 [ $fail -eq 0 ]
