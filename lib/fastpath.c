@@ -4,12 +4,13 @@
  * services the guest's system calls (DUNE_MODE=auto|user|kmod), the probe of
  * the module, attaching each VM to it, the policy the library pushes to it,
  * and its counters.  The module serves only syscalls the table in syscalls.h
- * leaves alone, and none while dune itself must judge every call (emulated
- * seccomp filters or strict mode, trace, stats, deny rules) or a handler
- * without SA_RESTART is installed (see dune_signals_interrupting()); whatever it
- * declines exits to the host loop as before, so the user-space path is
- * always there.  Set-up runs natively; dune_fastpath_update() in the host
- * loop (raw syscalls only).
+ * leaves alone or whose memory arguments it can check against dune's own
+ * memory as reach.c does (dune_fastpath_may_serve()), and none while dune
+ * itself must judge every call (emulated seccomp filters or strict mode,
+ * trace, stats, deny rules) or a handler without SA_RESTART is installed
+ * (see dune_signals_interrupting()); whatever it declines exits to the host
+ * loop as before, so the user-space path is always there.  Set-up runs
+ * natively; dune_fastpath_update() in the host loop (raw syscalls only).
  */
 #include <errno.h>
 #include <fcntl.h>

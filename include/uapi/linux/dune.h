@@ -56,18 +56,19 @@ struct dune_kmod_range {
  * What argument ptr of syscall nr covers, from the syscall's registers
  * (args[0..5] = RDI RSI RDX R10 R8 R9), as the host loop checks it.  A range
  * that wraps past the top reaches everything above its start; an empty one
- * reaches nothing.
+ * reaches nothing.  SOCKADDR: if args[ptr] and args[len] are both non-zero,
+ * the socklen_t at args[len], then that many bytes at args[ptr].  MEM_POS:
+ * args[ptr] is a file offset, an address on /proc/self/mem, which only user
+ * space can tell: the module declines if the bytes the BUF memargs before
+ * it count, from that offset, reach dune's memory.
  */
 enum dune_kmod_memarg_kind {
 	DUNE_KMOD_MA_NONE,
-	DUNE_KMOD_MA_BUF,	/* args[len] + size bytes; args[len] counts as "bytes" */
+	DUNE_KMOD_MA_BUF,	/* args[len] + size bytes (args[len] count for MEM_POS) */
 	DUNE_KMOD_MA_FIXED,	/* size bytes */
 	DUNE_KMOD_MA_ARRAY,	/* args[len] elements of size bytes */
-	DUNE_KMOD_MA_SOCKADDR,	/* *(socklen_t *)args[len] bytes, if both are non-zero;
-				   the socklen_t itself too */
-	DUNE_KMOD_MA_MEM_POS,	/* args[ptr] is a file offset: the module declines if
-				   ["bytes" of the memargs before) from it reaches dune's
-				   memory (on /proc/self/mem it would be an address) */
+	DUNE_KMOD_MA_SOCKADDR,	/* *(socklen_t *)args[len] bytes */
+	DUNE_KMOD_MA_MEM_POS,	/* a file offset */
 	DUNE_KMOD_MA_KINDS
 };
 
