@@ -213,8 +213,10 @@ static const u8 dune_arg_regs[] = {
 /*
  * A socket address and its socklen_t, checked where they are as the host
  * loop does: another thread may change the length after the check, which
- * only lets the program reach dune's memory on purpose (README).  An
- * unreadable length is the syscall's own EFAULT.
+ * only lets the program reach dune's memory on purpose (README).  The length
+ * is read without faulting: kvm->srcu is held, and a fault could wait for
+ * anything (userfaultfd).  So a length not in memory counts as reaching and
+ * the host loop checks it.
  */
 static bool dune_sockaddr_reaches(const struct dune_vm *vm, u64 p, u64 lenp)
 {
@@ -222,10 +224,9 @@ static bool dune_sockaddr_reaches(const struct dune_vm *vm, u64 p, u64 lenp)
 
 	if (!p || !lenp)
 		return false;
-	if (dune_reaches(vm, lenp, sizeof(len)))
+	if (dune_reaches(vm, lenp, sizeof(len)) ||
+	    copy_from_user_nofault(&len, (const void __user *)lenp, sizeof(len)))
 		return true;
-	if (get_user(len, (u32 __user *)lenp))
-		return false;
 	return dune_reaches(vm, p, len);
 }
 
