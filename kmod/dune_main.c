@@ -11,7 +11,10 @@
  * module's own safe list accept, it runs the syscall and returns 0, so KVM
  * re-enters the guest without leaving the kernel.  Anything else returns
  * -EOPNOTSUPP and KVM exits to user space as usual, where dune's host loop
- * serves the call: declining is always correct.
+ * serves the call: declining is always correct.  A call whose memory
+ * arguments would reach dune's own memory (the ranges and descriptors the
+ * library gave at attach) is declined too: the host loop fails it as
+ * natively on a hole.
  *
  * Nothing the module needs is exported: kvm_io_bus_{,un}register_dev(), the
  * syscall table and the VM file's f_op are found once through kallsyms
@@ -27,6 +30,7 @@
 #include <linux/kvm_host.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <linux/slab.h>
@@ -82,6 +86,13 @@ struct dune_vm {
 	struct srcu_struct srcu;
 	struct list_head node;		/* in dune_vms */
 	DECLARE_BITMAP(allow, DUNE_KMOD_MAX_SYSCALLS);	/* library AND module */
+	/* dune's memory and the memargs, fixed at attach (dune_check_policy) */
+	u32 nr_ranges;
+	u32 nr_memargs;
+	struct dune_kmod_range ranges[DUNE_KMOD_MAX_RANGES];
+	struct dune_kmod_memarg memargs[DUNE_KMOD_MAX_MEMARGS];
+	u16 ma_first[DUNE_KMOD_MAX_SYSCALLS];	/* syscall nr's memargs, */
+	u8 ma_count[DUNE_KMOD_MAX_SYSCALLS];	/* consecutive in memargs */
 	atomic64_t served;
 	atomic64_t declined[DUNE_DECLINE_KINDS];
 	atomic64_t count[DUNE_KMOD_MAX_SYSCALLS];	/* served, per syscall */
@@ -178,6 +189,88 @@ static bool dune_state_protected(struct kvm_vcpu *vcpu)
 #endif
 }
 
+/* Does [p, p + len) reach dune's memory?  A range past the top wraps to it. */
+static bool dune_reaches(const struct dune_vm *vm, u64 p, u64 len)
+{
+	u64 end;
+	u32 i;
+
+	if (!len)
+		return false;
+	if (check_add_overflow(p, len, &end))
+		end = U64_MAX;
+	for (i = 0; i < vm->nr_ranges && vm->ranges[i].start < end; i++)
+		if (p < vm->ranges[i].end)
+			return true;
+	return false;
+}
+
+/* The registers of syscall arguments 0 to 5. */
+static const u8 dune_arg_regs[] = {
+	VCPU_REGS_RDI, VCPU_REGS_RSI, VCPU_REGS_RDX, VCPU_REGS_R10, VCPU_REGS_R8, VCPU_REGS_R9,
+};
+
+/*
+ * A socket address and its socklen_t, checked where they are as the host
+ * loop does: another thread may change the length after the check, which
+ * only lets the program reach dune's memory on purpose (README).  The length
+ * is read without faulting: kvm->srcu is held, and a fault could wait for
+ * anything (userfaultfd).  So a length not in memory counts as reaching and
+ * the host loop checks it.
+ */
+static bool dune_sockaddr_reaches(const struct dune_vm *vm, u64 p, u64 lenp)
+{
+	u32 len;
+
+	if (!p || !lenp)
+		return false;
+	if (dune_reaches(vm, lenp, sizeof(len)) ||
+	    copy_from_user_nofault(&len, (const void __user *)lenp, sizeof(len)))
+		return true;
+	return dune_reaches(vm, p, len);
+}
+
+/*
+ * Does a memory argument of syscall nr reach dune's memory?  The same
+ * lengths as the host loop's check (lib/reach.c), from the registers the
+ * syscall will get: @vcpu->mutex is held, so they cannot change meanwhile.
+ */
+static bool dune_memargs_reach(const struct dune_vm *vm, struct kvm_vcpu *vcpu,
+			       unsigned long nr)
+{
+	const struct dune_kmod_memarg *ma = &vm->memargs[vm->ma_first[nr]];
+	const unsigned long *r = vcpu->arch.regs;
+	u64 bytes = 0, len;
+	u8 i;
+
+	for (i = 0; i < vm->ma_count[nr]; i++, ma++) {
+		u64 p = r[dune_arg_regs[ma->ptr]], n = r[dune_arg_regs[ma->len]];
+
+		switch (ma->kind) {
+		case DUNE_KMOD_MA_BUF:
+			len = size_add(n, ma->size);
+			bytes += n;
+			break;
+		case DUNE_KMOD_MA_FIXED:
+			len = ma->size;
+			break;
+		case DUNE_KMOD_MA_ARRAY:
+			len = size_mul(n, ma->size);
+			break;
+		case DUNE_KMOD_MA_SOCKADDR:
+			if (dune_sockaddr_reaches(vm, p, n))
+				return true;
+			continue;
+		default:	/* DUNE_KMOD_MA_MEM_POS: the user path tells the file */
+			len = bytes;
+			break;
+		}
+		if (dune_reaches(vm, p, len))
+			return true;
+	}
+	return false;
+}
+
 /* Why this vCPU's syscall must go to user space, or -1 if it need not. */
 static int dune_decline_reason(struct dune_vm *vm, struct kvm_vcpu *vcpu, unsigned long nr)
 {
@@ -196,6 +289,8 @@ static int dune_decline_reason(struct dune_vm *vm, struct kvm_vcpu *vcpu, unsign
 	 */
 	if (mutex_is_locked(&vm->kvm->slots_lock))
 		return DUNE_DECLINE_STATE;
+	if (dune_memargs_reach(vm, vcpu, nr))
+		return DUNE_DECLINE_REACH;
 	return -1;
 }
 
@@ -293,12 +388,68 @@ static void dune_set_allow(struct dune_vm *vm, const __u64 *allow)
 			clear_bit(nr, vm->allow);
 }
 
-/* The attach argument from user space, its size checked. */
-static int dune_copy_attach(struct dune_kmod_attach *a, void __user *arg)
+/* Ranges sorted and not wrapping; memargs valid, each syscall's together. */
+static int dune_check_policy(const struct dune_kmod_attach *a)
 {
-	if (copy_from_user(a, arg, sizeof(*a)))
-		return -EFAULT;
-	return a->size == sizeof(*a) ? 0 : -EINVAL;
+	const struct dune_kmod_memarg *ma = a->memargs;
+	u32 i, run = 0;
+
+	if (a->nr_ranges > DUNE_KMOD_MAX_RANGES || a->nr_memargs > DUNE_KMOD_MAX_MEMARGS)
+		return -EINVAL;
+	for (i = 0; i < a->nr_ranges; i++)
+		if (a->ranges[i].start >= a->ranges[i].end ||
+		    (i && a->ranges[i - 1].end > a->ranges[i].start))
+			return -EINVAL;
+	for (i = 0; i < a->nr_memargs; i++, ma++) {
+		if (ma->nr >= DUNE_KMOD_MAX_SYSCALLS || ma->kind == DUNE_KMOD_MA_NONE ||
+		    ma->kind >= DUNE_KMOD_MA_KINDS || ma->ptr >= ARRAY_SIZE(dune_arg_regs) ||
+		    ma->len >= ARRAY_SIZE(dune_arg_regs) || memchr_inv(ma->reserved, 0,
+									sizeof(ma->reserved)))
+			return -EINVAL;
+		run = i && ma[-1].nr == ma->nr ? run + 1 : 1;
+		if ((i && ma[-1].nr > ma->nr) || run > DUNE_KMOD_CALL_MEMARGS)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* The attach argument from user space (kfree it), or an ERR_PTR. */
+static struct dune_kmod_attach *dune_copy_attach(void __user *arg)
+{
+	struct dune_kmod_attach *a = memdup_user(arg, sizeof(*a));
+	int err;
+
+	if (IS_ERR(a))
+		return a;
+	err = a->size == sizeof(*a) ? dune_check_policy(a) : -EINVAL;
+	if (err) {
+		kfree(a);
+		return ERR_PTR(err);
+	}
+	return a;
+}
+
+/* dune's ranges and the memargs for a new attachment, from a checked @a. */
+static void dune_set_memargs(struct dune_vm *vm, const struct dune_kmod_attach *a)
+{
+	u32 i;
+
+	vm->nr_ranges = a->nr_ranges;
+	memcpy(vm->ranges, a->ranges, a->nr_ranges * sizeof(a->ranges[0]));
+	vm->nr_memargs = a->nr_memargs;
+	memcpy(vm->memargs, a->memargs, a->nr_memargs * sizeof(a->memargs[0]));
+	for (i = a->nr_memargs; i-- > 0;) {
+		vm->ma_first[a->memargs[i].nr] = i;
+		vm->ma_count[a->memargs[i].nr]++;
+	}
+}
+
+/* Does @a carry the ranges and memargs @vm was attached with? */
+static bool dune_same_memargs(const struct dune_vm *vm, const struct dune_kmod_attach *a)
+{
+	return a->nr_ranges == vm->nr_ranges && a->nr_memargs == vm->nr_memargs &&
+	       !memcmp(a->ranges, vm->ranges, a->nr_ranges * sizeof(a->ranges[0])) &&
+	       !memcmp(a->memargs, vm->memargs, a->nr_memargs * sizeof(a->memargs[0]));
 }
 
 /*
@@ -353,7 +504,7 @@ static int dune_check_attached(struct kvm *kvm, bool *nested)
 /* DUNE_KMOD_IOC_ATTACH: @dune_lock must be held. */
 static int dune_attach(struct file *filp, void __user *arg)
 {
-	struct dune_kmod_attach a;
+	struct dune_kmod_attach *a;
 	struct dune_vm *vm;
 	struct file *vm_file;
 	bool nested;
@@ -366,12 +517,14 @@ static int dune_attach(struct file *filp, void __user *arg)
 		return err;
 	if (filp->private_data)
 		return -EBUSY;
-	err = dune_copy_attach(&a, arg);
-	if (err)
-		return err;
-	vm_file = dune_get_vm_file(a.vm_fd);
-	if (IS_ERR(vm_file))
-		return PTR_ERR(vm_file);
+	a = dune_copy_attach(arg);
+	if (IS_ERR(a))
+		return PTR_ERR(a);
+	vm_file = dune_get_vm_file(a->vm_fd);
+	if (IS_ERR(vm_file)) {
+		err = PTR_ERR(vm_file);
+		goto out_kfree;
+	}
 	err = dune_check_attached(vm_file->private_data, &nested);
 	if (err)
 		goto out_fput;
@@ -388,7 +541,8 @@ static int dune_attach(struct file *filp, void __user *arg)
 	vm->kvm = vm_file->private_data;
 	vm->tgid = task_tgid_nr(current);
 	vm->nested = nested;
-	dune_set_allow(vm, a.allow);
+	dune_set_allow(vm, a->allow);
+	dune_set_memargs(vm, a);
 	kvm_iodevice_init(&vm->dev, &dune_pio_ops);
 
 	mutex_lock(&vm->kvm->slots_lock);
@@ -403,6 +557,7 @@ static int dune_attach(struct file *filp, void __user *arg)
 	spin_unlock(&dune_vms_lock);
 	/* dune_own_vm() may read it without dune_lock */
 	smp_store_release(&filp->private_data, vm);
+	kfree(a);
 	return 0;
 
 out_cleanup:
@@ -411,6 +566,8 @@ out_free:
 	kvfree(vm);
 out_fput:
 	fput(vm_file);
+out_kfree:
+	kfree(a);
 	return err;
 }
 
@@ -432,16 +589,20 @@ static struct dune_vm *dune_own_vm(struct file *filp)
 static int dune_allow(struct file *filp, void __user *arg)
 {
 	struct dune_vm *vm = dune_own_vm(filp);
-	struct dune_kmod_attach a;
-	int err;
+	struct dune_kmod_attach *a;
+	int err = 0;
 
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
-	err = dune_copy_attach(&a, arg);
-	if (err)
-		return err;
-	dune_set_allow(vm, a.allow);
-	return 0;
+	a = dune_copy_attach(arg);
+	if (IS_ERR(a))
+		return PTR_ERR(a);
+	if (dune_same_memargs(vm, a))
+		dune_set_allow(vm, a->allow);
+	else
+		err = -EINVAL;
+	kfree(a);
+	return err;
 }
 
 static int dune_counters(struct file *filp, void __user *arg)

@@ -321,6 +321,7 @@ int dune_fastpath_attach(struct dune_vm *vm, int reopen);
 void dune_fastpath_detach(struct dune_vm *vm);
 void dune_fastpath_update(struct dune_vm *vm);
 void dune_fastpath_counters(struct dune_vm *vm, struct dune_stats *stats);
+int dune_fastpath_may_serve(long nr);
 
 /* exec.c */
 long dune_execve(struct dune_vm *vm, const struct dune_syscall *sys);

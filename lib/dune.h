@@ -85,9 +85,10 @@ enum dune_exit_kind {
 /*
  * Why the kernel module left syscalls to user space: not allowed by policy;
  * the thread is traced, audited or filtered natively; an -ERESTART result;
- * guest state it cannot touch or a foreign mm; switched off by the admin.
+ * guest state it cannot touch or a foreign mm; switched off by the admin;
+ * a memory argument reaching dune's own memory (the user path says EFAULT).
  */
-#define DUNE_KERNEL_DECLINE_KINDS 5
+#define DUNE_KERNEL_DECLINE_KINDS 6
 
 struct dune_stats {
 	uint32_t size;			/* in: sizeof(struct dune_stats) */

@@ -4,12 +4,13 @@
  * services the guest's system calls (DUNE_MODE=auto|user|kmod), the probe of
  * the module, attaching each VM to it, the policy the library pushes to it,
  * and its counters.  The module serves only syscalls the table in syscalls.h
- * leaves alone, and none while dune itself must judge every call (emulated
- * seccomp filters or strict mode, trace, stats, deny rules) or a handler
- * without SA_RESTART is installed (see dune_signals_interrupting()); whatever it
- * declines exits to the host loop as before, so the user-space path is
- * always there.  Set-up runs natively; dune_fastpath_update() in the host
- * loop (raw syscalls only).
+ * leaves alone or whose memory arguments it can check against dune's own
+ * memory as reach.c does (dune_fastpath_may_serve()), and none while dune
+ * itself must judge every call (emulated seccomp filters or strict mode,
+ * trace, stats, deny rules) or a handler without SA_RESTART is installed
+ * (see dune_signals_interrupting()); whatever it declines exits to the host
+ * loop as before, so the user-space path is always there.  Set-up runs
+ * natively; dune_fastpath_update() in the host loop (raw syscalls only).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,8 @@
 
 _Static_assert(DUNE_DECLINE_KINDS == DUNE_KERNEL_DECLINE_KINDS,
 	       "struct dune_stats has a counter per decline reason");
+_Static_assert(DUNE_MAX_MEMARGS <= DUNE_KMOD_CALL_MEMARGS && DUNE_MAX_OWN <= DUNE_KMOD_MAX_RANGES,
+	       "the module takes every memory argument of a call and every range");
 
 static int parse_mode(const char *s)
 {
@@ -37,15 +40,101 @@ static int parse_mode(const char *s)
 	return -1;
 }
 
-/* The syscalls the module may serve for this VM now (none: all bits 0). */
+/*
+ * What the module checks of a memory argument, as reach.c does: the kinds
+ * whose length comes from the registers (or a socklen_t), not what the
+ * kernel reads through guest pointers (iovecs, msghdrs), which reach.c
+ * checks on copies.  DUNE_KMOD_MA_NONE: it cannot.
+ */
+static int kmod_kind(const struct dune_memarg *ma)
+{
+	switch (ma->kind) {
+	case DUNE_MA_BUF:
+		return DUNE_KMOD_MA_BUF;
+	case DUNE_MA_FIXED:
+		return DUNE_KMOD_MA_FIXED;
+	case DUNE_MA_ARRAY:
+		return DUNE_KMOD_MA_ARRAY;
+	case DUNE_MA_SOCKADDR:
+		return DUNE_KMOD_MA_SOCKADDR;
+	case DUNE_MA_MEM_POS:
+		return DUNE_KMOD_MA_MEM_POS;
+	}
+	return DUNE_KMOD_MA_NONE;
+}
+
+/*
+ * May the module serve nr (the table alone: no policy in force)?  Calls dune
+ * need not see, and those whose only reason is their memory arguments when
+ * the module can check them all.  (A DUNE_WHY_REACH entry without memargs
+ * checks a range in its handler: madvise and the like.)
+ */
+int dune_fastpath_may_serve(long nr)
+{
+	const struct dune_memarg *ma = dune_syscall_memargs(nr);
+	unsigned int why = dune_syscall_why(nr);
+
+	if (!dune_syscall_name(nr) || nr >= DUNE_KMOD_MAX_SYSCALLS || (why & ~DUNE_WHY_REACH))
+		return 0;
+	if (why && !ma[0].kind)
+		return 0;
+	for (int i = 0; i < DUNE_MAX_MEMARGS && ma[i].kind; i++)
+		if (!kmod_kind(&ma[i]))
+			return 0;
+	return 1;
+}
+
+/* dune's own memory, sorted as the module wants it. */
+static void fill_ranges(struct dune_vm *vm, struct dune_kmod_attach *a)
+{
+	a->nr_ranges = 0;
+	for (int i = 0; i < vm->nr_own; i++) {
+		struct dune_kmod_range r = { vm->own[i].start, vm->own[i].end }, *at = a->ranges;
+		unsigned int j = a->nr_ranges++;
+
+		while (j > 0 && at[j - 1].start > r.start) {
+			at[j] = at[j - 1];
+			j--;
+		}
+		at[j] = r;
+	}
+}
+
+/*
+ * Adds nr's memargs to a; 0 if there is no room (then the module must not
+ * serve it).
+ */
+static int add_memargs(struct dune_kmod_attach *a, long nr)
+{
+	const struct dune_memarg *ma = dune_syscall_memargs(nr);
+	unsigned int n = 0;
+
+	while (n < DUNE_MAX_MEMARGS && ma[n].kind)
+		n++;
+	if (a->nr_memargs + n > DUNE_KMOD_MAX_MEMARGS)
+		return 0;
+	for (unsigned int i = 0; i < n; i++)
+		a->memargs[a->nr_memargs++] = (struct dune_kmod_memarg){
+			.nr = nr, .kind = kmod_kind(&ma[i]), .ptr = ma[i].ptr,
+			.len = ma[i].len, .size = ma[i].size,
+		};
+	return 1;
+}
+
+/*
+ * The syscalls the module may serve for this VM now (none: all bits 0),
+ * dune's memory and what their memory arguments cover.  The same ranges and
+ * memargs every time: the module keeps those of ATTACH.
+ */
 static void fill_allow(struct dune_vm *vm, struct dune_kmod_attach *a)
 {
+	int none = vm->tools.active || dune_seccomp_active() || dune_signals_interrupting();
+
 	memset(a->allow, 0, sizeof(a->allow));
-	if (vm->tools.active || dune_seccomp_active() || dune_signals_interrupting())
-		return;
-	for (long nr = DUNE_SYSCALL_BASE; nr < DUNE_SYSCALL_BASE + DUNE_NR_SYSCALLS &&
-	     nr < DUNE_KMOD_MAX_SYSCALLS; nr++)
-		if (dune_syscall_name(nr) && !dune_syscall_why(nr))
+	a->nr_memargs = 0;
+	fill_ranges(vm, a);
+	for (long nr = DUNE_SYSCALL_BASE; nr < DUNE_SYSCALL_BASE + DUNE_NR_SYSCALLS; nr++)
+		if (dune_fastpath_may_serve(nr) && add_memargs(a, nr) && !none)
 			a->allow[nr / 64] |= 1ULL << (nr % 64);
 }
 
@@ -138,7 +227,7 @@ void dune_fastpath_detach(struct dune_vm *vm)
 	vm->fast.detached = 1;
 }
 
-/* Host loop: after a change of policy (a seccomp filter, strict mode). */
+/* Host loop: after a change of policy (a seccomp filter, strict mode, handlers). */
 void dune_fastpath_update(struct dune_vm *vm)
 {
 	struct dune_kmod_attach a = { .size = sizeof(a), .vm_fd = vm->vm_fd };

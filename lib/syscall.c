@@ -507,6 +507,14 @@ unsigned int dune_syscall_why(long nr)
 	return slot >= 0 ? whys[slot] : 0;
 }
 
+const struct dune_memarg *dune_syscall_memargs(long nr)
+{
+	static const struct dune_memarg none[1];
+	long slot = dune_syscall_slot(nr);
+
+	return slot >= 0 ? memargs[slot] : none;
+}
+
 /* A native syscall already judged (or an arch's translation of a compat one). */
 long dune_syscall_serve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {

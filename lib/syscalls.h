@@ -41,7 +41,8 @@ enum dune_why {
  * A memory argument: args[ptr] and what it covers.  Natively dune's memory
  * is a hole, so a syscall whose memory reaches it fails before it runs:
  * EFAULT (a range syscall's own error is its handler's business).  The
- * direction says what the kernel does there (the module will need it).
+ * direction says what the kernel does there.  The module checks the kinds
+ * that need no guest memory read (fastpath.c), and so may serve those calls.
  */
 enum dune_memarg_kind {
 	DUNE_MA_NONE,
@@ -240,5 +241,7 @@ struct dune_memarg {
 
 /* The DUNE_WHY_* bits of syscall nr (0: any path may serve it). */
 unsigned int dune_syscall_why(long nr);
+/* Its memory arguments (at most DUNE_MAX_MEMARGS, a DUNE_MA_NONE ends them). */
+const struct dune_memarg *dune_syscall_memargs(long nr);
 
 #endif /* DUNE_SYSCALLS_H */

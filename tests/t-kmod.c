@@ -5,7 +5,12 @@
  *
  * - Differential: every syscall on the module's safe list gives the same
  *   result natively, inside dune on the user path and on the kernel path,
- *   and on the kernel path the module served exactly that call.
+ *   and on the kernel path the module served exactly that call if the
+ *   library lets it (dune_fastpath_may_serve()).
+ * - Memory arguments: each call the module may serve with a buffer, aimed
+ *   at dune's memory, gives what it gives natively on a hole (EFAULT, or
+ *   EIO from /proc/self/mem) on both paths, and the kernel path declined
+ *   it (reach).
  * - Fallbacks: a syscall outside the lists (policy), a thread with a native
  *   seccomp filter (thread), a read interrupted by an SA_RESTART handler
  *   (restart); the native filter and the program's emulated filter are both
@@ -38,6 +43,7 @@
 #include "deny-filter.h"
 #include "dune-internal.h"
 #include "kmod.h"
+#include "own.h"
 #include "syscalls.h"
 
 static const char *device = DUNE_KMOD_DEVICE;
@@ -59,14 +65,17 @@ static uint64_t hash(const void *p, size_t n)
 struct ctx {
 	int pfd[2], sv[2], fd, ep, lsock;
 	char dir[64], buf[4096];
-	uint64_t served;	/* by the module during the measured call */
+	void *at;		/* the memory argument of a reach case */
+	/* during the measured call: served by the module, declined as reaching dune's memory */
+	uint64_t served, reached;
 };
 
 #define MEASURE(c, expr)						\
 	({								\
-		uint64_t _s = kernel_served();				\
+		uint64_t _s = kernel_served(), _d = declined(DUNE_DECLINE_REACH); \
 		long _r = (expr);					\
 		(c)->served = kernel_served() - _s;			\
+		(c)->reached = declined(DUNE_DECLINE_REACH) - _d;	\
 		_r;							\
 	})
 
@@ -607,17 +616,18 @@ static void close_if(int fd)
 		close(fd);
 }
 
-/* Run call i in a fresh context: its result, *served what the module served. */
-static long run_call(size_t i, const char *dir, uint64_t *served)
+/* Run call in a fresh context: its result; what the module did in *m. */
+static long run_call(const struct call *call, const char *dir, void *at, struct ctx *m)
 {
-	struct ctx c = { .fd = -1, .ep = -1, .lsock = -1 };
+	struct ctx c = { .fd = -1, .ep = -1, .lsock = -1, .at = at };
 	long r;
 
 	snprintf(c.dir, sizeof(c.dir), "%s", dir);
 	(void)!pipe(c.pfd);
 	(void)!socketpair(AF_UNIX, SOCK_STREAM, 0, c.sv);
-	r = calls[i].fn(&c);
-	*served = c.served;
+	r = call->fn(&c);
+	m->served = c.served;
+	m->reached = c.reached;
 	close_if(c.fd);
 	close_if(c.ep);
 	close_if(c.lsock);
@@ -634,24 +644,293 @@ static int differential(void *arg)
 	const char *mode = arg;
 	char dir[] = "/tmp/t-kmod-XXXXXX", path[64];
 	long native[NR_CALLS];
-	uint64_t served;
+	struct ctx m;
 
 	if (!mkdtemp(dir))
 		return 1;
 	for (size_t i = 0; i < NR_CALLS; i++)
-		native[i] = run_call(i, dir, &served);
+		native[i] = run_call(&calls[i], dir, NULL, &m);
 	setenv("DUNE_MODE", mode, 1);
 	enter_dune();
 	for (size_t i = 0; i < NR_CALLS; i++) {
-		long r = run_call(i, dir, &served);
-		/* the kernel path serves what dune's syscall table leaves alone */
-		uint64_t expect = !strcmp(mode, "kmod") && !dune_syscall_why(calls[i].nr);
+		long r = run_call(&calls[i], dir, NULL, &m);
+		/* the kernel path serves what dune's syscall table lets it check */
+		uint64_t expect = !strcmp(mode, "kmod") && dune_fastpath_may_serve(calls[i].nr);
 
 		CHECK(r == native[i], "%s, DUNE_MODE=%s: %ld, natively %ld", calls[i].name, mode,
 		      r, native[i]);
-		CHECK(served == expect, "%s, DUNE_MODE=%s: the module served %lu calls, expected %lu",
-		      calls[i].name, mode, (unsigned long)served, (unsigned long)expect);
+		CHECK(m.served == expect && !m.reached, "%s, DUNE_MODE=%s: the module served %lu "
+		      "calls (expected %lu), declined %lu as reaching dune's memory", calls[i].name,
+		      mode, (unsigned long)m.served, (unsigned long)expect, (unsigned long)m.reached);
 	}
+	dune_escape();
+	snprintf(path, sizeof(path), "%s/f", dir);
+	unlink(path);
+	rmdir(dir);
+	return finish();
+}
+
+/*
+ * The calls the module may serve with memory arguments, each with one of
+ * them at c->at: natively a hole, inside dune's own memory.
+ */
+static int zero_fd = -1, mem_fd = -1;
+
+static long r_read(struct ctx *c) { return MEASURE(c, RAW(SYS_read, zero_fd, c->at, 64)); }
+static long r_write(struct ctx *c) { return MEASURE(c, RAW(SYS_write, c->pfd[1], c->at, 16)); }
+
+static long r_pread(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_pread64, zero_fd, c->at, 64, 0));
+}
+
+static long r_pwrite(struct ctx *c)
+{
+	prep_file(c);
+	return MEASURE(c, RAW(SYS_pwrite64, c->fd, c->at, 16, 0));
+}
+
+/* The offset is an address only on /proc/self/mem: EIO on a hole. */
+static long r_pread_mem(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_pread64, mem_fd, c->buf, 16, (long)c->at));
+}
+
+/* Elsewhere it is past the end: declined all the same, read by the user path. */
+static long r_pread_pos(struct ctx *c)
+{
+	prep_file(c);
+	return MEASURE(c, RAW(SYS_pread64, c->fd, c->buf, 16, (long)c->at));
+}
+
+static long r_fstat(struct ctx *c) { return MEASURE(c, RAW(SYS_fstat, c->pfd[0], c->at)); }
+
+static long r_newfstatat(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_newfstatat, AT_FDCWD, "/", c->at, 0));
+}
+
+static long r_statx(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_statx, AT_FDCWD, "/", 0, STATX_INO, c->at));
+}
+
+static long r_getdents64(struct ctx *c)
+{
+	c->fd = open("/", O_RDONLY | O_DIRECTORY);
+	return MEASURE(c, RAW(SYS_getdents64, c->fd, c->at, 4096));
+}
+
+static long r_pipe2(struct ctx *c) { return MEASURE(c, RAW(SYS_pipe2, c->at, O_CLOEXEC)); }
+
+static long r_readlinkat(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", c->at, 256));
+}
+
+static long r_getcwd(struct ctx *c) { return MEASURE(c, RAW(SYS_getcwd, c->at, 256)); }
+static long r_uname(struct ctx *c) { return MEASURE(c, RAW(SYS_uname, c->at)); }
+static long r_getrandom(struct ctx *c) { return MEASURE(c, RAW(SYS_getrandom, c->at, 16, 0)); }
+
+static long r_clock_gettime(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_clock_gettime, CLOCK_MONOTONIC, c->at));
+}
+
+static long r_clock_getres(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_clock_getres, CLOCK_MONOTONIC, c->at));
+}
+
+static long r_gettimeofday(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_gettimeofday, c->at, NULL));
+}
+
+#ifdef SYS_time
+static long r_time(struct ctx *c) { return MEASURE(c, RAW(SYS_time, c->at)); }
+#endif
+
+static long r_getrusage(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_getrusage, RUSAGE_SELF, c->at));
+}
+
+static long r_sysinfo(struct ctx *c) { return MEASURE(c, RAW(SYS_sysinfo, c->at)); }
+
+static long r_epoll_ctl(struct ctx *c)
+{
+	c->ep = epoll_create1(0);
+	return MEASURE(c, RAW(SYS_epoll_ctl, c->ep, EPOLL_CTL_ADD, c->pfd[0], c->at));
+}
+
+static long r_socketpair(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, c->at));
+}
+
+static long r_bind(struct ctx *c)
+{
+	c->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	return MEASURE(c, RAW(SYS_bind, c->fd, c->at, sizeof(struct sockaddr_un)));
+}
+
+static long r_connect(struct ctx *c)
+{
+	c->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	return MEASURE(c, RAW(SYS_connect, c->fd, c->at, sizeof(struct sockaddr_un)));
+}
+
+/* accept with a connection waiting: natively it fails copying the address out */
+static long r_accept(struct ctx *c, int four, int at_len)
+{
+	struct sockaddr_un a;
+	socklen_t n = unix_addr(&a, "raccept");
+	void *addr = at_len ? (void *)&a : c->at, *len = at_len ? c->at : (void *)&n;
+
+	prep_listen(c, "raccept", 1);
+	connect(c->fd, (struct sockaddr *)&a, n);
+	n = sizeof(a);
+	return four ? MEASURE(c, RAW(SYS_accept4, c->lsock, addr, len, SOCK_CLOEXEC)) :
+		      MEASURE(c, RAW(SYS_accept, c->lsock, addr, len));
+}
+
+static long r_accept3(struct ctx *c) { return r_accept(c, 0, 0); }
+static long r_accept4(struct ctx *c) { return r_accept(c, 1, 0); }
+static long r_accept4_len(struct ctx *c) { return r_accept(c, 1, 1); }
+
+static long r_sendto(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_sendto, c->sv[0], c->at, 2, 0, NULL, 0));
+}
+
+static long r_sendto_addr(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_sendto, c->sv[0], "x", 1, 0, c->at, sizeof(struct sockaddr_un)));
+}
+
+static long r_recvfrom(struct ctx *c)
+{
+	send(c->sv[0], "from", 4, 0);
+	return MEASURE(c, RAW(SYS_recvfrom, c->sv[1], c->at, 64, 0, NULL, NULL));
+}
+
+static long r_recvfrom_len(struct ctx *c)
+{
+	struct sockaddr_un a;
+
+	send(c->sv[0], "from", 4, 0);
+	return MEASURE(c, RAW(SYS_recvfrom, c->sv[1], c->buf, 64, 0, &a, c->at));
+}
+
+static long r_getsockname(struct ctx *c)
+{
+	socklen_t n = sizeof(struct sockaddr_un);
+
+	return MEASURE(c, RAW(SYS_getsockname, c->sv[0], c->at, &n));
+}
+
+static long r_getpeername_len(struct ctx *c)
+{
+	struct sockaddr_un a;
+
+	return MEASURE(c, RAW(SYS_getpeername, c->sv[0], &a, c->at));
+}
+
+static long r_setsockopt(struct ctx *c)
+{
+	return MEASURE(c, RAW(SYS_setsockopt, c->sv[0], SOL_SOCKET, SO_SNDBUF, c->at, sizeof(int)));
+}
+
+static long r_getsockopt(struct ctx *c)
+{
+	socklen_t n = sizeof(int);
+
+	return MEASURE(c, RAW(SYS_getsockopt, c->sv[0], SOL_SOCKET, SO_TYPE, c->at, &n));
+}
+
+/* natively the zombie is reaped and the status cannot be stored */
+static long r_wait4(struct ctx *c)
+{
+	pid_t pid = fork();
+	siginfo_t si;
+	long r;
+
+	if (pid == 0)
+		_exit(7);
+	waitid(P_PID, pid, &si, WEXITED | WNOWAIT);
+	r = MEASURE(c, RAW(SYS_wait4, pid, c->at, 0, NULL));
+	waitpid(pid, NULL, 0);	/* inside, the call failed before it reaped */
+	return r;
+}
+
+#define REACH(n, sys) { #n, SYS_##sys, r_##n }
+static const struct call reach_calls[] = {
+	REACH(read, read), REACH(write, write), REACH(pread, pread64), REACH(pwrite, pwrite64),
+	REACH(pread_mem, pread64), REACH(pread_pos, pread64), REACH(fstat, fstat),
+	REACH(newfstatat, newfstatat), REACH(statx, statx), REACH(getdents64, getdents64),
+	REACH(pipe2, pipe2), REACH(readlinkat, readlinkat), REACH(getcwd, getcwd),
+	REACH(uname, uname), REACH(getrandom, getrandom), REACH(clock_gettime, clock_gettime),
+	REACH(clock_getres, clock_getres), REACH(gettimeofday, gettimeofday),
+#ifdef SYS_time
+	REACH(time, time),
+#endif
+	REACH(getrusage, getrusage), REACH(sysinfo, sysinfo), REACH(epoll_ctl, epoll_ctl),
+	REACH(socketpair, socketpair), REACH(bind, bind), REACH(connect, connect),
+	REACH(accept3, accept), REACH(accept4, accept4), REACH(accept4_len, accept4),
+	REACH(sendto, sendto), REACH(sendto_addr, sendto), REACH(recvfrom, recvfrom),
+	REACH(recvfrom_len, recvfrom), REACH(getsockname, getsockname),
+	REACH(getpeername_len, getpeername), REACH(setsockopt, setsockopt),
+	REACH(getsockopt, getsockopt), REACH(wait4, wait4),
+};
+#define NR_REACH (sizeof(reach_calls) / sizeof(reach_calls[0]))
+
+/* An address with nothing mapped at it (natively: what dune's memory is). */
+static void *hole(void)
+{
+	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	munmap(p, 4096);
+	return p;
+}
+
+/*
+ * Each reach case natively on a hole, then inside on dune's memory in
+ * DUNE_MODE arg: the same result, and on the kernel path the module
+ * declined the call as reaching dune's memory and served nothing.
+ */
+static int reach(void *arg)
+{
+	const char *mode = arg;
+	char dir[] = "/tmp/t-kmod-XXXXXX", path[64];
+	int kmod = !strcmp(mode, "kmod");
+	long native[NR_REACH];
+	struct ctx m;
+	void *own;
+
+	if (!mkdtemp(dir))
+		return 1;
+	zero_fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	CHECK(zero_fd >= 0 && mem_fd >= 0, "set-up: %s", strerror(errno));
+	for (size_t i = 0; i < NR_REACH; i++)
+		native[i] = run_call(&reach_calls[i], dir, hole(), &m);
+	setenv("DUNE_MODE", mode, 1);
+	enter_dune();
+	own = dune_current_vm;	/* dune's VM state, in its area */
+	for (size_t i = 0; i < NR_REACH; i++) {
+		long r = run_call(&reach_calls[i], dir, own, &m);
+		int served = kmod && dune_fastpath_may_serve(reach_calls[i].nr);
+
+		CHECK(r == native[i], "%s at dune's memory, DUNE_MODE=%s: %ld, natively on a "
+		      "hole %ld", reach_calls[i].name, mode, r, native[i]);
+		CHECK(!m.served && m.reached == (uint64_t)served, "%s at dune's memory, DUNE_MODE=%s:"
+		      " served %lu, declined as reaching it %lu (expected %d)", reach_calls[i].name,
+		      mode, (unsigned long)m.served, (unsigned long)m.reached, served);
+		CHECK(!kmod || served, "%s: the library does not let the module serve it",
+		      reach_calls[i].name);
+	}
+	check_still_works("after the reach cases");
 	dune_escape();
 	snprintf(path, sizeof(path), "%s/f", dir);
 	unlink(path);
@@ -966,10 +1245,80 @@ static long attach(int dev, int vm_fd, __u32 size)
 	return ioctl(dev, DUNE_KMOD_IOC_ATTACH, &a) ? -errno : 0;
 }
 
+/* Ranges of dune's memory and memargs the module must refuse. */
+enum bad_policy {
+	BAD_NR_RANGES, BAD_EMPTY_RANGE, BAD_UNSORTED, BAD_OVERLAP, BAD_NR_MEMARGS, BAD_KIND_NONE,
+	BAD_KIND, BAD_PTR, BAD_LEN, BAD_RESERVED, BAD_NR, BAD_ORDER, BAD_CALL_MEMARGS, BAD_POLICIES
+};
+
+static void make_policy(struct dune_kmod_attach *a, int vm_fd, int bad)
+{
+	static const struct dune_kmod_memarg read_buf = {
+		.nr = SYS_read, .kind = DUNE_KMOD_MA_BUF, .ptr = 1, .len = 2,
+	};
+	struct dune_kmod_memarg *ma;
+
+	memset(a, 0, sizeof(*a));
+	ma = a->memargs;
+	a->size = sizeof(*a);
+	a->vm_fd = vm_fd;
+	a->nr_ranges = 2;
+	a->ranges[0] = (struct dune_kmod_range){ 0x10000, 0x20000 };
+	a->ranges[1] = (struct dune_kmod_range){ 0x30000, 0x40000 };
+	a->nr_memargs = 2;
+	ma[0] = ma[1] = read_buf;
+	ma[1].nr = SYS_write;
+	switch (bad) {
+	case BAD_NR_RANGES:
+		a->nr_ranges = DUNE_KMOD_MAX_RANGES + 1;
+		break;
+	case BAD_EMPTY_RANGE:
+		a->ranges[1].end = a->ranges[1].start;
+		break;
+	case BAD_UNSORTED:
+		a->ranges[0] = (struct dune_kmod_range){ 0x50000, 0x60000 };
+		break;
+	case BAD_OVERLAP:
+		a->ranges[0].end = 0x30001;
+		break;
+	case BAD_NR_MEMARGS:
+		a->nr_memargs = DUNE_KMOD_MAX_MEMARGS + 1;
+		break;
+	case BAD_KIND_NONE:
+		ma[1].kind = DUNE_KMOD_MA_NONE;
+		break;
+	case BAD_KIND:
+		ma[1].kind = DUNE_KMOD_MA_KINDS;
+		break;
+	case BAD_PTR:
+		ma[1].ptr = 6;
+		break;
+	case BAD_LEN:
+		ma[1].len = 255;
+		break;
+	case BAD_RESERVED:
+		ma[1].reserved[2] = 1;
+		break;
+	case BAD_NR:
+		ma[1].nr = DUNE_KMOD_MAX_SYSCALLS;
+		break;
+	case BAD_ORDER:
+		ma[0].nr = SYS_write;
+		ma[1].nr = SYS_read;
+		break;
+	case BAD_CALL_MEMARGS:
+		a->nr_memargs = DUNE_KMOD_CALL_MEMARGS + 1;
+		for (int i = 0; i < DUNE_KMOD_CALL_MEMARGS + 1; i++)
+			ma[i] = read_buf;
+		break;
+	}
+}
+
 /* Bad input, natively: each gives its -errno, and the module stays usable. */
 static void bad_input(void)
 {
 	struct dune_kmod_counters cnt = { .size = sizeof(cnt) };
+	struct dune_kmod_attach a;
 	int dev = open(device, O_RDWR | O_CLOEXEC), dev2 = open(device, O_RDWR | O_CLOEXEC);
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), null = open("/dev/null", O_RDONLY);
 	int vm = new_vm(kvm), vcpu = ioctl(vm, KVM_CREATE_VCPU, 0), status;
@@ -988,6 +1337,11 @@ static void bad_input(void)
 	CHECK(attach(dev, vm, 7) == -EINVAL, "size 7");
 	CHECK(attach(dev, vm, ~0u) == -EINVAL, "size ~0");
 	CHECK(ioctl(dev, DUNE_KMOD_IOC_ATTACH, (void *)16) < 0 && errno == EFAULT, "bad pointer");
+	for (int bad = 0; bad < BAD_POLICIES; bad++) {
+		make_policy(&a, vm, bad);
+		CHECK(ioctl(dev, DUNE_KMOD_IOC_ATTACH, &a) < 0 && errno == EINVAL,
+		      "bad ranges or memargs (%d): %s", bad, strerror(errno));
+	}
 
 	/* another process's VM: the child's own mm did not create it */
 	pid = fork();
@@ -996,8 +1350,20 @@ static void bad_input(void)
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status),
 	      "attach of another process's VM: %s", status_str(status));
 
-	CHECK(attach(dev, vm, sizeof(struct dune_kmod_attach)) == 0, "attach");
+	make_policy(&a, vm, BAD_POLICIES);
+	CHECK(ioctl(dev, DUNE_KMOD_IOC_ATTACH, &a) == 0, "attach: %s", strerror(errno));
 	CHECK(attach(dev, vm, sizeof(struct dune_kmod_attach)) == -EBUSY, "double attach");
+	CHECK(ioctl(dev, DUNE_KMOD_IOC_ALLOW, &a) == 0, "allow: %s", strerror(errno));
+	a.ranges[1].end++;
+	CHECK(ioctl(dev, DUNE_KMOD_IOC_ALLOW, &a) < 0 && errno == EINVAL,
+	      "allow with other ranges: %s", strerror(errno));
+	make_policy(&a, vm, BAD_POLICIES);
+	a.memargs[1].size = 1;
+	CHECK(ioctl(dev, DUNE_KMOD_IOC_ALLOW, &a) < 0 && errno == EINVAL,
+	      "allow with other memargs: %s", strerror(errno));
+	make_policy(&a, vm, BAD_ORDER);
+	CHECK(ioctl(dev, DUNE_KMOD_IOC_ALLOW, &a) < 0 && errno == EINVAL,
+	      "allow with bad memargs: %s", strerror(errno));
 	CHECK(attach(dev2, vm, sizeof(struct dune_kmod_attach)) == -EBUSY,
 	      "a second device fd on the same VM");
 	CHECK(ioctl(dev, DUNE_KMOD_IOC_COUNTERS, &cnt) == 0 && cnt.served == 0, "counters");
@@ -1027,6 +1393,7 @@ struct child_test {
 #define CHILD_TEST(fn, arg) { #fn, fn, arg }
 static const struct child_test child_tests[] = {
 	CHILD_TEST(differential, "user"), CHILD_TEST(differential, "kmod"),
+	CHILD_TEST(reach, "user"), CHILD_TEST(reach, "kmod"),
 	CHILD_TEST(fallback_policy, NULL), CHILD_TEST(fallback_thread, NULL),
 	CHILD_TEST(emulated_filter, NULL), CHILD_TEST(nested, NULL),
 	CHILD_TEST(fallback_restart, NULL),

@@ -62,7 +62,7 @@ static char *print(void (*fn)(FILE *, int, const struct stat_vm *, size_t), int 
 static void check_parse_and_print(void)
 {
 	/* one reason more than this build knows: a newer module's, ignored */
-	static const uint64_t declined[DUNE_DECLINE_KINDS + 1] = { 5, 0, 2, 0, 7, 99 };
+	static const uint64_t declined[DUNE_DECLINE_KINDS + 1] = { 5, 0, 2, 0, 7, 4, 99 };
 	static const uint64_t top[] = { NR_READ, 300, 4000, 2 };	/* 4000: no name */
 	struct stat_vm vms[2];
 	struct nl_msg *msg;
@@ -75,7 +75,8 @@ static void check_parse_and_print(void)
 	      (unsigned long)vms[0].served);
 	CHECK(vms[0].declined[DUNE_DECLINE_POLICY] == 5 &&
 	      vms[0].declined[DUNE_DECLINE_RESTART] == 2 &&
-	      vms[0].declined[DUNE_DECLINE_DISABLED] == 7, "declined by reason");
+	      vms[0].declined[DUNE_DECLINE_DISABLED] == 7 &&
+	      vms[0].declined[DUNE_DECLINE_REACH] == 4, "declined by reason");
 	CHECK(vms[0].ntop == 2 && vms[0].top_nr[1] == 4000 && vms[0].top_count[0] == 300,
 	      "top syscalls in order (%u)", vms[0].ntop);
 	strcpy(vms[0].comm, "a\"b\\c\td\xe9");
@@ -89,10 +90,10 @@ static void check_parse_and_print(void)
 	CHECK(!strcmp(out, "{\"enabled\":true,\"processes\":["
 		      "{\"pid\":1234,\"comm\":\"a\\\"b\\\\c\\u0009d\\u00e9\",\"served\":302,"
 		      "\"declined\":{\"policy\":5,\"thread\":0,\"restart\":2,\"state\":0,"
-		      "\"disabled\":7},\"top\":[{\"nr\":0,\"name\":\"read\",\"count\":300},"
+		      "\"disabled\":7,\"reach\":4},\"top\":[{\"nr\":0,\"name\":\"read\",\"count\":300},"
 		      "{\"nr\":4000,\"name\":null,\"count\":2}]},"
 		      "{\"pid\":7,\"comm\":null,\"served\":0,\"declined\":{\"policy\":0,"
-		      "\"thread\":0,\"restart\":0,\"state\":0,\"disabled\":0},\"top\":[]}]}\n"),
+		      "\"thread\":0,\"restart\":0,\"state\":0,\"disabled\":0,\"reach\":0},\"top\":[]}]}\n"),
 	      "JSON: %s", out);
 	free(out);
 

@@ -16,6 +16,7 @@ static const char *const decline_names[DUNE_DECLINE_KINDS] = {
 	[DUNE_DECLINE_RESTART] = "restart",
 	[DUNE_DECLINE_STATE] = "state",
 	[DUNE_DECLINE_DISABLED] = "disabled",
+	[DUNE_DECLINE_REACH] = "reach",
 };
 
 static struct nla_policy vm_policy[DUNE_ATTR_MAX + 1] = {

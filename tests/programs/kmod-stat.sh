@@ -35,7 +35,7 @@ until tr -d '\000' <"$work/counters" 2>/dev/null | grep -q '^ready '; do
 done
 # shellcheck disable=SC2046 # the fields of the line
 set -- $(tr -d '\000' <"$work/counters" | grep '^ready ')
-pid=$2 served=$3 policy=$4 thread=$5 restart=$6 state=$7 disabled=$8
+pid=$2 served=$3 policy=$4 thread=$5 restart=$6 state=$7 disabled=$8 reach=$9
 check "the holder is the process we started" [ "$pid" = "$holder" ]
 check "it served its getpids in the kernel ($served)" [ "$served" -ge 1000 ]
 "$dune_stat" >"$work/table"
@@ -44,7 +44,7 @@ check "it served its getpids in the kernel ($served)" [ "$served" -ge 1000 ]
 sed 's/^/#   /' "$work/table"
 
 check "table: the switch is on" grep -q '^in-kernel syscalls: enabled;' "$work/table"
-# PID COMM SERVED policy thread restart state disabled TOP...; pause() came
+# PID COMM SERVED policy thread restart state disabled reach TOP...; pause() came
 # after the process read its counters: one policy decline more
 row=$(awk -v pid="$pid" '$1 == pid' "$work/table")
 check "table: a row for it" [ -n "$row" ]
@@ -54,12 +54,12 @@ check "table: comm" [ "${2:-}" = kmod-counters ]
 check "table: served = dune_get_stats ($served)" [ "${3:-}" = "$served" ]
 check "table: declined by policy = its own + pause()" [ "${4:-}" = $((policy + 1)) ]
 check "table: the other reasons as it read them" \
-	[ "${5:-}/${6:-}/${7:-}/${8:-}" = "$thread/$restart/$state/$disabled" ]
+	[ "${5:-}/${6:-}/${7:-}/${8:-}/${9:-}" = "$thread/$restart/$state/$disabled/$reach" ]
 check "table: getpid tops its list" sh -c "echo '$row' | grep -Eq ' getpid:([0-9]+)' &&
 	[ \$(echo '$row' | sed -n 's/.* getpid:\([0-9]*\).*/\1/p') -ge 1000 ]"
 check "json: the same process" grep -q "{\"pid\":$pid,\"comm\":\"kmod-counters\",\"served\":$served," \
 	"$work/json"
-check "json: declined by reason" grep -q "\"declined\":{\"policy\":$((policy + 1)),\"thread\":$thread,\"restart\":$restart,\"state\":$state,\"disabled\":$disabled}" \
+check "json: declined by reason" grep -q "\"declined\":{\"policy\":$((policy + 1)),\"thread\":$thread,\"restart\":$restart,\"state\":$state,\"disabled\":$disabled,\"reach\":$reach}" \
 	"$work/json"
 check "json: getpid by name" grep -q '"name":"getpid","count":' "$work/json"
 check "json: one object" [ "$(wc -l <"$work/json")" = 1 ]

@@ -9,7 +9,11 @@
  * A process opens DUNE_KMOD_DEVICE, checks DUNE_KMOD_IOC_ABI, then attaches
  * each of its VMs (DUNE_KMOD_IOC_ATTACH, on the fd it opened in that VM's
  * process).  Only syscalls set in the allow bitmap may be served in the
- * kernel, and the module ANDs it with its own list.
+ * kernel, and the module ANDs it with its own list.  The library also gives
+ * dune's own memory (ranges) and what each allowed syscall's pointer
+ * arguments cover (memargs): the module declines a call whose memory would
+ * reach dune's (DUNE_DECLINE_REACH), and user space then fails it as
+ * natively on a hole.
  */
 #ifndef _UAPI_LINUX_DUNE_H
 #define _UAPI_LINUX_DUNE_H
@@ -36,13 +40,60 @@
 #define DUNE_X86_PORT_EXC	0x80	/* + vector, 32 vectors */
 
 #define DUNE_KMOD_DEVICE	"/dev/dune"
-#define DUNE_KMOD_ABI_VERSION	1
+#define DUNE_KMOD_ABI_VERSION	2
 #define DUNE_KMOD_MAX_SYSCALLS	1024	/* syscall numbers the allow bitmap covers */
+#define DUNE_KMOD_MAX_RANGES	8	/* of dune's own memory */
+#define DUNE_KMOD_MAX_MEMARGS	256	/* memory arguments, all syscalls together */
+#define DUNE_KMOD_CALL_MEMARGS	6	/* memory arguments of one syscall */
 
+/* dune's own memory: [start, end), start < end. */
+struct dune_kmod_range {
+	__u64 start;
+	__u64 end;
+};
+
+/*
+ * What argument ptr of syscall nr covers, from the syscall's registers
+ * (args[0..5] = RDI RSI RDX R10 R8 R9), as the host loop checks it.  A range
+ * that wraps past the top reaches everything above its start; an empty one
+ * reaches nothing.  SOCKADDR: if args[ptr] and args[len] are both non-zero,
+ * the socklen_t at args[len], then that many bytes at args[ptr].  MEM_POS:
+ * args[ptr] is a file offset, an address on /proc/self/mem, which only user
+ * space can tell: the module declines if the bytes the BUF memargs before
+ * it count, from that offset, reach dune's memory.
+ */
+enum dune_kmod_memarg_kind {
+	DUNE_KMOD_MA_NONE,
+	DUNE_KMOD_MA_BUF,	/* args[len] + size bytes (args[len] count for MEM_POS) */
+	DUNE_KMOD_MA_FIXED,	/* size bytes */
+	DUNE_KMOD_MA_ARRAY,	/* args[len] elements of size bytes */
+	DUNE_KMOD_MA_SOCKADDR,	/* *(socklen_t *)args[len] bytes */
+	DUNE_KMOD_MA_MEM_POS,	/* a file offset */
+	DUNE_KMOD_MA_KINDS
+};
+
+struct dune_kmod_memarg {
+	__u16 nr;		/* syscall; a syscall's memargs are consecutive, nr ascending */
+	__u8 kind;		/* enum dune_kmod_memarg_kind, not NONE */
+	__u8 ptr;		/* argument index, < 6 */
+	__u8 len;		/* argument index, < 6 (BUF, ARRAY, SOCKADDR) */
+	__u8 reserved[3];	/* 0 */
+	__u32 size;
+};
+
+/*
+ * ATTACH and ALLOW.  ranges (sorted, not overlapping) and memargs are fixed
+ * at ATTACH: ALLOW must carry the same ones (-EINVAL otherwise), as the
+ * module reads them without a lock.
+ */
 struct dune_kmod_attach {
 	__u32 size;		/* sizeof(struct dune_kmod_attach) */
 	__s32 vm_fd;		/* the caller's KVM VM */
 	__u64 allow[DUNE_KMOD_MAX_SYSCALLS / 64];	/* bit nr: may run in the kernel */
+	__u32 nr_ranges;	/* at most DUNE_KMOD_MAX_RANGES */
+	__u32 nr_memargs;	/* at most DUNE_KMOD_MAX_MEMARGS */
+	struct dune_kmod_range ranges[DUNE_KMOD_MAX_RANGES];
+	struct dune_kmod_memarg memargs[DUNE_KMOD_MAX_MEMARGS];
 };
 
 /* Why the module left a syscall to user space. */
@@ -52,6 +103,7 @@ enum dune_kmod_decline {
 	DUNE_DECLINE_RESTART,	/* an -ERESTART* result */
 	DUNE_DECLINE_STATE,	/* protected guest state, or a foreign mm */
 	DUNE_DECLINE_DISABLED,	/* switched off by the administrator */
+	DUNE_DECLINE_REACH,	/* a memory argument reaches dune's own memory */
 	DUNE_DECLINE_KINDS
 };
 
