@@ -2,7 +2,8 @@
 /*
  * dune_escape() leaves the VM at the same point with registers, FPU state,
  * TLS and signal dispositions intact; dune_enter() goes back in, reusing the
- * VM; 1,000 cycles leak no fds, memory or vCPUs.
+ * VM; 1,000 cycles leak no fds, memory or vCPUs; and cycles while other
+ * threads run inside (syscalls, fresh pages, a blocked read) harm none.
  */
 #include <dirent.h>
 #include <signal.h>
@@ -72,6 +73,84 @@ static void check_native_mappings(void)
 	munmap(p, 1 << 20);
 }
 
+#define LOAD_THREADS	2
+#define LOAD_CYCLES	200
+#define LOAD_PAGES	256
+
+static volatile int load_stop;
+
+/* Syscalls and first touches of pages while another thread escapes. */
+static void *load_main(void *arg)
+{
+	long page = sysconf(_SC_PAGESIZE), bad = 0, rounds = 0;
+	pid_t parent = getppid();
+
+	(void)arg;
+	while (!load_stop) {
+		char *p = mmap(NULL, LOAD_PAGES * page, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return (void *)-1L;
+		for (long i = 0; i < LOAD_PAGES; i++) {
+			p[i * page] = (char)i;
+			bad += getppid() != parent || p[i * page] != (char)i;
+		}
+		munmap(p, LOAD_PAGES * page);
+		rounds++;
+	}
+	return (void *)(bad ? -bad : rounds);
+}
+
+/* Blocked in a forwarded read while another thread escapes. */
+static void *reader_main(void *arg)
+{
+	char c = 0;
+
+	return (void *)(long)(read(*(int *)arg, &c, 1) == 1 && c == 'x');
+}
+
+static void check_escape_under_load(void)
+{
+	pthread_t load[LOAD_THREADS], reader;
+	int pipefd[2];
+	long got;
+
+	CHECK(pipe(pipefd) == 0, "pipe");
+	load_stop = 0;
+	for (int i = 0; i < LOAD_THREADS; i++)
+		CHECK(pthread_create(&load[i], NULL, load_main, NULL) == 0, "pthread_create");
+	CHECK(pthread_create(&reader, NULL, reader_main, &pipefd[0]) == 0, "pthread_create");
+	for (int i = 0; i < LOAD_CYCLES; i++) {
+		char *p;
+
+		if (dune_escape()) {
+			CHECK(0, "escape %d under load: %s", i, dune_last_error());
+			break;
+		}
+		/* native mappings the threads inside must not mind */
+		p = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p != MAP_FAILED)
+			munmap(p, 1 << 16);
+		if (dune_enter()) {
+			CHECK(0, "re-enter %d under load: %s", i, dune_last_error());
+			break;
+		}
+	}
+	load_stop = 1;
+	CHECK(write(pipefd[1], "x", 1) == 1, "write");
+	for (int i = 0; i < LOAD_THREADS; i++) {
+		got = (long)join_within(load[i], "a loaded thread", 120);
+		CHECK(got > 0, "loaded thread %d: %ld wrong results", i, -got);
+	}
+	CHECK((long)join_within(reader, "the blocked reader", 120) == 1,
+	      "the read blocked across the escapes got the wrong result");
+	printf("# %d escape/enter cycles with %d threads inside and a blocked read\n",
+	       LOAD_CYCLES, LOAD_THREADS);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
 int main(void)
 {
 	int fds_before, fds_after;
@@ -98,5 +177,6 @@ int main(void)
 	       fds_after, rss_before, rss_after);
 	CHECK(fds_after == fds_before, "fd count grew: %d -> %d", fds_before, fds_after);
 	CHECK(rss_after - rss_before < 4096, "RSS grew by %ld KiB", rss_after - rss_before);
+	check_escape_under_load();
 	return finish();
 }

@@ -14,7 +14,7 @@
  * - Through dune: threads in tight loops of kernel-path getpids and one
  *   blocked in an openat of a FIFO served in the kernel, while the main
  *   thread forks children (each attaches its own VM and exits, detaching
- *   it).  Not escapes (see through_dune()).
+ *   it).  Escapes under load are t-escape's (in the suite's kmod pass).
  * After each, the kernel log has no oops, BUG or WARNING.
  */
 #include <fcntl.h>
@@ -274,11 +274,7 @@ static void fork_cycle(int i)
 
 /*
  * Under DUNE_MODE=kmod: loops and a blocked call while the main thread forks
- * CYCLES children.  Not escapes: dune_escape() and dune_enter() while other
- * threads run inside can fault one of them at the syscall stub (SIGSEGV, a
- * triple fault) or hang: re-entering, dune_mem_resync() clears the live
- * guest page tables before it maps the guest kernel again.  Not fixed yet
- * (README, "Not yet done").
+ * CYCLES children.
  */
 static int through_dune(void *arg)
 {

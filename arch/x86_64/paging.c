@@ -206,26 +206,32 @@ int arch_is_mapped(struct dune_vm *vm, uintptr_t va, size_t len)
 }
 
 /*
- * Clear every leaf but keep the tables: under shadow paging KVM caches
- * shadow pages by the guest-physical frame of each table and never sees our
- * writes to them, so a table page must never come back as another table
- * until KVM dropped them all (arch_pt_prune).  (Leaves are safe: the host's
- * munmap/mprotect zap KVM's copies through its MMU notifier, and a fault
- * re-reads the guest PTE.)
+ * Clear every leaf but the guest kernel's, and keep the tables: under shadow
+ * paging KVM caches shadow pages by the guest-physical frame of each table
+ * and never sees our writes to them, so a table page must never come back
+ * as another table until KVM dropped them all (arch_pt_prune).  (Leaves are
+ * safe: the host's munmap/mprotect zap KVM's copies through its MMU
+ * notifier, and a fault re-reads the guest PTE.)  The guest kernel's pages
+ * (all in dune's area) stay: other vCPUs may be running, and without its
+ * IDT and stacks a fault of theirs would be a triple fault.
  */
-static void clear_leaves(struct dune_vm *vm, uint64_t *table, int level)
+static void clear_leaves(struct dune_vm *vm, uint64_t *table, int level, uintptr_t va)
 {
+	uintptr_t area = (uintptr_t)vm->area, span = 1UL << (12 + 9 * level);
+
 	for (int i = 0; i < 512; i++) {
-		if (level == 0 || (table[i] & PTE_PS))
+		uintptr_t at = va + i * span;
+
+		if (level > 0 && (table[i] & PTE_P) && !(table[i] & PTE_PS))
+			clear_leaves(vm, table_of(vm, table[i]), level - 1, at);
+		else if (at + span <= area || at >= area + DUNE_AREA_SIZE)
 			table[i] = 0;
-		else if (table[i] & PTE_P)
-			clear_leaves(vm, table_of(vm, table[i]), level - 1);
 	}
 }
 
 int arch_pt_reset(struct dune_vm *vm)
 {
-	clear_leaves(vm, pml4(vm), LEVELS - 1);
+	clear_leaves(vm, pml4(vm), LEVELS - 1, 0);
 	return x86_map_guest_kernel(vm);
 }
 
