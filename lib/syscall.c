@@ -77,9 +77,18 @@ static long do_mmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	if ((sys->args[3] & MAP_FIXED) && dune_overlaps_own(vm, addr, addr + len))
 		return -ENOMEM;
 	ret = forward(vcpu->vm, sys);
-	if (!IS_ERR_VALUE(ret))
+	if (!IS_ERR_VALUE(ret)) {
+		dune_mem_set_pkey(vm, ret, ret + len, 0);
 		dune_mem_map(vm, ret, ret + len, sys->args[2]);
+	}
 	return ret;
+}
+
+/* munmap's part: the pages and their keys go. */
+static void unmapped(struct dune_vm *vm, uintptr_t start, uintptr_t end)
+{
+	dune_mem_set_pkey(vm, start, end, 0);
+	dune_mem_unmap(vm, start, end);
 }
 
 static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -91,7 +100,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	if (!dune_overlaps_own(vm, addr, end)) {
 		ret = forward(vcpu->vm, sys);
 		if (!ret)
-			dune_mem_unmap(vm, addr, end);
+			unmapped(vm, addr, end);
 		return ret;
 	}
 	/* natively there is nothing at dune's addresses: unmap around them */
@@ -102,7 +111,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 			ret = dune_forward6(vm, SYS_munmap, addr, o->start - addr, 0, 0, 0, 0);
 			if (ret)
 				return ret;
-			dune_mem_unmap(vm, addr, o->start);
+			unmapped(vm, addr, o->start);
 		}
 		if (o->start <= addr && addr < o->end)
 			addr = o->end < end ? o->end : end;
@@ -111,20 +120,29 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		ret = dune_forward6(vm, SYS_munmap, addr, end - addr, 0, 0, 0, 0);
 		if (ret)
 			return ret;
-		dune_mem_unmap(vm, addr, end);
+		unmapped(vm, addr, end);
 	}
 	return 0;
 }
 
+/*
+ * mprotect keeps the pages' protection key; pkey_mprotect (args[3] other
+ * than -1) sets it: the guest page tables get it (the guest's PKRU applies).
+ */
 static long do_mprotect(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	uintptr_t addr = sys->args[0], end = addr + sys->args[1];
+	int pkey = sys->nr == SYS_pkey_mprotect ? (int)sys->args[3] : -1;
 	long ret;
 
 	if (dune_overlaps_own(vm, addr, end))
 		return -ENOMEM;		/* natively a hole */
+	if (pkey > 0 && !dune_mem_pkey_room(vm))
+		return -ENOMEM;		/* as for too many mappings */
 	ret = forward(vcpu->vm, sys);
+	if (!ret && pkey >= 0)
+		dune_mem_set_pkey(vm, addr, end, pkey);
 	if (!ret)
 		dune_mem_map(vm, addr, end, sys->args[2] & (PROT_READ | PROT_WRITE | PROT_EXEC));
 	else
@@ -147,6 +165,7 @@ static long do_mremap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	ret = forward(vcpu->vm, sys);
 	if (IS_ERR_VALUE(ret))
 		return ret;
+	dune_mem_move_pkey(vm, old, old_len, ret, new_len, sys->args[3] & MREMAP_DONTUNMAP);
 	if (!(sys->args[3] & MREMAP_DONTUNMAP))
 		dune_mem_unmap(vm, old, old + old_len);
 	dune_mem_unmap(vm, ret, ret + new_len);		/* mapped on first touch */
@@ -162,7 +181,7 @@ static long do_brk(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	if ((uintptr_t)ret > old)
 		dune_mem_map(vm, old, ret, PROT_READ | PROT_WRITE);
 	else if ((uintptr_t)ret < old)
-		dune_mem_unmap(vm, DUNE_ALIGN_UP((uintptr_t)ret, DUNE_PAGE_SIZE), old);
+		unmapped(vm, DUNE_ALIGN_UP((uintptr_t)ret, DUNE_PAGE_SIZE), old);
 	vm->brk = ret;
 	return ret;
 }
@@ -196,7 +215,7 @@ static long do_shmdt(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	long ret = forward(vcpu->vm, sys);
 
 	if (!ret && found)
-		dune_mem_unmap(vm, vma.start, vma.end);
+		unmapped(vm, vma.start, vma.end);
 	return ret;
 }
 

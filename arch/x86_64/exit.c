@@ -380,6 +380,7 @@ static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exi
 	e->fault.not_present = !(error & 1);
 	e->fault.write = !!(error & 2);
 	e->fault.exec = !!(error & 16);
+	e->fault.pkey_denied = !!(error & 32);
 	decode_vsyscall(vcpu, frame, e);
 }
 
@@ -576,6 +577,8 @@ int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *r
 		*ret = set_tsc_mode(vcpu, sys);
 	else if (sys->nr == SYS_modify_ldt)
 		*ret = x86_modify_ldt(vcpu, sys);
+	else if (sys->nr == SYS_pkey_alloc)
+		*ret = x86_pkey_alloc(vcpu, sys);
 	else
 		return 0;
 	return 1;

@@ -191,6 +191,8 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	    dune_write_guest(vcpu->vm, sp, &frame, sizeof(frame)))
 		return dune_fail(-EFAULT, "no room for a signal frame at %#lx (rip %#llx)",
 				 (unsigned long)sp, r.rip);
+	if (x86_pkru_for_handler(vcpu, image))
+		return -EIO;
 	r.rdi = info->si_signo;
 	r.rsi = sp + offsetof(struct rt_sigframe, info);
 	r.rdx = sp + offsetof(struct rt_sigframe, uc);
