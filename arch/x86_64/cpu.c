@@ -234,13 +234,15 @@ static int set_cpuid_xcr0(struct dune_vcpu *vcpu)
 
 /*
  * The x87 control word and MXCSR are callee-saved: carry them into the guest,
- * and PKRU, the thread's protection-key rights, where the guest has PKE.
+ * and PKRU, the thread's protection-key rights, where the guest has PKE (a
+ * fork or clone child then gets its parent's from arch_vcpu_restore()).
  * (Through the XSAVE image: the kernel takes FCW only with XSTATE_BV bit 0 (x87)
  * set, MXCSR only with bit 1 (SSE), PKRU only with bit 9.)
  */
 static int set_fpu_control(struct dune_vcpu *vcpu)
 {
-	struct kvm_xsave *xsave = &x86_vcpu(vcpu)->xsave;
+	/* not the vCPU's buffer: a fork child's vCPU has the parent's state there */
+	struct kvm_xsave buf __attribute__((aligned(64))), *xsave = &buf;
 	uint8_t *image = (uint8_t *)xsave->region;
 	uint16_t fcw;
 	uint32_t mxcsr;
