@@ -114,6 +114,7 @@ long arch_prepare_run(struct dune_vcpu *vcpu)
 	xc->last_syscall = 0;
 	xc->exc_frame = NULL;
 	xc->exc_taken = 0;
+	xc->xsave_current = 0;
 	if (vcpu->flush_pending) {
 		err = flush_tlb(vcpu);
 		if (err)
@@ -187,6 +188,7 @@ static int fpu_exception_code(struct dune_vcpu *vcpu, int vector, int code)
 
 	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_XSAVE, &x86_vcpu(vcpu)->xsave))
 		return code;
+	x86_vcpu(vcpu)->xsave_current = 1;	/* the signal frame's image */
 	if (vector == 16) {
 		uint16_t cwd = fx[0] | fx[1] << 8, swd = fx[2] | fx[3] << 8;
 

@@ -171,8 +171,9 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	top = frame_top(r.rsp, act->flags & SA_ONSTACK, &ss);
 	fp = DUNE_ALIGN_DOWN(top - XSAVE_SIZE - sizeof(magic2), 64);
 	sp = DUNE_ALIGN_DOWN(fp - sizeof(frame), 16) - 8;	/* as right after a call */
-	if (dune_ioctl(vcpu->fd, KVM_GET_XSAVE, &xc->xsave))
+	if (!xc->xsave_current && dune_ioctl(vcpu->fd, KVM_GET_XSAVE, &xc->xsave))
 		return -EIO;
+	xc->xsave_current = 0;		/* a second frame reads what this one leaves */
 	mark_xsave(image, x86_vm(vcpu->vm)->guest_xcr0);
 	memset(&frame, 0, sizeof(frame));
 	frame.pretcode = (uint64_t)act->restorer;
