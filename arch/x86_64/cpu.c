@@ -183,6 +183,7 @@ int arch_vm_init(struct dune_vm *vm)
 
 	xv->phys_bits = 36;
 	xv->ka = vm->area + DUNE_AREA_GUEST;
+	xv->vsyscall = -1;
 	return build_cpuid(vm);
 }
 

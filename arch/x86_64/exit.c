@@ -238,10 +238,29 @@ static int debug_exception_code(struct dune_vcpu *vcpu, int code)
 }
 
 /*
+ * Does the host kernel emulate the vsyscall page (its maps show it
+ * executable)?  Asked once: the page is the kernel's gate area, fixed for
+ * the process image by the boot's vsyscall= mode, and no mmap, mprotect or
+ * munmap reaches it (it is above TASK_SIZE); a fork child keeps the answer.
+ */
+static int vsyscall_emulated(struct dune_vm *vm)
+{
+	struct x86_vm *xv = x86_vm(vm);
+	struct dune_vma vma;
+
+	if (xv->vsyscall < 0) {
+		dune_lock(&vm->lock);		/* vm->maps_buf */
+		xv->vsyscall = !dune_maps_find(vm, VSYSCALL_PAGE, &vma) && (vma.prot & PROT_EXEC);
+		dune_unlock(&vm->lock);
+	}
+	return xv->vsyscall;
+}
+
+/*
  * A call into the legacy vsyscall page (the guest maps no kernel half): the
  * host kernel emulates it, so dune does too, as that syscall, returning to
- * the caller (arch/x86/entry/vsyscall/vsyscall_64.c), if its maps show the
- * page executable.  A bad entry or return address stays the page fault.
+ * the caller (arch/x86/entry/vsyscall/vsyscall_64.c).  A bad entry or
+ * return address stays the page fault.
  */
 static int decode_vsyscall(struct dune_vcpu *vcpu, uint64_t *frame, struct dune_exit *e)
 {
@@ -249,17 +268,9 @@ static int decode_vsyscall(struct dune_vcpu *vcpu, uint64_t *frame, struct dune_
 	struct kvm_regs *r = &vcpu->run->s.regs.regs;
 	uint64_t off = e->fault.addr - VSYSCALL_PAGE, caller;
 
-	struct dune_vm *vm = vcpu->vm;
-	struct dune_vma vma;
-	int emulated;
-
 	if (!e->fault.exec || e->fault.addr != frame[0] || off % 1024 ||
-	    off / 1024 >= sizeof(calls) / sizeof(calls[0]) || dune_read_guest(&caller, frame[3], 8))
-		return 0;
-	dune_lock(&vm->lock);		/* vm->maps_buf */
-	emulated = !dune_maps_find(vm, VSYSCALL_PAGE, &vma) && (vma.prot & PROT_EXEC);
-	dune_unlock(&vm->lock);
-	if (!emulated)
+	    off / 1024 >= sizeof(calls) / sizeof(calls[0]) || dune_read_guest(&caller, frame[3], 8) ||
+	    !vsyscall_emulated(vcpu->vm))
 		return 0;
 	frame[0] = caller;
 	frame[3] += 8;

@@ -94,6 +94,7 @@ struct x86_vm {
 	unsigned int phys_bits;
 	int smep;			/* host and KVM have SMEP */
 	unsigned int pkru_offset;	/* PKRU in an XSAVE image (CPUID 0xD.9:EBX) */
+	int vsyscall;			/* the host emulates the vsyscall page (-1: not asked) */
 	unsigned int compat_refused;	/* i386 calls refused (the first is logged) */
 	uint8_t *ldt;			/* guest copy of the program's LDT (ldt.c)... */
 	unsigned int ldt_entries;
