@@ -95,6 +95,12 @@ long arch_prepare_run(struct dune_vcpu *vcpu);
 void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *exit);
 void arch_syscall_return(struct dune_vcpu *vcpu, long ret);
 int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *ret);
+/*
+ * An mmap or mprotect with PROT_EXEC alone (the host's mapping is made
+ * readable: KVM must read it): the protection key that makes the guest's
+ * pages execute-only, the guest's rights denying reads with it; or -1.
+ */
+int arch_exec_only_pkey(struct dune_vcpu *vcpu);
 uint32_t arch_audit_arch(void);		/* AUDIT_ARCH_* for seccomp_data */
 /* A call through the ISA's other ABI (sys->compat_arch): run it, or -errno. */
 long arch_compat_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);

@@ -200,6 +200,7 @@ struct dune_vm {
 	int nr_own;
 	struct dune_keyed keyed[DUNE_MAX_KEYED];	/* sorted, disjoint */
 	int nr_keyed;
+	int exec_only_pkey;		/* the key of PROT_EXEC-only mappings, or 0 */
 	int nr_slots, max_slots;
 	struct dune_slot *slots;		/* sorted by hva, in the area's pool */
 	size_t slot_bytes;			/* what they cover */
@@ -271,6 +272,7 @@ int dune_mem_map(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot);
 void dune_mem_unmap(struct dune_vm *vm, uintptr_t start, uintptr_t end);
 int dune_mem_pkey_room(struct dune_vm *vm);
 void dune_mem_set_pkey(struct dune_vm *vm, uintptr_t start, uintptr_t end, int pkey);
+void dune_mem_drop_pkey(struct dune_vm *vm, uintptr_t start, uintptr_t end, int pkey);
 void dune_mem_move_pkey(struct dune_vm *vm, uintptr_t old, size_t old_len, uintptr_t new,
 			size_t new_len, int keep_old);
 int dune_mem_fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f);

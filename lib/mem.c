@@ -432,6 +432,26 @@ void dune_mem_set_pkey(struct dune_vm *vm, uintptr_t start, uintptr_t end, int p
 	cut_keyed(vm, start, end);
 	if (pkey && vm->nr_keyed < DUNE_MAX_KEYED)	/* dune_mem_pkey_room() made room */
 		insert_keyed(vm, start, end, pkey);
+	else if (pkey)
+		dune_log("more than %d ranges with protection keys: %p-%p gets key 0 in the guest",
+			 DUNE_MAX_KEYED, (void *)start, (void *)end);
+	dune_unlock(&vm->lock);
+}
+
+/* The pages of [start, end) that have pkey get key 0. */
+void dune_mem_drop_pkey(struct dune_vm *vm, uintptr_t start, uintptr_t end, int pkey)
+{
+	start = DUNE_ALIGN_DOWN(start, DUNE_PAGE_SIZE);
+	end = DUNE_ALIGN_UP(end, DUNE_PAGE_SIZE);
+	dune_lock(&vm->lock);
+	for (int i = 0; i < vm->nr_keyed; i++) {
+		struct dune_keyed *k = &vm->keyed[i];
+
+		if (k->pkey == pkey && k->start < end && start < k->end) {
+			cut_keyed(vm, k->start > start ? k->start : start, k->end < end ? k->end : end);
+			i = -1;		/* the table moved: again from the start */
+		}
+	}
 	dune_unlock(&vm->lock);
 }
 

@@ -66,20 +66,40 @@ static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 
 /* ---- the mmap family: keep the guest page tables in step ------------------ */
 
+#define PROT_RWX	(PROT_READ | PROT_WRITE | PROT_EXEC)
+
+/*
+ * PROT_EXEC alone: KVM cannot back a page whose host mapping does not let it
+ * read (get_user_pages refuses), so the host maps it readable (*host_prot),
+ * and the guest's pages get the execute-only key where the guest has keys,
+ * as Linux gives the host's (execute_only_pkey()).  Returns that key, or -1.
+ */
+static int exec_only_pkey(struct dune_vcpu *vcpu, long *host_prot)
+{
+	if ((*host_prot & PROT_RWX) != PROT_EXEC)
+		return -1;
+	*host_prot |= PROT_READ;
+	return arch_exec_only_pkey(vcpu);
+}
+
 static long do_mmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	uintptr_t addr = sys->args[0];
 	size_t len = sys->args[1];
+	struct dune_syscall host;
+	int pkey;
 	long ret;
 
 	/* natively dune's memory would not be there; it cannot move, so refuse */
 	if ((sys->args[3] & MAP_FIXED) && dune_overlaps_own(vm, addr, addr + len))
 		return -ENOMEM;
-	ret = forward(vcpu->vm, sys);
+	host = *sys;
+	pkey = exec_only_pkey(vcpu, &host.args[2]);
+	ret = forward(vcpu->vm, &host);
 	if (!IS_ERR_VALUE(ret)) {
-		dune_mem_set_pkey(vm, ret, ret + len, 0);
-		dune_mem_map(vm, ret, ret + len, sys->args[2]);
+		dune_mem_set_pkey(vm, ret, ret + len, pkey > 0 ? pkey : 0);
+		dune_mem_map(vm, ret, ret + len, host.args[2]);
 	}
 	return ret;
 }
@@ -126,28 +146,39 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 }
 
 /*
- * mprotect keeps the pages' protection key; pkey_mprotect (args[3] other
- * than -1) sets it: the guest page tables get it (the guest's PKRU applies).
+ * The pages' protection key, as Linux's arch_override_mprotect_pkey(): set
+ * by pkey_mprotect (args[3] other than -1), else kept, except that PROT_EXEC
+ * alone gives the execute-only key and leaving it gives key 0.  The guest
+ * page tables get it (the guest's PKRU applies).
  */
 static long do_mprotect(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	uintptr_t addr = sys->args[0], end = addr + sys->args[1];
 	int pkey = sys->nr == SYS_pkey_mprotect ? (int)sys->args[3] : -1;
+	int exec_only = (sys->args[2] & PROT_RWX) == PROT_EXEC;
+	struct dune_syscall host = *sys;
 	long ret;
 
 	if (dune_overlaps_own(vm, addr, end))
 		return -ENOMEM;		/* natively a hole */
-	if (pkey > 0 && !dune_mem_pkey_room(vm))
+	if ((pkey > 0 || exec_only) && !dune_mem_pkey_room(vm))
 		return -ENOMEM;		/* as for too many mappings */
-	ret = forward(vcpu->vm, sys);
-	if (!ret && pkey >= 0)
-		dune_mem_set_pkey(vm, addr, end, pkey);
-	if (!ret)
-		dune_mem_map(vm, addr, end, sys->args[2] & (PROT_READ | PROT_WRITE | PROT_EXEC));
-	else
+	if (pkey < 0)
+		pkey = exec_only_pkey(vcpu, &host.args[2]);
+	else if (exec_only)
+		host.args[2] |= PROT_READ;
+	ret = forward(vcpu->vm, &host);
+	if (ret) {
 		dune_mem_unmap(vm, addr, end);	/* maybe partly applied: refault */
-	return ret;
+		return ret;
+	}
+	if (pkey < 0 && vm->exec_only_pkey)
+		dune_mem_drop_pkey(vm, addr, end, vm->exec_only_pkey);
+	if (pkey >= 0)
+		dune_mem_set_pkey(vm, addr, end, pkey);
+	dune_mem_map(vm, addr, end, host.args[2] & PROT_RWX);
+	return 0;
 }
 
 static long do_mremap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)

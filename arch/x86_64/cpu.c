@@ -154,8 +154,8 @@ static int build_cpuid(struct dune_vm *vm)
 	xv->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 	if (r[1] & 1)
 		xv->cr4 |= X86_CR4_FSGSBASE;
-	if ((r[2] & CPUID_7_ECX_OSPKE) && (kvm7_ecx & CPUID_7_ECX_PKU) &&
-	    (xv->guest_xcr0 & XFEATURE_PKRU))
+	xv->host_pkeys = !!(r[2] & CPUID_7_ECX_OSPKE);
+	if (xv->host_pkeys && (kvm7_ecx & CPUID_7_ECX_PKU) && (xv->guest_xcr0 & XFEATURE_PKRU))
 		xv->cr4 |= X86_CR4_PKE;
 	if ((r[2] >> 2) & (kvm7_ecx >> 2) & 1)
 		xv->cr4 |= X86_CR4_UMIP;	/* then umip.c answers as Linux does */
@@ -235,8 +235,8 @@ static int set_cpuid_xcr0(struct dune_vcpu *vcpu)
 
 /*
  * The x87 control word and MXCSR are callee-saved: carry them into the guest,
- * and PKRU, the thread's protection-key rights, where the guest has PKE (a
- * fork or clone child then gets its parent's from arch_vcpu_restore()).
+ * and PKRU, the thread's protection-key rights (a fork or clone child then
+ * gets its parent's from arch_vcpu_restore()).
  * (Through the XSAVE image: the kernel takes FCW only with XSTATE_BV bit 0 (x87)
  * set, MXCSR only with bit 1 (SSE), PKRU only with bit 9.)
  */
@@ -256,12 +256,9 @@ static int set_fpu_control(struct dune_vcpu *vcpu)
 	memcpy(image + 0, &fcw, sizeof(fcw));
 	memcpy(image + 24, &mxcsr, sizeof(mxcsr));
 	image[512] |= 3;	/* XSTATE_BV: x87, SSE */
-	if (x86_vm_has_pkeys(vcpu->vm)) {
-		uint32_t pkru;
-
-		asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
-		x86_xsave_set_pkru(vcpu->vm, image, pkru);
-	}
+	/* without PKE too: the thread gets it back if it continues natively */
+	if (x86_vm(vcpu->vm)->host_pkeys && (x86_vm(vcpu->vm)->guest_xcr0 & XFEATURE_PKRU))
+		x86_xsave_set_pkru(vcpu->vm, image, x86_rdpkru());
 	err = dune_ioctl(vcpu->fd, KVM_SET_XSAVE, xsave);
 	if (err)
 		return dune_fail(err, "KVM_SET_XSAVE: %s", dune_strerror(err));

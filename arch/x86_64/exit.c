@@ -111,6 +111,7 @@ long arch_prepare_run(struct dune_vcpu *vcpu)
 	if (err)
 		return err;
 	sync_cpunode(vcpu);
+	x86_open_host_pkru(vcpu->vm);
 	xc->last_syscall = 0;
 	xc->exc_frame = NULL;
 	xc->exc_taken = 0;

@@ -27,6 +27,33 @@ int x86_vm_has_pkeys(struct dune_vm *vm)
 	return !!(x86_vm(vm)->cr4 & X86_CR4_PKE);
 }
 
+uint32_t x86_rdpkru(void)
+{
+	uint32_t pkru;
+
+	asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+	return pkru;
+}
+
+static void wrpkru(uint32_t pkru)
+{
+	asm volatile("wrpkru" :: "a"(pkru), "c"(0), "d"(0) : "memory");
+}
+
+/*
+ * Before KVM_RUN: the host thread's PKRU must allow every key.  KVM backs a
+ * guest page by get_user_pages() on the host thread, which checks the page's
+ * key against that PKRU (a key-0 default of 0x55555554 refuses every other
+ * key), while the program's rights are the guest's PKRU.  The kernel writes
+ * the host thread's PKRU in pkey_alloc (x86_pkey_alloc gives the guest's the
+ * same rights) and for a host signal handler.
+ */
+void x86_open_host_pkru(struct dune_vm *vm)
+{
+	if (x86_vm(vm)->host_pkeys && x86_rdpkru())
+		wrpkru(0);
+}
+
 /* PKRU in a standard-format XSAVE image (KVM_GET_XSAVE's), and its XSTATE_BV bit. */
 void x86_xsave_set_pkru(struct dune_vm *vm, uint8_t *image, uint32_t pkru)
 {
@@ -75,6 +102,44 @@ long x86_pkey_alloc(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		return err;
 	}
 	return pkey;
+}
+
+/* Give the guest's PKRU the access-disable bits of mask (the vCPU's image). */
+static long guest_pkru_disable(struct dune_vcpu *vcpu, uint32_t mask)
+{
+	struct kvm_xsave *xsave = &x86_vcpu(vcpu)->xsave;
+	uint8_t *image = (uint8_t *)xsave->region;
+	long err = sys3(SYS_ioctl, vcpu->fd, KVM_GET_XSAVE, xsave);
+
+	if (!err) {
+		x86_xsave_set_pkru(vcpu->vm, image, xsave_pkru(vcpu->vm, image) | mask);
+		err = sys3(SYS_ioctl, vcpu->fd, KVM_SET_XSAVE, xsave);
+	}
+	return err;
+}
+
+/*
+ * An mmap or mprotect with PROT_EXEC alone, which dune gives the host as
+ * PROT_READ | PROT_EXEC (KVM cannot back a page its host mapping does not
+ * let it read): the execute-only key the guest's page gets, or -1.  As
+ * Linux's execute_only_pkey(), one key per process, allocated the first time
+ * (from the host, so that pkey_alloc never returns it), access-disabled in
+ * the calling thread's PKRU each time.  Without PKE in the guest there is no
+ * key: the pages are readable, as on a CPU without keys.
+ */
+int arch_exec_only_pkey(struct dune_vcpu *vcpu)
+{
+	struct dune_vm *vm = vcpu->vm;
+	long pkey = vm->exec_only_pkey;
+
+	if (!x86_vm_has_pkeys(vm))
+		return -1;
+	if (!pkey)
+		pkey = dune_forward6(vm, SYS_pkey_alloc, 0, PKRU_AD, 0, 0, 0, 0);
+	if (pkey <= 0 || pkey >= NR_PKEYS)
+		return -1;	/* no key left: Linux then gives key 0 too */
+	vm->exec_only_pkey = pkey;
+	return guest_pkru_disable(vcpu, PKRU_AD << (PKRU_BITS_PER_KEY * pkey)) ? -1 : pkey;
 }
 
 /*

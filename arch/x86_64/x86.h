@@ -94,6 +94,7 @@ struct x86_vm {
 	unsigned int phys_bits;
 	int smep;			/* host and KVM have SMEP */
 	unsigned int pkru_offset;	/* PKRU in an XSAVE image (CPUID 0xD.9:EBX) */
+	int host_pkeys;			/* the host kernel uses protection keys (OSPKE) */
 	int vsyscall;			/* the host emulates the vsyscall page (-1: not asked) */
 	unsigned int compat_refused;	/* i386 calls refused (the first is logged) */
 	uint8_t *ldt;			/* guest copy of the program's LDT (ldt.c)... */
@@ -163,6 +164,8 @@ int x86_in_syscall_stub(struct dune_vcpu *vcpu, const struct kvm_regs *g);
 void x86_user_regs(struct dune_vcpu *vcpu, const struct kvm_regs *g, struct kvm_regs *r);
 int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs);
 int x86_vm_has_pkeys(struct dune_vm *vm);
+uint32_t x86_rdpkru(void);
+void x86_open_host_pkru(struct dune_vm *vm);
 void x86_xsave_set_pkru(struct dune_vm *vm, uint8_t *image, uint32_t pkru);
 long x86_pkey_alloc(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 int x86_pkru_for_handler(struct dune_vcpu *vcpu, uint8_t *image);

@@ -5,9 +5,10 @@
  * WRPKRU set the rights; the key stays across mprotect, moves with mremap,
  * goes with munmap, holds in a large mapping mapped on first touch and in a
  * fork child; a handler starts with Linux's initial PKRU and its frame holds
- * the interrupted one.  Where KVM gives the guest no PKU, the guest's CPUID
- * must say so and pkey_alloc fail with ENOSPC, as natively without keys;
- * then the comparison with native is skipped.
+ * the interrupted one; PROT_EXEC alone gets the execute-only key.  Where
+ * KVM gives the guest no PKU, the guest's CPUID must say so, pkey_alloc fail
+ * with ENOSPC and PROT_EXEC-only code run (readable), as natively without
+ * keys; then the comparison with native is skipped.
  */
 #include <cpuid.h>
 #include <setjmp.h>
@@ -62,7 +63,8 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 }
 
 /*
- * Touch p (a write or a read): "ok", or what the handler saw.  Leaving the
+ * Touch p (a write or a read): "ok", or what the handler saw (si_pkey, and
+ * whether it is pkey).  Leaving the
  * handler with siglongjmp keeps its PKRU: put the program's back.
  */
 static void touch(const char *what, char *p, int write, int pkey)
@@ -80,10 +82,24 @@ static void touch(const char *what, char *p, int write, int pkey)
 	if (!got_signo)
 		printf("%s: ok\n", what);
 	else
-		printf("%s: signal %d code %d pkey %s addr %s handler pkru %#x frame pkru %s\n",
-		       what, got_signo, got_code, got_pkey == pkey ? "right" : "wrong",
+		printf("%s: signal %d code %d pkey %s (%d) addr %s handler pkru %#x frame pkru %s\n",
+		       what, got_signo, got_code, got_pkey == pkey ? "right" : "wrong", got_pkey,
 		       got_addr == (uintptr_t)p ? "right" : "wrong", handler_pkru,
 		       frame_pkru == pkru ? "right" : "wrong");
+}
+
+/* `mov $42, %eax; ret` on a page of its own, then PROT_EXEC alone. */
+static int (*exec_only_code(void))(void)
+{
+	static const unsigned char code[] = { 0xb8, 42, 0, 0, 0, 0xc3 };
+	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, code, sizeof(code));
+	if (mprotect(p, PAGE, PROT_EXEC))
+		return NULL;
+	return (int (*)(void))p;
 }
 
 static char *map(size_t len)
@@ -102,6 +118,7 @@ static int cases(void *arg)
 	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO | SA_NODEFER };
 	char *p = map(PAGE), *q = map(PAGE), *big = map(LARGE), *moved;
 	int no_access, writable, status;
+	int (*code)(void);
 	pid_t pid;
 
 	sigemptyset(&sa.sa_mask);
@@ -136,6 +153,10 @@ static int cases(void *arg)
 	pkey_mprotect(big, LARGE - 4 * PAGE, PROT_READ | PROT_WRITE, no_access);
 	touch("write, large mapping", big + LARGE / 2, 1, no_access);
 
+	code = exec_only_code();
+	printf("execute-only code: %d\n", code ? code() : -1);
+	touch("read, execute-only (the key is the kernel's)", (char *)code, 0, -1);
+
 	signal(SIGSEGV, SIG_DFL);
 	fflush(stdout);
 	pid = fork();
@@ -156,12 +177,17 @@ static int no_keys(void *arg)
 	unsigned int a, b, c, d;
 	int pkey;
 
+	int (*code)(void);
+
 	(void)arg;
 	enter_dune();
 	__cpuid_count(7, 0, a, b, c, d);
 	pkey = pkey_alloc(0, 0);
 	printf("pku %u ospke %u pkey_alloc %d %s\n", (c >> 3) & 1, (c >> 4) & 1, pkey,
 	       pkey < 0 ? strerror(errno) : "");
+	code = exec_only_code();
+	printf("execute-only code %d, readable %d, inside %d\n", code ? code() : -1,
+	       code && *(volatile char *)code == (char)0xb8, dune_is_inside());
 	return 0;
 }
 
@@ -176,7 +202,8 @@ static int guest_has_pkeys(void)
 	run_child(no_keys, NULL, out, sizeof(out));
 	if (!strncmp(out, "pku 1 ospke 1 ", 14))
 		return 1;
-	CHECK(!strcmp(out, "pku 0 ospke 0 pkey_alloc -1 No space left on device\n"),
+	CHECK(!strcmp(out, "pku 0 ospke 0 pkey_alloc -1 No space left on device\n"
+		      "execute-only code 42, readable 1, inside 1\n"),
 	      "inside dune without PKU: %s", out);
 	return 0;
 }
@@ -193,13 +220,13 @@ int main(void)
 	if (!has) {
 		if (check_failures)
 			return finish();
-		printf("KVM gives the guest no PKU here (natively it has): inside, pkey_alloc fails with ENOSPC as without keys\n");
+		printf("KVM gives the guest no PKU here (natively it has): inside, a CPU without keys\n");
 		return 77;
 	}
 	native_status = run_child(cases, NULL, native, sizeof(native));
 	inside_status = run_child(cases, (void *)1, inside, sizeof(inside));
 	printf("%s", native);
-	CHECK(native_status == 0 && strstr(native, "code 4 pkey right addr right"),
+	CHECK(native_status == 0 && strstr(native, "code 4 pkey right ("),
 	      "natively %s: %s", status_str(native_status), native);
 	CHECK(native_status == inside_status && !strcmp(native, inside),
 	      "natively %s:\n%s\ninside dune %s:\n%s", status_str(native_status), native,
