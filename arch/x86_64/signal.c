@@ -46,7 +46,9 @@ static void user_regs(struct dune_vcpu *vcpu, struct kvm_regs *r)
 /*
  * The code segment of the program at this exit: 64-bit, or compat mode (an
  * exception frame says; a syscall comes from 64-bit code; interrupted CPL3
- * code is asked for).
+ * code is asked for: a far jump or return changes it without an exit, and
+ * KVM reports CS only with all of KVM_GET_SREGS, or by KVM_SYNC_X86_SREGS on
+ * every exit, which would cost each syscall what it saves a signal).
  */
 static uint16_t user_cs(struct dune_vcpu *vcpu)
 {

@@ -185,6 +185,8 @@ static int no_keys(void *arg)
 	pkey = pkey_alloc(0, 0);
 	printf("pku %u ospke %u pkey_alloc %d %s\n", (c >> 3) & 1, (c >> 4) & 1, pkey,
 	       pkey < 0 ? strerror(errno) : "");
+	if (pkey >= 0)
+		return 0;	/* keys: cases() compares it all with native */
 	code = exec_only_code();
 	printf("execute-only code %d, readable %d, inside %d\n", code ? code() : -1,
 	       code && *(volatile char *)code == (char)0xb8, dune_is_inside());
