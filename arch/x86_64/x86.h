@@ -135,8 +135,8 @@ struct x86_vcpu {
 	struct x86_native_frame native;
 	struct kvm_regs saved_regs;	/* arch_vcpu_save(): state at a syscall */
 	struct kvm_sregs saved_sregs;
-	struct kvm_xsave xsave __attribute__((aligned(64)));	/* also saved state */
 	int xsave_current;		/* xsave is the vCPU's, read at this exit */
+	struct kvm_xsave xsave __attribute__((aligned(64)));	/* also saved state */
 };
 
 static inline struct x86_vm *x86_vm(struct dune_vm *vm)
