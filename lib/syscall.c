@@ -70,16 +70,16 @@ static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 
 /*
  * PROT_EXEC alone: KVM cannot back a page whose host mapping does not let it
- * read (get_user_pages refuses), so the host maps it readable (*host_prot),
- * and the guest's pages get the execute-only key where the guest has keys,
- * as Linux gives the host's (execute_only_pkey()).  Returns that key, or -1.
+ * read (get_user_pages refuses), so the host maps it readable (*prot), and
+ * the guest's pages get the execute-only key arch_exec_only_pkey() gives, as
+ * Linux gives the host's (execute_only_pkey()).
  */
-static int exec_only_pkey(struct dune_vcpu *vcpu, long *host_prot)
+static int exec_only(long *prot)
 {
-	if ((*host_prot & PROT_RWX) != PROT_EXEC)
-		return -1;
-	*host_prot |= PROT_READ;
-	return arch_exec_only_pkey(vcpu);
+	if ((*prot & PROT_RWX) != PROT_EXEC)
+		return 0;
+	*prot |= PROT_READ;
+	return 1;
 }
 
 static long do_mmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -87,17 +87,16 @@ static long do_mmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_vm *vm = vcpu->vm;
 	uintptr_t addr = sys->args[0];
 	size_t len = sys->args[1];
-	struct dune_syscall host;
-	int pkey;
+	struct dune_syscall host = *sys;
+	int xo = exec_only(&host.args[2]), pkey;
 	long ret;
 
 	/* natively dune's memory would not be there; it cannot move, so refuse */
 	if ((sys->args[3] & MAP_FIXED) && dune_overlaps_own(vm, addr, addr + len))
 		return -ENOMEM;
-	host = *sys;
-	pkey = exec_only_pkey(vcpu, &host.args[2]);
 	ret = forward(vcpu->vm, &host);
 	if (!IS_ERR_VALUE(ret)) {
+		pkey = xo ? arch_exec_only_pkey(vcpu) : 0;
 		dune_mem_set_pkey(vm, ret, ret + len, pkey > 0 ? pkey : 0);
 		dune_mem_map(vm, ret, ret + len, host.args[2]);
 	}
@@ -156,23 +155,21 @@ static long do_mprotect(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_vm *vm = vcpu->vm;
 	uintptr_t addr = sys->args[0], end = addr + sys->args[1];
 	int pkey = sys->nr == SYS_pkey_mprotect ? (int)sys->args[3] : -1;
-	int exec_only = (sys->args[2] & PROT_RWX) == PROT_EXEC;
 	struct dune_syscall host = *sys;
+	int xo = exec_only(&host.args[2]);
 	long ret;
 
 	if (dune_overlaps_own(vm, addr, end))
 		return -ENOMEM;		/* natively a hole */
-	if ((pkey > 0 || exec_only) && !dune_mem_pkey_room(vm))
+	if ((pkey > 0 || xo) && !dune_mem_pkey_room(vm))
 		return -ENOMEM;		/* as for too many mappings */
-	if (pkey < 0)
-		pkey = exec_only_pkey(vcpu, &host.args[2]);
-	else if (exec_only)
-		host.args[2] |= PROT_READ;
 	ret = forward(vcpu->vm, &host);
 	if (ret) {
 		dune_mem_unmap(vm, addr, end);	/* maybe partly applied: refault */
 		return ret;
 	}
+	if (pkey < 0 && xo)
+		pkey = arch_exec_only_pkey(vcpu);
 	if (pkey < 0 && vm->exec_only_pkey)
 		dune_mem_drop_pkey(vm, addr, end, vm->exec_only_pkey);
 	if (pkey >= 0)
