@@ -58,7 +58,6 @@ int arch_is_mapped(struct dune_vm *vm, uintptr_t va, size_t len)
 }
 
 void arch_pt_prune(struct dune_vm *vm) { (void)vm; }
-int arch_exec_only_pkey(struct dune_vcpu *vcpu) { (void)vcpu; return -1; }
 
 int arch_enter(struct dune_vcpu *vcpu, void *host_stack_top)
 {

@@ -99,6 +99,7 @@ int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *r
  * An mmap or mprotect with PROT_EXEC alone (the host's mapping is made
  * readable: KVM must read it): the protection key that makes the guest's
  * pages execute-only, the guest's rights denying reads with it; or -1.
+ * Optional: lib/syscall.c's weak default has no keys.
  */
 int arch_exec_only_pkey(struct dune_vcpu *vcpu);
 uint32_t arch_audit_arch(void);		/* AUDIT_ARCH_* for seccomp_data */

@@ -82,6 +82,13 @@ static int exec_only(long *prot)
 	return 1;
 }
 
+/* An ISA whose backend gives the guest no protection keys: no such key. */
+int __attribute__((weak)) arch_exec_only_pkey(struct dune_vcpu *vcpu)
+{
+	(void)vcpu;
+	return -1;
+}
+
 static long do_mmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
