@@ -43,6 +43,8 @@ struct dune_fault {
 	int is_page_fault;
 	int not_present;	/* no translation (vs. a protection fault) */
 	int write, exec;
+	int pkey_denied;	/* the page's protection key forbade it */
+	int pkey;		/* si_pkey, for SEGV_PKUERR */
 };
 
 struct dune_exit {
@@ -62,7 +64,12 @@ int arch_vcpu_init(struct dune_vcpu *vcpu);
 int arch_vcpu_reenter(struct dune_vcpu *vcpu);
 unsigned int arch_guest_phys_bits(struct dune_vm *vm);
 
-/* Guest page tables; prot is PROT_READ|PROT_WRITE|PROT_EXEC. */
+/*
+ * Guest page tables; prot is PROT_READ|PROT_WRITE|PROT_EXEC, and the pages'
+ * protection key DUNE_PROT_PKEY(pkey) (an ISA without keys ignores it).
+ */
+#define DUNE_PROT_PKEY_SHIFT	24
+#define DUNE_PROT_PKEY(pkey)	((pkey) << DUNE_PROT_PKEY_SHIFT)
 int arch_map(struct dune_vm *vm, uintptr_t va, uint64_t gpa, size_t len, int prot);
 int arch_unmap(struct dune_vm *vm, uintptr_t va, size_t len);
 /* Drop every guest mapping but the guest kernel's (vm->lock held). */
@@ -88,6 +95,13 @@ long arch_prepare_run(struct dune_vcpu *vcpu);
 void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *exit);
 void arch_syscall_return(struct dune_vcpu *vcpu, long ret);
 int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *ret);
+/*
+ * An mmap or mprotect with PROT_EXEC alone (the host's mapping is made
+ * readable: KVM must read it): the protection key that makes the guest's
+ * pages execute-only, the guest's rights denying reads with it; or -1.
+ * Optional: lib/syscall.c's weak default has no keys.
+ */
+int arch_exec_only_pkey(struct dune_vcpu *vcpu);
 uint32_t arch_audit_arch(void);		/* AUDIT_ARCH_* for seccomp_data */
 /* A call through the ISA's other ABI (sys->compat_arch): run it, or -errno. */
 long arch_compat_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys);

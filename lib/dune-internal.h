@@ -38,6 +38,7 @@
 #define DUNE_MAX_VCPUS		256	/* threads inside at once (KVM may allow fewer) */
 #define DUNE_THREAD_STACK	(256UL << 10)	/* host-loop stack of other threads */
 #define DUNE_MAX_OWN		4
+#define DUNE_MAX_KEYED		64	/* ranges with a protection key other than 0 */
 #define DUNE_MAX_SHARED_FDS	(DUNE_MAX_VCPUS + 1)
 #define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 6 + DUNE_MAX_SHARED_FDS)
 #define DUNE_FD_TOP		65536	/* dune's fds stay below (see util.c) */
@@ -62,6 +63,12 @@ struct dune_slot {
 
 struct dune_range {
 	uintptr_t start, end;
+};
+
+/* A range pkey_mprotect gave a protection key other than 0. */
+struct dune_keyed {
+	uintptr_t start, end;
+	int pkey;
 };
 
 /* One line of /proc/self/maps. */
@@ -192,6 +199,9 @@ struct dune_vm {
 	const void *forward_insn;	/* program syscalls go out there (policy.c) */
 	struct dune_range own[DUNE_MAX_OWN];
 	int nr_own;
+	struct dune_keyed keyed[DUNE_MAX_KEYED];	/* sorted, disjoint */
+	int nr_keyed;
+	int exec_only_pkey;		/* the key of PROT_EXEC-only mappings, or 0 */
 	int nr_slots, max_slots;
 	struct dune_slot *slots;		/* sorted by hva, in the area's pool */
 	size_t slot_bytes;			/* what they cover */
@@ -261,6 +271,11 @@ void *dune_pt_hva(struct dune_vm *vm, uint64_t gpa);
 void dune_pt_free(struct dune_vm *vm, uint64_t gpa);
 int dune_mem_map(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot);
 void dune_mem_unmap(struct dune_vm *vm, uintptr_t start, uintptr_t end);
+int dune_mem_pkey_room(struct dune_vm *vm);
+void dune_mem_set_pkey(struct dune_vm *vm, uintptr_t start, uintptr_t end, int pkey);
+void dune_mem_drop_pkey(struct dune_vm *vm, uintptr_t start, uintptr_t end, int pkey);
+void dune_mem_move_pkey(struct dune_vm *vm, uintptr_t old, size_t old_len, uintptr_t new,
+			size_t new_len, int keep_old);
 int dune_mem_fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f);
 int dune_mem_hva_of_gpa(struct dune_vm *vm, uint64_t gpa, uintptr_t *hva);
 int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);

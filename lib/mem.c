@@ -335,13 +335,157 @@ int dune_mem_hva_of_gpa(struct dune_vm *vm, uint64_t gpa, uintptr_t *hva)
 
 /* ---- guest page tables -------------------------------------------------- */
 
-/* Map [start, end), already covered by slots, slot by slot. */
+/* ---- protection keys, which /proc/self/maps does not show ----------------- */
+
+/* The key at addr, and in *run_end where it stops being that key (at most end). */
+static int pkey_run(const struct dune_vm *vm, uintptr_t addr, uintptr_t end, uintptr_t *run_end)
+{
+	for (int i = 0; i < vm->nr_keyed; i++) {
+		const struct dune_keyed *k = &vm->keyed[i];
+
+		if (k->end <= addr)
+			continue;
+		if (k->start <= addr) {
+			*run_end = k->end < end ? k->end : end;
+			return k->pkey;
+		}
+		*run_end = k->start < end ? k->start : end;
+		return 0;
+	}
+	*run_end = end;
+	return 0;
+}
+
+/*
+ * Take [start, end) out of the keyed ranges.  A range cut in two with the
+ * table full keeps its lower part only (the key of the upper part is lost:
+ * its pages then get key 0 in the guest, and dune says so).
+ */
+static void cut_keyed(struct dune_vm *vm, uintptr_t start, uintptr_t end)
+{
+	for (int i = 0; i < vm->nr_keyed; i++) {
+		struct dune_keyed *k = &vm->keyed[i];
+
+		if (k->end <= start || end <= k->start)
+			continue;
+		if (k->start < start && end < k->end) {
+			if (vm->nr_keyed == DUNE_MAX_KEYED) {
+				dune_log("more than %d ranges with protection keys: the key of %p-%p is lost",
+					 DUNE_MAX_KEYED, (void *)end, (void *)k->end);
+				k->end = start;
+				return;
+			}
+			memmove(k + 1, k, (vm->nr_keyed - i) * sizeof(*k));
+			vm->nr_keyed++;
+			k[0].end = start;
+			k[1].start = end;
+			return;
+		}
+		if (k->start < start) {
+			k->end = start;
+		} else if (end < k->end) {
+			k->start = end;
+		} else {
+			memmove(k, k + 1, (vm->nr_keyed - i - 1) * sizeof(*k));
+			vm->nr_keyed--;
+			i--;
+		}
+	}
+}
+
+/* [start, end), cut out already, gets pkey: joins a neighbour with the same key. */
+static void insert_keyed(struct dune_vm *vm, uintptr_t start, uintptr_t end, int pkey)
+{
+	int i = 0;
+
+	while (i < vm->nr_keyed && vm->keyed[i].start < start)
+		i++;
+	if (i > 0 && vm->keyed[i - 1].end == start && vm->keyed[i - 1].pkey == pkey) {
+		vm->keyed[i - 1].end = end;
+		return;
+	}
+	if (i < vm->nr_keyed && vm->keyed[i].start == end && vm->keyed[i].pkey == pkey) {
+		vm->keyed[i].start = start;
+		return;
+	}
+	memmove(&vm->keyed[i + 1], &vm->keyed[i], (vm->nr_keyed - i) * sizeof(vm->keyed[0]));
+	vm->keyed[i] = (struct dune_keyed){ .start = start, .end = end, .pkey = pkey };
+	vm->nr_keyed++;
+}
+
+/* Can pkey_mprotect's key be recorded, whatever it splits? */
+int dune_mem_pkey_room(struct dune_vm *vm)
+{
+	int room;
+
+	dune_lock(&vm->lock);
+	room = vm->nr_keyed + 2 <= DUNE_MAX_KEYED;
+	dune_unlock(&vm->lock);
+	return room;
+}
+
+/*
+ * The host gave [start, end) protection key pkey (0: a new mapping, or
+ * none): what the guest page tables get from now on.
+ */
+void dune_mem_set_pkey(struct dune_vm *vm, uintptr_t start, uintptr_t end, int pkey)
+{
+	start = DUNE_ALIGN_DOWN(start, DUNE_PAGE_SIZE);
+	end = DUNE_ALIGN_UP(end, DUNE_PAGE_SIZE);
+	dune_lock(&vm->lock);
+	cut_keyed(vm, start, end);
+	if (pkey && vm->nr_keyed < DUNE_MAX_KEYED)	/* dune_mem_pkey_room() made room */
+		insert_keyed(vm, start, end, pkey);
+	else if (pkey)
+		dune_log("more than %d ranges with protection keys: %p-%p gets key 0 in the guest",
+			 DUNE_MAX_KEYED, (void *)start, (void *)end);
+	dune_unlock(&vm->lock);
+}
+
+/* The pages of [start, end) that have pkey get key 0. */
+void dune_mem_drop_pkey(struct dune_vm *vm, uintptr_t start, uintptr_t end, int pkey)
+{
+	start = DUNE_ALIGN_DOWN(start, DUNE_PAGE_SIZE);
+	end = DUNE_ALIGN_UP(end, DUNE_PAGE_SIZE);
+	dune_lock(&vm->lock);
+	for (int i = 0; i < vm->nr_keyed; i++) {
+		struct dune_keyed *k = &vm->keyed[i];
+
+		if (k->pkey == pkey && k->start < end && start < k->end) {
+			cut_keyed(vm, k->start > start ? k->start : start, k->end < end ? k->end : end);
+			i = -1;		/* the table moved: again from the start */
+		}
+	}
+	dune_unlock(&vm->lock);
+}
+
+/*
+ * mremap moved [old, old + old_len) to [new, new + new_len) (kept the old
+ * one too with MREMAP_DONTUNMAP): one mapping, one key, which goes with it.
+ */
+void dune_mem_move_pkey(struct dune_vm *vm, uintptr_t old, size_t old_len, uintptr_t new,
+			size_t new_len, int keep_old)
+{
+	uintptr_t run_end;
+	int pkey;
+
+	dune_lock(&vm->lock);
+	pkey = pkey_run(vm, old, old + 1, &run_end);
+	dune_unlock(&vm->lock);
+	if (!keep_old)
+		dune_mem_set_pkey(vm, old, old + old_len, 0);
+	dune_mem_set_pkey(vm, new, new + new_len, pkey);
+}
+
+/* Map [start, end), already covered by slots, slot by slot and key by key. */
 static int map_covered(struct dune_vm *vm, uintptr_t start, uintptr_t end, int prot)
 {
 	while (start < end) {
 		struct dune_slot *s = &vm->slots[slot_search(vm, start)];
-		uintptr_t piece_end = s->hva + s->size < end ? s->hva + s->size : end;
-		int r = arch_map(vm, start, s->gpa + (start - s->hva), piece_end - start, prot);
+		uintptr_t slot_end = s->hva + s->size < end ? s->hva + s->size : end, piece_end;
+		int pkey = pkey_run(vm, start, slot_end, &piece_end);
+		int r = arch_map(vm, start, s->gpa + (start - s->hva), piece_end - start,
+				 prot | DUNE_PROT_PKEY(pkey));
 
 		if (r < 0)
 			return r;
@@ -628,6 +772,11 @@ static int fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
 		return 0;
 	if (find_vma(vm, f->addr, &vma, &q) && grow_stack(vm, f->addr, &q, &vma))
 		return 0;
+	if (f->pkey_denied) {	/* the guest's PKRU decided, as natively */
+		f->code = SEGV_PKUERR;
+		f->pkey = pkey_run(vm, f->addr, f->addr + 1, &end);
+		return 0;
+	}
 	f->code = SEGV_ACCERR;
 	if (!access_allowed(&vma, f))
 		return 0;

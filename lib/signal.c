@@ -482,6 +482,8 @@ void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f)
 	info.si_signo = f->signo;
 	info.si_code = f->code;
 	info.si_addr = (void *)f->addr;
+	if (f->signo == SIGSEGV && f->code == SEGV_PKUERR)
+		info.si_pkey = f->pkey;
 	mask = dune_signals_mask(vcpu);
 	if (!is_handler(&program_act[f->signo]) || (mask & sigbit(f->signo)))
 		force_default(vcpu, &info, &mask);

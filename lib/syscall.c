@@ -68,20 +68,55 @@ static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 
 /* ---- the mmap family: keep the guest page tables in step ------------------ */
 
+#define PROT_RWX	(PROT_READ | PROT_WRITE | PROT_EXEC)
+
+/*
+ * PROT_EXEC alone: KVM cannot back a page whose host mapping does not let it
+ * read (get_user_pages refuses), so the host maps it readable (*prot), and
+ * the guest's pages get the execute-only key arch_exec_only_pkey() gives, as
+ * Linux gives the host's (execute_only_pkey()).
+ */
+static int exec_only(long *prot)
+{
+	if ((*prot & PROT_RWX) != PROT_EXEC)
+		return 0;
+	*prot |= PROT_READ;
+	return 1;
+}
+
+/* An ISA whose backend gives the guest no protection keys: no such key. */
+int __attribute__((weak)) arch_exec_only_pkey(struct dune_vcpu *vcpu)
+{
+	(void)vcpu;
+	return -1;
+}
+
 static long do_mmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	uintptr_t addr = sys->args[0];
 	size_t len = sys->args[1];
+	struct dune_syscall host = *sys;
+	int xo = exec_only(&host.args[2]), pkey;
 	long ret;
 
 	/* natively dune's memory would not be there; it cannot move, so refuse */
 	if ((sys->args[3] & MAP_FIXED) && dune_overlaps_own(vm, addr, addr + len))
 		return -ENOMEM;
-	ret = forward(vcpu->vm, sys);
-	if (!IS_ERR_VALUE(ret))
-		dune_mem_map(vm, ret, ret + len, sys->args[2]);
+	ret = forward(vcpu->vm, &host);
+	if (!IS_ERR_VALUE(ret)) {
+		pkey = xo ? arch_exec_only_pkey(vcpu) : 0;
+		dune_mem_set_pkey(vm, ret, ret + len, pkey > 0 ? pkey : 0);
+		dune_mem_map(vm, ret, ret + len, host.args[2]);
+	}
 	return ret;
+}
+
+/* munmap's part: the pages and their keys go. */
+static void unmapped(struct dune_vm *vm, uintptr_t start, uintptr_t end)
+{
+	dune_mem_set_pkey(vm, start, end, 0);
+	dune_mem_unmap(vm, start, end);
 }
 
 static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -93,7 +128,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	if (!dune_overlaps_own(vm, addr, end)) {
 		ret = forward(vcpu->vm, sys);
 		if (!ret)
-			dune_mem_unmap(vm, addr, end);
+			unmapped(vm, addr, end);
 		return ret;
 	}
 	/* natively there is nothing at dune's addresses: unmap around them */
@@ -104,7 +139,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 			ret = dune_forward6(vm, SYS_munmap, addr, o->start - addr, 0, 0, 0, 0);
 			if (ret)
 				return ret;
-			dune_mem_unmap(vm, addr, o->start);
+			unmapped(vm, addr, o->start);
 		}
 		if (o->start <= addr && addr < o->end)
 			addr = o->end < end ? o->end : end;
@@ -113,25 +148,43 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		ret = dune_forward6(vm, SYS_munmap, addr, end - addr, 0, 0, 0, 0);
 		if (ret)
 			return ret;
-		dune_mem_unmap(vm, addr, end);
+		unmapped(vm, addr, end);
 	}
 	return 0;
 }
 
+/*
+ * The pages' protection key, as Linux's arch_override_mprotect_pkey(): set
+ * by pkey_mprotect (args[3] other than -1), else kept, except that PROT_EXEC
+ * alone gives the execute-only key and leaving it gives key 0.  The guest
+ * page tables get it (the guest's PKRU applies).
+ */
 static long do_mprotect(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	uintptr_t addr = sys->args[0], end = addr + sys->args[1];
+	int pkey = sys->nr == SYS_pkey_mprotect ? (int)sys->args[3] : -1;
+	struct dune_syscall host = *sys;
+	int xo = exec_only(&host.args[2]);
 	long ret;
 
 	if (dune_overlaps_own(vm, addr, end))
 		return -ENOMEM;		/* natively a hole */
-	ret = forward(vcpu->vm, sys);
-	if (!ret)
-		dune_mem_map(vm, addr, end, sys->args[2] & (PROT_READ | PROT_WRITE | PROT_EXEC));
-	else
+	if ((pkey > 0 || xo) && !dune_mem_pkey_room(vm))
+		return -ENOMEM;		/* as for too many mappings */
+	ret = forward(vcpu->vm, &host);
+	if (ret) {
 		dune_mem_unmap(vm, addr, end);	/* maybe partly applied: refault */
-	return ret;
+		return ret;
+	}
+	if (pkey < 0 && xo)
+		pkey = arch_exec_only_pkey(vcpu);
+	if (pkey < 0 && vm->exec_only_pkey)
+		dune_mem_drop_pkey(vm, addr, end, vm->exec_only_pkey);
+	if (pkey >= 0)
+		dune_mem_set_pkey(vm, addr, end, pkey);
+	dune_mem_map(vm, addr, end, host.args[2] & PROT_RWX);
+	return 0;
 }
 
 static long do_mremap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -149,6 +202,7 @@ static long do_mremap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	ret = forward(vcpu->vm, sys);
 	if (IS_ERR_VALUE(ret))
 		return ret;
+	dune_mem_move_pkey(vm, old, old_len, ret, new_len, sys->args[3] & MREMAP_DONTUNMAP);
 	if (!(sys->args[3] & MREMAP_DONTUNMAP))
 		dune_mem_unmap(vm, old, old + old_len);
 	dune_mem_unmap(vm, ret, ret + new_len);		/* mapped on first touch */
@@ -164,7 +218,7 @@ static long do_brk(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	if ((uintptr_t)ret > old)
 		dune_mem_map(vm, old, ret, PROT_READ | PROT_WRITE);
 	else if ((uintptr_t)ret < old)
-		dune_mem_unmap(vm, DUNE_ALIGN_UP((uintptr_t)ret, DUNE_PAGE_SIZE), old);
+		unmapped(vm, DUNE_ALIGN_UP((uintptr_t)ret, DUNE_PAGE_SIZE), old);
 	vm->brk = ret;
 	return ret;
 }
@@ -198,7 +252,7 @@ static long do_shmdt(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	long ret = forward(vcpu->vm, sys);
 
 	if (!ret && found)
-		dune_mem_unmap(vm, vma.start, vma.end);
+		unmapped(vm, vma.start, vma.end);
 	return ret;
 }
 

@@ -94,6 +94,7 @@ struct dune_memarg {
 	X(mmap, DUNE_WHY_MEM, do_mmap)					\
 	X(munmap, DUNE_WHY_MEM, do_munmap)				\
 	X(mprotect, DUNE_WHY_MEM, do_mprotect)				\
+	X(pkey_mprotect, DUNE_WHY_MEM, do_mprotect)			\
 	X(mremap, DUNE_WHY_MEM, do_mremap)				\
 	X(brk, DUNE_WHY_MEM, do_brk)					\
 	X(shmat, DUNE_WHY_MEM, do_shmat)				\

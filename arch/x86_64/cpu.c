@@ -15,7 +15,6 @@
 
 #define XFEATURE_AVX		(1ULL << 2)
 #define XFEATURE_AVX512		(7ULL << 5)
-#define XFEATURE_PKRU		(1ULL << 9)
 #define XFEATURE_XTILEDATA	(1ULL << 18)
 #define XFEATURE_APX		(1ULL << 19)
 /* Components user code can use; losing one of those is not transparent. */
@@ -23,6 +22,8 @@
 			 XFEATURE_XTILEDATA | XFEATURE_APX)
 #define XFEATURE_AMX	(3ULL << 17)
 
+#define CPUID_7_ECX_PKU		(1U << 3)
+#define CPUID_7_ECX_OSPKE	(1U << 4)
 #define CPUID_7_ECX_CET_SS	(1U << 7)
 #define CPUID_7_EDX_CET_IBT	(1U << 20)
 
@@ -113,6 +114,9 @@ static void mirror_cpuid_entry(struct x86_vm *xv, struct kvm_cpuid_entry2 *e)
 		 */
 		e->ecx &= ~CPUID_7_ECX_CET_SS;
 		e->edx &= ~CPUID_7_EDX_CET_IBT;
+		/* no keys without KVM's PKU (KVM sets OSPKE from the guest's CR4) */
+		if (!(xv->cr4 & X86_CR4_PKE))
+			e->ecx &= ~(CPUID_7_ECX_PKU | CPUID_7_ECX_OSPKE);
 		if (lost & XFEATURE_AMX)
 			e->edx &= ~((1U << 22) | (1U << 24) | (1U << 25));
 	} else if ((e->function == 0x1d || e->function == 0x1e) && (lost & XFEATURE_AMX)) {
@@ -145,6 +149,22 @@ static int build_cpuid(struct dune_vm *vm)
 	err = choose_xcr0(xv, kvm_xcr0);
 	if (err)
 		return err;
+	/* CR4 as the host kernel sets it, where KVM can virtualize the bit */
+	cpuid(7, 0, r);
+	xv->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+	if (r[1] & 1)
+		xv->cr4 |= X86_CR4_FSGSBASE;
+	xv->host_pkeys = !!(r[2] & CPUID_7_ECX_OSPKE);
+	if (xv->host_pkeys && (kvm7_ecx & CPUID_7_ECX_PKU) && (xv->guest_xcr0 & XFEATURE_PKRU))
+		xv->cr4 |= X86_CR4_PKE;
+	if ((r[2] >> 2) & (kvm7_ecx >> 2) & 1)
+		xv->cr4 |= X86_CR4_UMIP;	/* then umip.c answers as Linux does */
+	xv->smep = (r[1] >> 7) & (kvm7_ebx >> 7) & 1;
+	cpuid(1, 0, r);
+	if ((r[2] >> 27) & 1)
+		xv->cr4 |= X86_CR4_OSXSAVE;
+	cpuid(0xd, 9, r);
+	xv->pkru_offset = r[1];
 	for (unsigned int i = 0; i < table->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &table->entries[i];
 
@@ -154,19 +174,6 @@ static int build_cpuid(struct dune_vm *vm)
 		if (e->function == 0x80000008)
 			xv->phys_bits = e->eax & 0xff;
 	}
-	/* CR4 as the host kernel sets it, where KVM can virtualize the bit */
-	cpuid(7, 0, r);
-	xv->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
-	if (r[1] & 1)
-		xv->cr4 |= X86_CR4_FSGSBASE;
-	if ((r[2] >> 4) & (kvm7_ecx >> 3) & 1)
-		xv->cr4 |= X86_CR4_PKE;
-	if ((r[2] >> 2) & (kvm7_ecx >> 2) & 1)
-		xv->cr4 |= X86_CR4_UMIP;	/* then umip.c answers as Linux does */
-	xv->smep = (r[1] >> 7) & (kvm7_ebx >> 7) & 1;
-	cpuid(1, 0, r);
-	if ((r[2] >> 27) & 1)
-		xv->cr4 |= X86_CR4_OSXSAVE;
 	return 0;
 }
 
@@ -176,6 +183,7 @@ int arch_vm_init(struct dune_vm *vm)
 
 	xv->phys_bits = 36;
 	xv->ka = vm->area + DUNE_AREA_GUEST;
+	xv->vsyscall = -1;
 	return build_cpuid(vm);
 }
 
@@ -227,13 +235,15 @@ static int set_cpuid_xcr0(struct dune_vcpu *vcpu)
 
 /*
  * The x87 control word and MXCSR are callee-saved: carry them into the guest,
- * and PKRU, the thread's protection-key rights, where the guest has PKE.
+ * and PKRU, the thread's protection-key rights (a fork or clone child then
+ * gets its parent's from arch_vcpu_restore()).
  * (Through the XSAVE image: the kernel takes FCW only with XSTATE_BV bit 0 (x87)
  * set, MXCSR only with bit 1 (SSE), PKRU only with bit 9.)
  */
 static int set_fpu_control(struct dune_vcpu *vcpu)
 {
-	struct kvm_xsave *xsave = &x86_vcpu(vcpu)->xsave;
+	/* not the vCPU's buffer: a fork child's vCPU has the parent's state there */
+	struct kvm_xsave buf __attribute__((aligned(64))), *xsave = &buf;
 	uint8_t *image = (uint8_t *)xsave->region;
 	uint16_t fcw;
 	uint32_t mxcsr;
@@ -246,14 +256,9 @@ static int set_fpu_control(struct dune_vcpu *vcpu)
 	memcpy(image + 0, &fcw, sizeof(fcw));
 	memcpy(image + 24, &mxcsr, sizeof(mxcsr));
 	image[512] |= 3;	/* XSTATE_BV: x87, SSE */
-	if (x86_vm(vcpu->vm)->cr4 & X86_CR4_PKE) {
-		uint32_t r[4], pkru;
-
-		cpuid(0xd, 9, r);	/* EBX: PKRU's offset in the image */
-		asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
-		memcpy(image + r[1], &pkru, sizeof(pkru));
-		image[513] |= XFEATURE_PKRU >> 8;
-	}
+	/* without PKE too: the thread gets it back if it continues natively */
+	if (x86_vm(vcpu->vm)->host_pkeys && (x86_vm(vcpu->vm)->guest_xcr0 & XFEATURE_PKRU))
+		x86_xsave_set_pkru(vcpu->vm, image, x86_rdpkru());
 	err = dune_ioctl(vcpu->fd, KVM_SET_XSAVE, xsave);
 	if (err)
 		return dune_fail(err, "KVM_SET_XSAVE: %s", dune_strerror(err));

@@ -111,9 +111,11 @@ long arch_prepare_run(struct dune_vcpu *vcpu)
 	if (err)
 		return err;
 	sync_cpunode(vcpu);
+	x86_open_host_pkru(vcpu->vm);
 	xc->last_syscall = 0;
 	xc->exc_frame = NULL;
 	xc->exc_taken = 0;
+	xc->xsave_current = 0;
 	if (vcpu->flush_pending) {
 		err = flush_tlb(vcpu);
 		if (err)
@@ -187,6 +189,7 @@ static int fpu_exception_code(struct dune_vcpu *vcpu, int vector, int code)
 
 	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_XSAVE, &x86_vcpu(vcpu)->xsave))
 		return code;
+	x86_vcpu(vcpu)->xsave_current = 1;	/* the signal frame's image */
 	if (vector == 16) {
 		uint16_t cwd = fx[0] | fx[1] << 8, swd = fx[2] | fx[3] << 8;
 
@@ -236,10 +239,29 @@ static int debug_exception_code(struct dune_vcpu *vcpu, int code)
 }
 
 /*
+ * Does the host kernel emulate the vsyscall page (its maps show it
+ * executable)?  Asked once: the page is the kernel's gate area, fixed for
+ * the process image by the boot's vsyscall= mode, and no mmap, mprotect or
+ * munmap reaches it (it is above TASK_SIZE); a fork child keeps the answer.
+ */
+static int vsyscall_emulated(struct dune_vm *vm)
+{
+	struct x86_vm *xv = x86_vm(vm);
+	struct dune_vma vma;
+
+	if (xv->vsyscall < 0) {
+		dune_lock(&vm->lock);		/* vm->maps_buf */
+		xv->vsyscall = !dune_maps_find(vm, VSYSCALL_PAGE, &vma) && (vma.prot & PROT_EXEC);
+		dune_unlock(&vm->lock);
+	}
+	return xv->vsyscall;
+}
+
+/*
  * A call into the legacy vsyscall page (the guest maps no kernel half): the
  * host kernel emulates it, so dune does too, as that syscall, returning to
- * the caller (arch/x86/entry/vsyscall/vsyscall_64.c), if its maps show the
- * page executable.  A bad entry or return address stays the page fault.
+ * the caller (arch/x86/entry/vsyscall/vsyscall_64.c).  A bad entry or
+ * return address stays the page fault.
  */
 static int decode_vsyscall(struct dune_vcpu *vcpu, uint64_t *frame, struct dune_exit *e)
 {
@@ -247,17 +269,9 @@ static int decode_vsyscall(struct dune_vcpu *vcpu, uint64_t *frame, struct dune_
 	struct kvm_regs *r = &vcpu->run->s.regs.regs;
 	uint64_t off = e->fault.addr - VSYSCALL_PAGE, caller;
 
-	struct dune_vm *vm = vcpu->vm;
-	struct dune_vma vma;
-	int emulated;
-
 	if (!e->fault.exec || e->fault.addr != frame[0] || off % 1024 ||
-	    off / 1024 >= sizeof(calls) / sizeof(calls[0]) || dune_read_guest(&caller, frame[3], 8))
-		return 0;
-	dune_lock(&vm->lock);		/* vm->maps_buf */
-	emulated = !dune_maps_find(vm, VSYSCALL_PAGE, &vma) && (vma.prot & PROT_EXEC);
-	dune_unlock(&vm->lock);
-	if (!emulated)
+	    off / 1024 >= sizeof(calls) / sizeof(calls[0]) || dune_read_guest(&caller, frame[3], 8) ||
+	    !vsyscall_emulated(vcpu->vm))
 		return 0;
 	frame[0] = caller;
 	frame[3] += 8;
@@ -380,6 +394,7 @@ static void decode_exception(struct dune_vcpu *vcpu, int vector, struct dune_exi
 	e->fault.not_present = !(error & 1);
 	e->fault.write = !!(error & 2);
 	e->fault.exec = !!(error & 16);
+	e->fault.pkey_denied = !!(error & 32);
 	decode_vsyscall(vcpu, frame, e);
 }
 
@@ -576,6 +591,8 @@ int arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long *r
 		*ret = set_tsc_mode(vcpu, sys);
 	else if (sys->nr == SYS_modify_ldt)
 		*ret = x86_modify_ldt(vcpu, sys);
+	else if (sys->nr == SYS_pkey_alloc)
+		*ret = x86_pkey_alloc(vcpu, sys);
 	else
 		return 0;
 	return 1;

@@ -91,7 +91,7 @@ static uint64_t pte_flags(int prot)
 		flags |= PTE_W;
 	if (!(prot & PROT_EXEC))
 		flags |= PTE_NX;
-	return flags;
+	return flags | (uint64_t)((prot >> DUNE_PROT_PKEY_SHIFT) & 15) << PTE_PKEY_SHIFT;
 }
 
 static void set_entry(uint64_t *entry, uint64_t value, int *changed)

@@ -46,7 +46,9 @@ static void user_regs(struct dune_vcpu *vcpu, struct kvm_regs *r)
 /*
  * The code segment of the program at this exit: 64-bit, or compat mode (an
  * exception frame says; a syscall comes from 64-bit code; interrupted CPL3
- * code is asked for).
+ * code is asked for: a far jump or return changes it without an exit, and
+ * KVM reports CS only with all of KVM_GET_SREGS, or by KVM_SYNC_X86_SREGS on
+ * every exit, which would cost each syscall what it saves a signal).
  */
 static uint16_t user_cs(struct dune_vcpu *vcpu)
 {
@@ -171,8 +173,9 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	top = frame_top(r.rsp, act->flags & SA_ONSTACK, &ss);
 	fp = DUNE_ALIGN_DOWN(top - XSAVE_SIZE - sizeof(magic2), 64);
 	sp = DUNE_ALIGN_DOWN(fp - sizeof(frame), 16) - 8;	/* as right after a call */
-	if (dune_ioctl(vcpu->fd, KVM_GET_XSAVE, &xc->xsave))
+	if (!xc->xsave_current && dune_ioctl(vcpu->fd, KVM_GET_XSAVE, &xc->xsave))
 		return -EIO;
+	xc->xsave_current = 0;		/* a second frame reads what this one leaves */
 	mark_xsave(image, x86_vm(vcpu->vm)->guest_xcr0);
 	memset(&frame, 0, sizeof(frame));
 	frame.pretcode = (uint64_t)act->restorer;
@@ -191,6 +194,8 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	    dune_write_guest(vcpu->vm, sp, &frame, sizeof(frame)))
 		return dune_fail(-EFAULT, "no room for a signal frame at %#lx (rip %#llx)",
 				 (unsigned long)sp, r.rip);
+	if (x86_pkru_for_handler(vcpu, image))
+		return -EIO;
 	r.rdi = info->si_signo;
 	r.rsi = sp + offsetof(struct rt_sigframe, info);
 	r.rdx = sp + offsetof(struct rt_sigframe, uc);

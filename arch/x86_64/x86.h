@@ -47,6 +47,7 @@
 #define PTE_U		(1ULL << 2)
 #define PTE_PWT		(1ULL << 3)
 #define PTE_PS		(1ULL << 7)
+#define PTE_PKEY_SHIFT	59	/* bits 62:59, with CR4.PKE */
 #define PTE_NX		(1ULL << 63)
 #define PTE_ADDR	0x000ffffffffff000ULL
 
@@ -59,6 +60,8 @@
 #define X86_CR4_OSXSAVE		(1ULL << 18)
 #define X86_CR4_SMEP		(1ULL << 20)
 #define X86_CR4_PKE		(1ULL << 22)
+
+#define XFEATURE_PKRU		(1ULL << 9)
 
 #define MSR_IA32_TSC	0x10
 #define MSR_TSC_AUX	0xc0000103
@@ -90,6 +93,9 @@ struct x86_vm {
 	uint64_t cr4;
 	unsigned int phys_bits;
 	int smep;			/* host and KVM have SMEP */
+	unsigned int pkru_offset;	/* PKRU in an XSAVE image (CPUID 0xD.9:EBX) */
+	int host_pkeys;			/* the host kernel uses protection keys (OSPKE) */
+	int vsyscall;			/* the host emulates the vsyscall page (-1: not asked) */
 	unsigned int compat_refused;	/* i386 calls refused (the first is logged) */
 	uint8_t *ldt;			/* guest copy of the program's LDT (ldt.c)... */
 	unsigned int ldt_entries;
@@ -129,6 +135,7 @@ struct x86_vcpu {
 	struct x86_native_frame native;
 	struct kvm_regs saved_regs;	/* arch_vcpu_save(): state at a syscall */
 	struct kvm_sregs saved_sregs;
+	int xsave_current;		/* xsave is the vCPU's, read at this exit */
 	struct kvm_xsave xsave __attribute__((aligned(64)));	/* also saved state */
 };
 
@@ -156,6 +163,12 @@ int x86_vector_has_error_code(int vector);
 int x86_in_syscall_stub(struct dune_vcpu *vcpu, const struct kvm_regs *g);
 void x86_user_regs(struct dune_vcpu *vcpu, const struct kvm_regs *g, struct kvm_regs *r);
 int x86_probe_hw_semantics(struct dune_vcpu *vcpu, struct kvm_sregs *sregs);
+int x86_vm_has_pkeys(struct dune_vm *vm);
+uint32_t x86_rdpkru(void);
+void x86_open_host_pkru(struct dune_vm *vm);
+void x86_xsave_set_pkru(struct dune_vm *vm, uint8_t *image, uint32_t pkru);
+long x86_pkey_alloc(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
+int x86_pkru_for_handler(struct dune_vcpu *vcpu, uint8_t *image);
 void x86_fill_user_sregs(struct dune_vcpu *vcpu, struct kvm_sregs *s);
 struct kvm_segment x86_user_code_segment(uint16_t selector);
 uint64_t x86_tsc_cr4(void);

@@ -3,7 +3,9 @@
  * The siginfo of x86 traps, natively and inside dune: SIGFPE for unmasked
  * SSE and x87 divide-by-zero says FPE_FLTDIV, single-step says TRAP_TRACE
  * and icebp TRAP_BRKPT, each with the address Linux reports; port I/O from
- * user code (dune's own ports included) is SIGSEGV at the instruction.
+ * user code (dune's own ports included) is SIGSEGV at the instruction;
+ * `int $3` and `int $4` in 2 bytes trap as Linux's gates let them (SIGTRAP,
+ * SIGSEGV), after the instruction.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -25,7 +27,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 }
 
 extern char sse_div[], x87_wait[], step_next[], icebp_next[], out_syscall[], out_dx[];
-extern char int_0x81[], int_0x0d[], int_0xff[];
+extern char int_0x81[], int_0x0d[], int_0xff[], int_3_next[], int_4_next[];
 
 static void sse_divide_by_zero(void)
 {
@@ -80,6 +82,17 @@ static void int_0xff_gate(void)
 	asm volatile("int_0xff: int $0xff");
 }
 
+/* The 2-byte forms of the gates user code may use: traps, after the instruction. */
+static void int_3_gate(void)
+{
+	asm volatile(".byte 0xcd, 0x03\n" "int_3_next: nop");
+}
+
+static void int_4_gate(void)
+{
+	asm volatile("int $4\n" "int_4_next: nop");
+}
+
 struct trap_case {
 	const char *what;
 	void (*fn)(void);
@@ -98,6 +111,8 @@ static const struct trap_case cases[] = {
 	{ "int $0x81", int_0x81_gate, SIGSEGV, SI_KERNEL, NULL, int_0x81 },
 	{ "int $0x0d", int_0x0d_gate, SIGSEGV, SI_KERNEL, NULL, int_0x0d },
 	{ "int $0xff", int_0xff_gate, SIGSEGV, SI_KERNEL, NULL, int_0xff },
+	{ "int $3 (cd 03)", int_3_gate, SIGTRAP, SI_KERNEL, NULL, int_3_next },
+	{ "int $4", int_4_gate, SIGSEGV, SI_KERNEL, NULL, int_4_next },
 };
 
 struct run {

@@ -13,6 +13,7 @@
 	X(vfork, DUNE_WHY_PROC | DUNE_WHY_SERVED, do_vfork)		\
 	X(arch_prctl, DUNE_WHY_ARCH | DUNE_WHY_SERVED, do_arch_syscall)	\
 	X(modify_ldt, DUNE_WHY_ARCH | DUNE_WHY_SERVED, do_arch_syscall)	\
+	X(pkey_alloc, DUNE_WHY_ARCH | DUNE_WHY_SERVED, do_arch_syscall)	\
 	X(getrlimit, DUNE_WHY_LIMIT, forward_fds_locked, DUNE_OUT(1, struct rlimit)) \
 	X(setrlimit, DUNE_WHY_LIMIT, forward_fds_locked, DUNE_IN(1, struct rlimit)) \
 	X(pause, DUNE_WHY_NORESTART, do_forward)			\
