@@ -45,7 +45,7 @@ endif
 
 LIB_SRC	:= $(wildcard lib/*.c) $(wildcard $(ARCH_DIR)/*.c) $(wildcard $(ARCH_DIR)/*.S)
 # ISAs whose guest half is not written: a backend that refuses every VM
-UNPORTED := loongarch64
+UNPORTED :=
 ifneq ($(filter $(ARCH),$(UNPORTED)),)
 LIB_SRC	+= arch/unported.c
 endif
