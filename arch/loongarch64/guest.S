@@ -63,6 +63,8 @@ la_guest_restore:
 	ertn
 
 	.balign	4096
+	.globl	la_guest_tlbr
+	.hidden	la_guest_tlbr
 la_guest_tlbr:			/* at LA_KA_TLBR, direct-address mode */
 	csrwr	$t0, LA_CSR_TLBRSAVE
 	csrrd	$t0, 0x1b		/* PGD: PGDL or PGDH by the address's bit 63 */

@@ -98,6 +98,7 @@ _Static_assert(sizeof(struct la_frame) == LA_FRAME_SIZE, "guest.S offsets");
 extern const char la_guest_code[], la_guest_code_end[];
 extern const char la_guest_restore[];	/* in it: back to the program from the frame */
 extern const char la_guest_exit[];	/* in it: the exit store */
+extern const char la_guest_tlbr[];	/* in it: the TLB refill, at LA_KA_TLBR */
 
 /*
  * Page tables (the format Linux uses with 16 KiB pages): three levels of
