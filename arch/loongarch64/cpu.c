@@ -132,7 +132,7 @@ static int set_up_guest_kernel(struct dune_vm *vm)
 
 	if (lv->ka_ready)
 		return 0;
-	memcpy(lv->ka, la_guest_code, la_guest_code_end - la_guest_code);
+	memcpy(lv->ka, la_guest_code, la_guest_offset(la_guest_code_end));
 	lv->ka_gpa = vm->area_gpa + (lv->ka - vm->area);
 	if (la_pt_init(vm))
 		return dune_fail(-ENOMEM, "no room for the guest page tables");

@@ -40,7 +40,7 @@ int arch_enter(struct dune_vcpu *vcpu, void *host_stack_top)
 
 static uint64_t guest_code(struct dune_vcpu *vcpu, const char *sym)
 {
-	return LA_DMW1_BASE | (la_vm(vcpu->vm)->ka_gpa + (sym - la_guest_code));
+	return LA_DMW1_BASE | (la_vm(vcpu->vm)->ka_gpa + la_guest_offset(sym));
 }
 
 /* First KVM_RUN: the caller's saved registers and FPU, dune_enter() returning 0. */
@@ -262,7 +262,7 @@ static void decode_interrupted(struct dune_vcpu *vcpu, struct dune_exit *e)
 		lc->state = LA_IN_FRAME;
 		lc->regs.pc = guest_code(vcpu, la_guest_restore);
 		lc->regs_dirty = 1;
-	} else if (pc >= tlbr && pc < lv->ka_gpa + (la_guest_code_end - la_guest_code)) {
+	} else if (pc >= tlbr && pc < lv->ka_gpa + la_guest_offset(la_guest_code_end)) {
 		err = rewind(vcpu, LA_CSR_TLBRSAVE, pc > tlbr, LA_CSR_TLBRERA, LA_CSR_TLBRPRMD);
 	}
 	if (err)
@@ -275,6 +275,7 @@ void arch_decode_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
+		/* KVM stepped past the store already (kvm_emu_mmio_write's update_pc) */
 		if (run->mmio.is_write && run->mmio.phys_addr == LA_EXIT_GPA) {
 			decode_stub_exit(vcpu, e);
 			return;
@@ -325,8 +326,12 @@ void arch_capture_native(struct dune_vcpu *vcpu)
 	struct la_native_frame *f = &lc->native;
 	uint64_t pc;
 
-	/* after a failed KVM_RUN ask KVM; without a vCPU the state saved at the fork */
-	if (lc->state == LA_IN_VCPU && sys3(SYS_ioctl, vcpu->fd, KVM_GET_REGS, &lc->regs)) {
+	/*
+	 * After a failed KVM_RUN ask KVM (unless our copy is newer: a rewind, a
+	 * signal frame); without a vCPU the state saved at the fork is it.
+	 */
+	if (lc->state == LA_IN_VCPU && !lc->regs_dirty &&
+	    sys3(SYS_ioctl, vcpu->fd, KVM_GET_REGS, &lc->regs)) {
 		*lc->frame = lc->saved;
 		lc->fpu = lc->saved_fpu;
 		lc->state = LA_IN_FRAME;

@@ -62,7 +62,7 @@ la_guest_restore:
 	ld.d	$t0, $t0, LA_FRAME_REGS + 8 * 12
 	ertn
 
-	.balign	4096
+	.org	la_guest_code + LA_KA_TLBR	/* fails to assemble if the entry grew past it */
 	.globl	la_guest_tlbr
 	.hidden	la_guest_tlbr
 la_guest_tlbr:			/* at LA_KA_TLBR, direct-address mode */

@@ -100,6 +100,12 @@ extern const char la_guest_restore[];	/* in it: back to the program from the fra
 extern const char la_guest_exit[];	/* in it: the exit store */
 extern const char la_guest_tlbr[];	/* in it: the TLB refill, at LA_KA_TLBR */
 
+/* Where sym is in the guest-kernel page (labels of one assembly section). */
+static inline uint64_t la_guest_offset(const char *sym)
+{
+	return (uintptr_t)sym - (uintptr_t)la_guest_code;
+}
+
 /*
  * Page tables (the format Linux uses with 16 KiB pages): three levels of
  * 2048 entries, 47-bit virtual addresses.  lddir does not check a directory

@@ -105,6 +105,7 @@ struct la_sigframe_in {
 	uint64_t mask;
 	stack_t stack;
 };
+#define LA_SIGFRAME_MAX	2048	/* bytes a frame may take: la_sigframe_size(32) at most */
 size_t la_sigframe_size(int vec_bytes);
 size_t la_sigframe_build(uint8_t *buf, uint64_t sp, const struct la_sigframe_in *in);
 int la_sigframe_parse(const uint8_t *buf, size_t len, uint64_t regs[32], uint64_t *pc,

@@ -41,6 +41,8 @@ _Static_assert(__builtin_offsetof(struct la_ucontext, uc_sigmask) ==
 	       __builtin_offsetof(ucontext_t, uc_sigmask), "ucontext");
 _Static_assert(sizeof(struct sigcontext) == 272 && sizeof(struct sctx_info) == 16, "sigcontext");
 _Static_assert(sizeof(struct la_rt_sigframe) % 16 == 0, "rt_sigframe");
+_Static_assert(sizeof(struct la_rt_sigframe) + sizeof(struct lasx_context) + 32 +
+	       3 * sizeof(struct sctx_info) <= LA_SIGFRAME_MAX, "LA_SIGFRAME_MAX");
 _Static_assert(sizeof(struct fpu_context) == 272 && sizeof(struct lsx_context) == 528 &&
 	       sizeof(struct lasx_context) == 1040, "extension contexts");
 
@@ -69,7 +71,7 @@ static void frame_layout(uint64_t top, int vec_bytes, struct layout *l)
 	l->sp = l->ctx - sizeof(struct la_rt_sigframe);
 }
 
-/* The most a frame takes (for a buffer). */
+/* The most a frame with vec_bytes per vector register takes. */
 size_t la_sigframe_size(int vec_bytes)
 {
 	return sizeof(struct la_rt_sigframe) + ctx_size(vec_bytes) + 32 + 3 * sizeof(struct sctx_info);
@@ -77,7 +79,8 @@ size_t la_sigframe_size(int vec_bytes)
 
 /*
  * Build the frame for a handler below top into buf (la_sigframe_size()
- * bytes); returns its address (the handler's sp), the frame's length in *len.
+ * bytes); returns its address (the handler's sp).  It ends at top rounded
+ * down to 16 bytes.
  */
 size_t la_sigframe_build(uint8_t *buf, uint64_t top, const struct la_sigframe_in *in)
 {
@@ -179,7 +182,7 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 			long restart_nr)
 {
 	struct la_vcpu *lc = la_vcpu(vcpu);
-	uint8_t buf[la_sigframe_size(32)] __attribute__((aligned(16)));
+	uint8_t buf[LA_SIGFRAME_MAX] __attribute__((aligned(16)));
 	uint64_t regs[32], pc, sp, top;
 	struct la_sigframe_in in;
 	struct layout l;
@@ -213,7 +216,7 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret)
 {
 	struct la_vcpu *lc = la_vcpu(vcpu);
-	uint8_t buf[la_sigframe_size(32)] __attribute__((aligned(16)));
+	uint8_t buf[LA_SIGFRAME_MAX] __attribute__((aligned(16)));
 	size_t len = la_sigframe_size(vec_bytes(vcpu->vm));
 	uint64_t regs[32], pc, sp;
 	int fp;
@@ -221,9 +224,10 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret)
 	if (la_user_regs(vcpu, regs, &pc))
 		return -EIO;
 	sp = regs[LA_SP];
-	/* a frame near the top of the stack: read what is there */
-	while (len > sizeof(struct la_rt_sigframe) && dune_read_guest(buf, sp, len))
-		len -= 16;
+	/* a frame at the top of a stack: its mapping may end before len */
+	if (dune_read_guest(buf, sp, len) &&
+	    DUNE_ALIGN_UP(sp + sizeof(struct la_rt_sigframe), DUNE_PAGE_SIZE) - sp < len)
+		len = DUNE_ALIGN_UP(sp + sizeof(struct la_rt_sigframe), DUNE_PAGE_SIZE) - sp;
 	if (dune_overlaps_own(vcpu->vm, sp, sp + len) || dune_read_guest(buf, sp, len))
 		return dune_fail(-EFAULT, "no signal frame at %#lx (pc %#lx)", (unsigned long)sp,
 				 (unsigned long)pc);
