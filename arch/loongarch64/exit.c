@@ -43,7 +43,10 @@ static uint64_t guest_code(struct dune_vcpu *vcpu, const char *sym)
 	return LA_DMW1_BASE | (la_vm(vcpu->vm)->ka_gpa + la_guest_offset(sym));
 }
 
-/* First KVM_RUN: the caller's saved registers and FPU, dune_enter() returning 0. */
+/*
+ * First KVM_RUN: the caller's saved registers and FPU, dune_enter() returning
+ * 0, in user mode (after dune_escape() the vCPU stood in the guest kernel).
+ */
 void arch_vcpu_start(struct dune_vcpu *vcpu)
 {
 	struct la_vcpu *lc = la_vcpu(vcpu);
@@ -63,6 +66,7 @@ void arch_vcpu_start(struct dune_vcpu *vcpu)
 	lc->fpu.fcsr = ctx->fcsr;
 	/* a failure shows at once: KVM_RUN of a vCPU with no sane state */
 	(void)sys3(SYS_ioctl, vcpu->fd, KVM_SET_FPU, &lc->fpu);
+	(void)la_set_csr(vcpu, LA_CSR_CRMD, LA_CRMD_USER);
 	lc->state = LA_IN_VCPU;
 	lc->regs_dirty = 1;
 }
@@ -119,8 +123,6 @@ long arch_prepare_run(struct dune_vcpu *vcpu)
 			return err;
 		lc->regs_dirty = 0;
 	}
-	lc->last_syscall = 0;
-	lc->fault_taken = 0;
 	return 0;
 }
 
@@ -150,7 +152,6 @@ int la_set_user_regs(struct dune_vcpu *vcpu, const uint64_t regs[32], uint64_t p
 		lc->regs.pc = pc;
 		lc->regs_dirty = 1;
 	}
-	lc->last_syscall = 0;
 	return 0;
 }
 
@@ -167,7 +168,6 @@ static void decode_syscall(struct dune_vcpu *vcpu, struct dune_exit *e)
 	e->sys.ip = lc->frame->era;
 	e->sys.compat_arch = 0;
 	lc->orig_a0 = r[LA_A0];
-	lc->last_syscall = 1;
 }
 
 static void fatal(struct dune_exit *e, const char *why)
@@ -190,7 +190,6 @@ static void decode_exception(struct dune_vcpu *vcpu, struct dune_exit *e)
 		(void)sys3(SYS_ioctl, vcpu->fd, KVM_SET_FPU, &lc->fpu);	/* else it traps again */
 	}
 	e->event = la_exception_signal(lc->frame, fcsr, &e->fault) ? DUNE_EV_FAULT : DUNE_EV_INTR;
-	lc->fault_taken = e->event == DUNE_EV_FAULT;
 }
 
 /* The exit store of the guest kernel: a syscall or an exception of the program. */

@@ -43,6 +43,9 @@
 #define LA_CRMD_PG		(1 << 4)
 #define LA_CRMD_DATF_CC		(1 << 5)
 #define LA_CRMD_DATM_CC		(1 << 7)
+/* The program's mode: PLV3, paging, interrupts on (no line is enabled) */
+#define LA_CRMD_USER		(LA_CRMD_PLV3 | LA_CRMD_IE | LA_CRMD_PG | LA_CRMD_DATF_CC | \
+				 LA_CRMD_DATM_CC)
 #define LA_PRMD_PPLV3		0x3
 #define LA_PRMD_PIE		(1 << 2)
 #define LA_EUEN_FPE		(1 << 0)
@@ -195,8 +198,7 @@ static inline void la_guest_csrs(const struct la_layout *l, struct la_csr_value 
 		{ LA_CSR_TID, l->tid },
 		{ LA_CSR_EUEN, l->euen },
 		{ LA_CSR_PRMD, LA_PRMD_PPLV3 | LA_PRMD_PIE },
-		{ LA_CSR_CRMD, LA_CRMD_PLV3 | LA_CRMD_IE | LA_CRMD_PG | LA_CRMD_DATF_CC |
-			       LA_CRMD_DATM_CC },
+		{ LA_CSR_CRMD, LA_CRMD_USER },
 	};
 
 	for (int i = 0; i < LA_NR_GUEST_CSRS; i++)

@@ -58,9 +58,7 @@ struct la_vcpu {
 	enum la_state state;
 	int regs_dirty;			/* regs to KVM_SET_REGS before the next run */
 	struct la_kvm_regs regs;	/* KVM's, in LA_IN_VCPU */
-	int last_syscall;		/* this exit is a syscall (the frame's era past it) */
-	uint64_t orig_a0;		/* its first argument, for a restart */
-	int fault_taken;		/* this exit is the fault that gave the frame's estat */
+	uint64_t orig_a0;		/* the last syscall's first argument, for a restart */
 	uint64_t tid;			/* the CPU the guest's TID names */
 	struct la_native_frame native;
 	struct la_frame saved;		/* arch_vcpu_save(): the state at a syscall */
