@@ -4,6 +4,13 @@
 
 	.text
 
+/* A function of the library: global, hidden outside it. */
+.macro	FUNC name
+	.globl	\name
+	.hidden	\name
+	.type	\name, @function
+.endm
+
 /* struct la_entry_ctx and struct la_native_frame (la.h) */
 #define CTX_S		32
 #define CTX_FPR		104
@@ -19,9 +26,7 @@
  * are callee-saved), then run dune_host_start(vcpu) on the host stack.  The
  * guest resumes at our return address with a0 = 0.
  */
-	.globl	la_enter
-	.hidden	la_enter
-	.type	la_enter, @function
+	FUNC	la_enter
 la_enter:
 	st.d	$ra, $a0, 0
 	st.d	$tp, $a0, 8
@@ -48,9 +53,7 @@ la_enter:
 	.size	la_enter, .-la_enter
 
 /* void arch_call_on_stack(void *top, void (*fn)(struct dune_vcpu *), vcpu) */
-	.globl	arch_call_on_stack
-	.hidden	arch_call_on_stack
-	.type	arch_call_on_stack, @function
+	FUNC	arch_call_on_stack
 arch_call_on_stack:
 	move	$sp, $a0
 	move	$a0, $a2
@@ -63,9 +66,7 @@ arch_call_on_stack:
  * Load the FPU state and every GPR, and jump to f->regs[0].  The jump needs
  * one register: $r21, which the ABI reserves (compilers never allocate it).
  */
-	.globl	la_resume_native
-	.hidden	la_resume_native
-	.type	la_resume_native, @function
+	FUNC	la_resume_native
 la_resume_native:
 	ld.d	$t0, $a0, NF_FCSR
 	movgr2fcsr $fcsr0, $t0
@@ -86,14 +87,14 @@ la_resume_native:
 	.size	la_resume_native, .-la_resume_native
 
 /*
- * long la_clone_thread(flags, void **stack, ptid, ctid, tls)
+ * long la_clone_thread(flags, void **stack, ptid, ctid, tls, struct dune_vcpu *vcpu)
  * clone(2) (flags, stack, parent_tid, child_tid, tls); the child starts on
- * the host stack whose top word is its vCPU, and runs dune_thread_main(vcpu).
+ * the host stack, whose top word we make its vCPU, and runs
+ * dune_thread_main(vcpu) there.
  */
-	.globl	la_clone_thread
-	.hidden	la_clone_thread
-	.type	la_clone_thread, @function
+	FUNC	la_clone_thread
 la_clone_thread:
+	st.d	$a5, $a1, 0
 	li.w	$a7, __NR_clone
 	syscall	0
 	bnez	$a0, 1f
@@ -104,21 +105,19 @@ la_clone_thread:
 	.size	la_clone_thread, .-la_clone_thread
 
 /*
- * void la_exit_thread(int *busy, long status)
+ * void arch_exit_thread(int *busy, long status)
  * Free the vCPU (and so this host stack) and exit without touching the stack
  * again: the next thread may already be starting on it.
  */
-	.globl	la_exit_thread
-	.hidden	la_exit_thread
-	.type	la_exit_thread, @function
-la_exit_thread:
+	FUNC	arch_exit_thread
+arch_exit_thread:
 	beqz	$a0, 1f
 	st.w	$zero, $a0, 0
 1:	move	$a0, $a1
 	li.w	$a7, __NR_exit
 	syscall	0
 	break	0
-	.size	la_exit_thread, .-la_exit_thread
+	.size	arch_exit_thread, .-arch_exit_thread
 
 /*
  * long arch_forward_syscall(long nr, long a0, ..., long a5, const void *insn):
@@ -127,12 +126,8 @@ la_exit_thread:
  * long arch_raw_syscall(long nr, long a0, ..., long a5): the same from the
  * template.  The kernel may clobber t0-t8, never ra.
  */
-	.globl	arch_forward_syscall
-	.hidden	arch_forward_syscall
-	.type	arch_forward_syscall, @function
-	.globl	arch_raw_syscall
-	.hidden	arch_raw_syscall
-	.type	arch_raw_syscall, @function
+	FUNC	arch_forward_syscall
+	FUNC	arch_raw_syscall
 arch_forward_syscall:
 	move	$t0, $a7
 	b	1f

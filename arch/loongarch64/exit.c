@@ -393,17 +393,9 @@ int arch_vcpu_restore(struct dune_vcpu *vcpu, struct dune_vcpu *from, uintptr_t 
 	return dune_ioctl(vcpu->fd, KVM_SET_FPU, &lf->saved_fpu) ? -EIO : 0;
 }
 
-/* clone(2) of a thread whose host loop starts on the child vCPU's stack. */
+/* clone(2) of a thread whose host loop starts on the child vCPU's stack (entry.S). */
 long arch_clone_thread(struct dune_vcpu *child, unsigned long flags, long ptid, long ctid,
 		       long tls)
 {
-	void **top = (void **)(child->stack_top - 16);
-
-	*top = child;		/* the child loads it (entry.S) */
-	return la_clone_thread(flags, top, ptid, ctid, tls);
-}
-
-void arch_exit_thread(int *busy, long status)
-{
-	la_exit_thread(busy, status);
+	return la_clone_thread(flags, child->stack_top - 16, ptid, ctid, tls, child);
 }

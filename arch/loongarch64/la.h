@@ -78,8 +78,8 @@ static inline struct la_vcpu *la_vcpu(struct dune_vcpu *vcpu)
 /* entry.S */
 int la_enter(struct la_entry_ctx *ctx, struct dune_vcpu *vcpu, void *host_stack_top);
 void la_resume_native(struct la_native_frame *frame) __attribute__((noreturn));
-long la_clone_thread(unsigned long flags, void *stack, long ptid, long ctid, long tls);
-void la_exit_thread(int *busy, long status) __attribute__((noreturn));
+long la_clone_thread(unsigned long flags, void *stack, long ptid, long ctid, long tls,
+		     struct dune_vcpu *vcpu);
 
 /* paging.c */
 int la_pt_init(struct dune_vm *vm);
