@@ -41,6 +41,19 @@ la_guest_eentry:
 	st.d	$t1, $t0, LA_FRAME_BADI
 	csrrd	$t1, LA_CSR_PRMD
 	st.d	$t1, $t0, LA_FRAME_PRMD
+	/*
+	 * A page-invalid exception (PIL, PIS, PIF: ecodes 1-3) came from an
+	 * invalid entry the refill put in the TLB: drop it, so that the access
+	 * refills once the host has mapped the page.
+	 */
+	csrrd	$t1, LA_CSR_ESTAT
+	bstrpick.d $t1, $t1, 21, 16
+	addi.d	$t1, $t1, -1
+	sltui	$t1, $t1, 3
+	beqz	$t1, 1f
+	csrrd	$t1, LA_CSR_BADV
+	invtlb	5, $zero, $t1		/* G=0, ASID 0, this address */
+1:	csrrd	$t1, LA_CSR_PRMD
 	csrrd	$t2, LA_CSR_SAVE2
 	.globl	la_guest_exit
 	.hidden	la_guest_exit
@@ -51,10 +64,10 @@ la_guest_exit:
 la_guest_restore:
 	csrrd	$t0, LA_CSR_SAVE1
 	ld.d	$t1, $t0, LA_FRAME_FLUSH
-	beqz	$t1, 1f
+	beqz	$t1, 2f
 	invtlb	0, $zero, $zero
 	st.d	$zero, $t0, LA_FRAME_FLUSH
-1:	ld.d	$t1, $t0, LA_FRAME_ERA
+2:	ld.d	$t1, $t0, LA_FRAME_ERA
 	csrwr	$t1, LA_CSR_ERA
 	.irp	n, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
 	ld.d	$r\n, $t0, LA_FRAME_REGS + 8 * \n

@@ -33,7 +33,8 @@ static uint64_t pgdh[LA_PT_ENTRIES] __attribute__((aligned(PAGE)));
 static uint64_t pmd[LA_PT_ENTRIES] __attribute__((aligned(PAGE)));
 static uint64_t invalid_pmd[LA_PT_ENTRIES] __attribute__((aligned(PAGE)));
 static uint64_t invalid_pte[LA_PT_ENTRIES] __attribute__((aligned(PAGE)));
-static uint64_t pte[2][LA_PT_ENTRIES] __attribute__((aligned(PAGE)));
+static uint64_t pte[3][LA_PT_ENTRIES] __attribute__((aligned(PAGE)));
+static unsigned int ptes_used;
 static uint64_t data_page[PAGE / 8] __attribute__((aligned(PAGE)));
 static uint64_t ro_page[PAGE / 8] __attribute__((aligned(PAGE)));
 static struct la_frame frame __attribute__((aligned(64)));
@@ -99,11 +100,17 @@ static void __attribute__((noreturn)) finish(void)
 /* GVA -> PA with the host's PTE encoding; the image itself identity-mapped at PLV0. */
 static void map(uint64_t va, uint64_t pa, int prot, int user)
 {
-	uint64_t *pt = pte[la_pt_index(va, 1) == 0 ? 0 : 1];
+	uint64_t *pmde = &pmd[la_pt_index(va, 1)];
 
 	pgd[la_pt_index(va, 2)] = (uint64_t)pmd;
-	pmd[la_pt_index(va, 1)] = (uint64_t)pt;
-	pt[la_pt_index(va, 0)] = la_pte(pa, prot, user);
+	if (*pmde == (uint64_t)invalid_pte) {
+		if (ptes_used == sizeof(pte) / sizeof(pte[0])) {
+			tap(0, "the harness has no PTE table left");
+			finish();
+		}
+		*pmde = (uint64_t)pte[ptes_used++];
+	}
+	((uint64_t *)*pmde)[la_pt_index(va, 0)] = la_pte(pa, prot, user);
 }
 
 static void build_page_tables(void)
@@ -191,18 +198,26 @@ void bare_host_exit(void)
 	case 4:
 		tap(page_fault(ECODE_PIL, BARE_UNMAPPED_VA, 0, 1) && frame.regs[LA_A0 + 1] == 0,
 		    "load from an unmapped page: PIL, not present; sigreturn restored a1");
-		frame.era += LA_INSN_SIZE;
+		/* as the host fixing the fault: map it, and the load runs again */
+		map(BARE_UNMAPPED_VA, (uint64_t)data_page, PROT_READ, 1);
 		return;
 	case 5:
+		tap(page_fault(ECODE_PIL, BARE_UNMAPPED_VA + PAGE, 0, 1),
+		    "the other page of the pair: PIL (the refill had cached both invalid)");
+		tap(frame.regs[LA_A0 + 1] == data_page[0],
+		    "the faulting load ran again after the host mapped its page");
+		frame.era += LA_INSN_SIZE;
+		return;
+	case 6:
 		tap(la_exception_signal(&frame, 0, &f) == 1 && f.signo == SIGFPE &&
 		    f.code == FPE_INTDIV && f.addr == frame.era, "break 7: SIGFPE, FPE_INTDIV");
 		frame.era += LA_INSN_SIZE;
 		return;
-	case 6:
+	case 7:
 		tap(page_fault(ECODE_PPI, BARE_KERNEL_VA, 0, 0), "a PLV0 page from PLV3: PPI");
 		frame.era += LA_INSN_SIZE;
 		return;
-	case 7:
+	case 8:
 		tap(is_syscall(BARE_NR_EXIT), "the last syscall");
 		finish();
 	}

@@ -71,12 +71,14 @@ user_entry:
 	ld.d	$a1, $t0, 0
 	st.d	$a1, $t0, 0		/* step 2: PME, to a "handler" and back past it */
 	li.d	$t0, BARE_UNMAPPED_VA
-	ld.d	$a1, $t0, 0		/* step 4: PIL at an unmapped address */
-	break	7			/* step 5: SIGFPE FPE_INTDIV */
+	ld.d	$a1, $t0, 0		/* step 4: PIL at an unmapped address, mapped then */
+	li.d	$t0, BARE_UNMAPPED_VA + 0x4000
+	ld.d	$a2, $t0, 0		/* step 5: PIL again (the other page of the TLB pair) */
+	break	7			/* step 6: SIGFPE FPE_INTDIV, with a1 = the page's word */
 	li.d	$t0, BARE_KERNEL_VA
-	ld.d	$a1, $t0, 0		/* step 6: PPI: a PLV0 page */
+	ld.d	$a1, $t0, 0		/* step 7: PPI: a PLV0 page */
 	li.d	$a7, BARE_NR_EXIT
-	syscall	0			/* step 7: the end */
+	syscall	0			/* step 8: the end */
 1:	b	1b
 
 	.globl	user_handler
