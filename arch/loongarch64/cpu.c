@@ -125,6 +125,22 @@ static int mirror_cpucfg(struct dune_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * The guest's counter must read as the host's, or the vDSO's clocks (rdtime
+ * scaled by the host's vvar data) are wrong in the guest; KVM keeps one
+ * offset per VM, so setting it on every vCPU sets the same.
+ */
+static int sync_counter(struct dune_vcpu *vcpu)
+{
+	uint64_t now;
+	struct kvm_one_reg reg = { .id = LA_KVM_REG_COUNTER, .addr = (uint64_t)&now };
+	long err;
+
+	asm volatile("rdtime.d %0, $zero" : "=r"(now));
+	err = dune_ioctl(vcpu->fd, KVM_SET_ONE_REG, &reg);
+	return err ? dune_fail(err, "KVM_SET_ONE_REG(counter): %s", dune_strerror(err)) : 0;
+}
+
 /* Once per VM: the guest kernel's code and page-table roots. */
 static int set_up_guest_kernel(struct dune_vm *vm)
 {
@@ -140,7 +156,7 @@ static int set_up_guest_kernel(struct dune_vm *vm)
 	return 0;
 }
 
-/* A new KVM vCPU (vm->lock held): CPUCFG, its exit frame, the CSRs. */
+/* A new KVM vCPU (vm->lock held): CPUCFG, the counter, its exit frame, the CSRs. */
 int arch_vcpu_init(struct dune_vcpu *vcpu)
 {
 	struct dune_vm *vm = vcpu->vm;
@@ -153,6 +169,8 @@ int arch_vcpu_init(struct dune_vcpu *vcpu)
 
 	if (!err)
 		err = mirror_cpucfg(vcpu);
+	if (!err)
+		err = sync_counter(vcpu);
 	if (err)
 		return err;
 	if (!lc->frame) {

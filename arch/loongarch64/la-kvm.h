@@ -18,6 +18,9 @@
 #define LA_KVM_CSR_ID(n)	(LA_KVM_REG_CSR | LA_KVM_REG_SIZE_U64 | ((uint64_t)(n) << 3))
 #define LA_KVM_CPUCFG_ID(n)	(LA_KVM_REG_CPUCFG | LA_KVM_REG_SIZE_U64 | ((uint64_t)(n) << 3))
 
+/* The guest's stable counter (rdtime): setting it sets the VM's offset from the host's */
+#define LA_KVM_REG_COUNTER	(LA_KVM_REG_LOONGARCH | 0x20000ULL | LA_KVM_REG_SIZE_U64 | 1)
+
 /* KVM_HAS_DEVICE_ATTR on the VM: which vector units KVM gives a guest */
 #define LA_KVM_VM_FEAT_CTRL	0
 #define LA_KVM_VM_FEAT_LSX	0
@@ -54,6 +57,7 @@ _Static_assert(KVM_REG_LOONGARCH == LA_KVM_REG_LOONGARCH, "KVM_REG_LOONGARCH");
 _Static_assert(KVM_REG_SIZE_U64 == LA_KVM_REG_SIZE_U64, "KVM_REG_SIZE_U64");
 _Static_assert(KVM_IOC_CSRID(0x1c) == LA_KVM_CSR_ID(0x1c), "KVM_IOC_CSRID");
 _Static_assert(KVM_IOC_CPUCFG(2) == LA_KVM_CPUCFG_ID(2), "KVM_IOC_CPUCFG");
+_Static_assert(KVM_REG_LOONGARCH_COUNTER == LA_KVM_REG_COUNTER, "KVM_REG_LOONGARCH_COUNTER");
 _Static_assert(KVM_LOONGARCH_VM_FEAT_CTRL == LA_KVM_VM_FEAT_CTRL &&
 	       KVM_LOONGARCH_VM_FEAT_LSX == LA_KVM_VM_FEAT_LSX &&
 	       KVM_LOONGARCH_VM_FEAT_LASX == LA_KVM_VM_FEAT_LASX, "VM features");
