@@ -65,6 +65,15 @@ struct la_vcpu {
 	struct la_kvm_fpu fpu, saved_fpu;
 };
 
+/* entry.S's offsets */
+_Static_assert(__builtin_offsetof(struct la_entry_ctx, s) == 32 &&
+	       __builtin_offsetof(struct la_entry_ctx, fpr) == 104 &&
+	       __builtin_offsetof(struct la_entry_ctx, fcc) == 360 &&
+	       __builtin_offsetof(struct la_entry_ctx, fcsr) == 368, "entry.S CTX_*");
+_Static_assert(__builtin_offsetof(struct la_native_frame, fpr) == 256 &&
+	       __builtin_offsetof(struct la_native_frame, fcc) == 512 &&
+	       __builtin_offsetof(struct la_native_frame, fcsr) == 520, "entry.S NF_*");
+
 static inline struct la_vm *la_vm(struct dune_vm *vm)
 {
 	return vm->arch;

@@ -271,6 +271,59 @@ static void check_exits(void)
 	CHECK(live->flush == 1 && !vcpu->flush_pending, "flush through the frame");
 }
 
+/* Registers in and out: dune_enter()'s context, a clone's, continuing natively. */
+static void check_marshalling(void)
+{
+	struct la_vcpu *lc = la_vcpu(vcpu);
+	struct la_entry_ctx *ctx = &lc->ctx;
+	uint64_t regs[32], pc;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->ra = 0x120000100;
+	ctx->sp = 0x7fff0000;
+	ctx->tp = 0x7000;
+	ctx->fp = 0x7fff0040;
+	for (int i = 0; i < 9; i++)
+		ctx->s[i] = 0x5000 + i;
+	ctx->fpr[31] = 0x3ff0000000000000ULL;
+	ctx->fcsr = 0x100;
+	arch_vcpu_start(vcpu);		/* its ioctls fail here: the copies stay */
+	CHECK(lc->state == LA_IN_VCPU && lc->regs_dirty && lc->regs.pc == 0x120000100 &&
+	      lc->regs.gpr[LA_A0] == 0 && lc->regs.gpr[LA_SP] == 0x7fff0000 &&
+	      lc->regs.gpr[LA_TP] == 0x7000 && lc->regs.gpr[LA_FP] == 0x7fff0040 &&
+	      lc->regs.gpr[LA_S0] == 0x5000 && lc->regs.gpr[LA_S0 + 8] == 0x5008 &&
+	      lc->fpu.fpr[31].val64[0] == ctx->fpr[31] && lc->fpu.fcsr == 0x100,
+	      "dune_enter()'s caller in the vCPU's registers");
+	CHECK(la_user_regs(vcpu, regs, &pc) == 0 && pc == 0x120000100 && regs[LA_S0] == 0x5000,
+	      "user registers from the vCPU");
+	regs[LA_A0] = 42;
+	la_set_user_regs(vcpu, regs, 0x120000200);
+	CHECK(lc->regs.gpr[LA_A0] == 42 && lc->regs.pc == 0x120000200, "set in the vCPU");
+
+	/* a clone's child: the parent's state at its syscall, a0 = 0, its stack and TLS */
+	memset(&lc->saved, 0, sizeof(lc->saved));
+	lc->saved.regs[LA_A0] = SYS_clone;
+	lc->saved.regs[LA_S0] = 0x77;
+	lc->saved.era = 0x120000304;
+	CHECK(arch_vcpu_restore(vcpu, vcpu, 0x7ffe0000, 1, 0x8000) == -EIO, "no FPU: EIO");
+	CHECK(lc->regs.gpr[LA_A0] == 0 && lc->regs.pc == 0x120000304 &&
+	      lc->regs.gpr[LA_SP] == 0x7ffe0000 && lc->regs.gpr[LA_TP] == 0x8000 &&
+	      lc->regs.gpr[LA_S0] == 0x77, "the child's registers");
+
+	/* continuing natively from a frame */
+	memset(lc->frame, 0, sizeof(*lc->frame));
+	lc->frame->regs[LA_A0 + 1] = 0xabc;
+	lc->frame->regs[LA_SP] = 0x7ffd0000;
+	lc->frame->era = 0x120000404;
+	lc->state = LA_IN_FRAME;
+	lc->saved_fpu.fpr[24].val64[0] = 0x24;
+	arch_capture_native(vcpu);
+	arch_native_set(vcpu, 7, 0x7ffc0000);
+	CHECK(lc->native.regs[0] == 0x120000404 && lc->native.regs[LA_A0] == 7 &&
+	      lc->native.regs[LA_A0 + 1] == 0xabc && lc->native.regs[LA_SP] == 0x7ffc0000 &&
+	      lc->native.fpr[24] == 0x24, "the native frame");
+}
+
 static void check_sigframe(void)
 {
 	uint8_t buf[LA_SIGFRAME_MAX] __attribute__((aligned(16)));
@@ -326,6 +379,7 @@ int main(void)
 	check_csrs();
 	check_exceptions();
 	check_exits();
+	check_marshalling();
 	check_sigframe();
 	CHECK(arch_forward_template_size == 8 &&
 	      !memcmp(arch_forward_template, &(uint32_t){ LA_INSN_SYSCALL }, 4),
