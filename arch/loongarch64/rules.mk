@@ -1,5 +1,5 @@
 # LoongArch64 additions to check-cross (included by the root Makefile).
-CROSS_TESTS += t-la-backend t-la-nokvm
+CROSS_TESTS += t-la-backend t-la-entry t-la-nokvm
 
 # The guest kernel (guest.S) bare-metal under qemu-system TCG, with the
 # host's exception decoding and PTE/CSR encoding (tests/loongarch64/bare).
