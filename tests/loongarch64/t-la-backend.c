@@ -10,6 +10,7 @@
  */
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
@@ -371,6 +372,23 @@ static void check_sigframe(void)
 	CHECK(la_sigframe_size(32) <= LA_SIGFRAME_MAX, "LA_SIGFRAME_MAX");
 }
 
+/*
+ * Where handlers return: the vDSO's __vdso_rt_sigreturn, `li.w a7, 139;
+ * syscall 0` (li.w is ori, or addi.w, from $zero).
+ */
+static void check_vdso(void)
+{
+	const uint32_t *insn = (const uint32_t *)la_vdso_sigreturn();
+
+	if (!getauxval(AT_SYSINFO_EHDR)) {
+		printf("# no vDSO here: __vdso_rt_sigreturn not looked up\n");
+		return;
+	}
+	CHECK(insn && ((insn[0] & ~0x01000000U) == (0x02800000U | SYS_rt_sigreturn << 10 | LA_A7)) &&
+	      insn[1] == LA_INSN_SYSCALL, "__vdso_rt_sigreturn at %p: %#x %#x", (void *)insn,
+	      insn ? insn[0] : 0, insn ? insn[1] : 0);
+}
+
 int main(void)
 {
 	setup();
@@ -381,6 +399,7 @@ int main(void)
 	check_exits();
 	check_marshalling();
 	check_sigframe();
+	check_vdso();
 	CHECK(arch_forward_template_size == 8 &&
 	      !memcmp(arch_forward_template, &(uint32_t){ LA_INSN_SYSCALL }, 4),
 	      "forward template: syscall 0; jr ra");
