@@ -102,7 +102,10 @@ int la_set_user_regs(struct dune_vcpu *vcpu, const uint64_t regs[32], uint64_t p
 int la_set_csr(struct dune_vcpu *vcpu, uint32_t csr, uint64_t value);
 int la_get_csr(struct dune_vcpu *vcpu, uint32_t csr, uint64_t *value);
 
-/* signal.c: the kernel's rt_sigframe (pure: tests build and parse one) */
+/* sigframe.c: the kernel's rt_sigframe (pure: tests build and parse one) */
+#define LA_SIGFRAME_INFO	0	/* its siginfo */
+#define LA_SIGFRAME_UC		128	/* its ucontext */
+#define LA_SIGFRAME_BASE	576	/* up to the extension contexts */
 struct la_sigframe_in {
 	const uint64_t *regs;		/* the program's GPRs (regs[0] ignored) */
 	uint64_t pc;
@@ -114,6 +117,7 @@ struct la_sigframe_in {
 };
 #define LA_SIGFRAME_MAX	2048	/* bytes a frame may take: la_sigframe_size(32) at most */
 size_t la_sigframe_size(int vec_bytes);
+uint64_t la_sigframe_end(uint64_t top);
 size_t la_sigframe_build(uint8_t *buf, uint64_t sp, const struct la_sigframe_in *in);
 int la_sigframe_parse(const uint8_t *buf, size_t len, uint64_t regs[32], uint64_t *pc,
 		      struct la_kvm_fpu *fpu, uint64_t *mask);

@@ -2,9 +2,10 @@
 CROSS_TESTS += t-la-backend t-la-entry t-la-nokvm
 
 # The guest kernel (guest.S) bare-metal under qemu-system TCG, with the
-# host's exception decoding and PTE/CSR encoding (tests/loongarch64/bare).
+# host's exception decoding, PTE/CSR encoding and signal frames
+# (tests/loongarch64/bare).
 LA_BARE_SRC := tests/loongarch64/bare/start.S tests/loongarch64/bare/bare.c \
-	arch/loongarch64/trap.c arch/loongarch64/guest.S
+	arch/loongarch64/trap.c arch/loongarch64/sigframe.c arch/loongarch64/guest.S
 LA_BARE := $(BUILD)/tests/la-bare.elf
 
 $(LA_BARE): $(LA_BARE_SRC) tests/loongarch64/bare/bare.h tests/loongarch64/bare/bare.ld $(ARCH_HDRS)

@@ -25,7 +25,7 @@
 #define ECODE_PPI	7
 #define ECODE_SYS	11
 
-extern const char user_entry[], user_handler[], bare_tlbr[];
+extern const char user_entry[], user_handler[], user_sigreturn[], bare_tlbr[];
 
 
 static uint64_t pgd[LA_PT_ENTRIES] __attribute__((aligned(PAGE)));
@@ -39,6 +39,7 @@ static uint64_t data_page[PAGE / 8] __attribute__((aligned(PAGE)));
 static uint64_t ro_page[PAGE / 8] __attribute__((aligned(PAGE)));
 static struct la_frame frame __attribute__((aligned(64)));
 static struct la_frame saved;
+static uint64_t sigframe_sp;
 static int step, passed, failed;
 
 void *memset(void *d, int c, size_t n)
@@ -159,6 +160,52 @@ static int page_fault(unsigned int ecode, uint64_t addr, int write, int not_pres
 	       f.not_present == not_present;
 }
 
+/* The stack is the data page's (identity-mapped image, so a pointer is its PA). */
+static uint8_t *stack_pa(uint64_t va)
+{
+	return (uint8_t *)data_page + (va - BARE_DATA_VA);
+}
+
+/* As arch_signal_deliver(): the kernel's frame on the stack, the handler's arguments. */
+static void deliver_signal(void)
+{
+	static const siginfo_t info = { .si_signo = SIGSEGV, .si_code = SEGV_ACCERR };
+	static struct la_kvm_fpu fpu = { .fcsr = 0x1 };
+	static uint8_t buf[LA_SIGFRAME_MAX];
+	struct la_sigframe_in in = { .regs = frame.regs, .pc = frame.era, .fpu = &fpu,
+				     .vec_bytes = 8, .info = &info, .mask = 0x5 };
+	uint64_t top = frame.regs[LA_SP];
+
+	saved = frame;
+	fpu.fpr[3].val64[0] = 0x33;
+	sigframe_sp = la_sigframe_build(buf, top, &in);
+	memcpy(stack_pa(sigframe_sp), buf, la_sigframe_end(top) - sigframe_sp);
+	frame.regs[LA_A0] = SIGSEGV;
+	frame.regs[LA_A0 + 1] = sigframe_sp + LA_SIGFRAME_INFO;
+	frame.regs[LA_A0 + 2] = sigframe_sp + LA_SIGFRAME_UC;
+	frame.regs[LA_SP] = sigframe_sp;
+	frame.regs[LA_RA] = (uint64_t)user_sigreturn;
+	frame.era = (uint64_t)user_handler;
+}
+
+/* As arch_sigreturn(): the state the frame holds, with the handler's edit of sc_pc. */
+static void return_from_signal(void)
+{
+	struct la_kvm_fpu fpu = { 0 };
+	uint64_t regs[32], pc, mask, end = la_sigframe_end(saved.regs[LA_SP]);
+	int fp;
+
+	tap(is_syscall(BARE_NR_SIGRETURN) && frame.regs[LA_SP] == sigframe_sp &&
+	    frame.regs[LA_A0 + 1] == 99, "the handler ran and returned through ra");
+	fp = la_sigframe_parse(stack_pa(sigframe_sp), end - sigframe_sp, regs, &pc, &fpu, &mask);
+	tap(fp == 1 && pc == saved.era + LA_INSN_SIZE && mask == 5 && fpu.fpr[3].val64[0] == 0x33 &&
+	    regs[LA_A0 + 1] == saved.regs[LA_A0 + 1],
+	    "the kernel's frame parsed back, with the handler's edit of sc_pc");
+	for (int i = 1; i < 32; i++)
+		frame.regs[i] = regs[i];
+	frame.era = pc;
+}
+
 /* The guest kernel's exit: the frame holds the program's state at PLV3. */
 void bare_host_exit(void)
 {
@@ -185,15 +232,10 @@ void bare_host_exit(void)
 	case 2:
 		tap(frame.flush == 0, "the guest kernel did the TLB flush the host asked for");
 		tap(page_fault(ECODE_PME, BARE_RO_VA, 1, 0), "store to a read-only page: PME, write");
-		saved = frame;		/* "deliver a signal": to the handler with a0 = signo */
-		frame.regs[LA_A0] = SIGSEGV;
-		frame.era = (uint64_t)user_handler;
+		deliver_signal();
 		return;
 	case 3:
-		tap(is_syscall(BARE_NR_SIGRETURN) && frame.regs[LA_A0] == SIGSEGV &&
-		    frame.era >= (uint64_t)user_handler, "the handler ran with its argument");
-		frame = saved;		/* sigreturn, the handler having skipped the store */
-		frame.era += LA_INSN_SIZE;
+		return_from_signal();
 		return;
 	case 4:
 		tap(page_fault(ECODE_PIL, BARE_UNMAPPED_VA, 0, 1) && frame.regs[LA_A0 + 1] == 0,

@@ -8,6 +8,8 @@
 #include "la-guest.h"
 #include "bare.h"
 
+#define UC_MCONTEXT	176	/* the ucontext's sigcontext, whose first word is sc_pc */
+
 	.section .text.start, "ax"
 	.globl	_start
 _start:
@@ -69,7 +71,7 @@ user_entry:
 	syscall	0			/* step 1: the host checks a0, a1, a2 */
 	li.d	$t0, BARE_RO_VA
 	ld.d	$a1, $t0, 0
-	st.d	$a1, $t0, 0		/* step 2: PME, to a "handler" and back past it */
+	st.d	$a1, $t0, 0		/* step 2: PME, to a handler and back past it */
 	li.d	$t0, BARE_UNMAPPED_VA
 	ld.d	$a1, $t0, 0		/* step 4: PIL at an unmapped address, mapped then */
 	li.d	$t0, BARE_UNMAPPED_VA + 0x4000
@@ -82,8 +84,16 @@ user_entry:
 1:	b	1b
 
 	.globl	user_handler
-user_handler:				/* a0 = signo, as a handler gets it */
-	li.d	$a7, BARE_NR_SIGRETURN
+user_handler:				/* (signo, info, ucontext), as a handler gets them */
+	ld.d	$t0, $a2, UC_MCONTEXT	/* sc_pc: past the faulting store */
+	addi.d	$t0, $t0, 4
+	st.d	$t0, $a2, UC_MCONTEXT
+	li.d	$a1, 99			/* sigreturn must bring back the program's a1 */
+	jr	$ra
+
+	.globl	user_sigreturn
+user_sigreturn:				/* the vDSO's __vdso_rt_sigreturn */
+	li.w	$a7, BARE_NR_SIGRETURN
 	syscall	0			/* step 3 */
 1:	b	1b
 
