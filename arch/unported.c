@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The lib/arch.h backend of an ISA whose guest half is not written yet
- * (LoongArch64, MIPS64): it builds, so lib/, the tools and the tests are
- * cross-compiled and their ISA-neutral logic runs under qemu-user, but it
+ * (MIPS64; LoongArch64 has its own): it builds, so lib/, the tools and the
+ * tests are cross-compiled and their ISA-neutral logic runs under qemu-user, but it
  * refuses every VM.  arch_vm_init() is the first backend call dune_enter()
  * makes, so no other function here is reached: those that return a value
  * fail with -ENOSYS all the same, the others end the process with a message.
