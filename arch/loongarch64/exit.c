@@ -238,6 +238,25 @@ static int rewind(struct dune_vcpu *vcpu, uint32_t scratch, int saved, uint32_t 
 	return 0;
 }
 
+/* Where pc stands: in the program, or where in the guest kernel at ka_gpa. */
+enum la_where la_guest_where(uint64_t pc, uint64_t ka_gpa)
+{
+	uint64_t entry = LA_DMW1_BASE | ka_gpa, tlbr = ka_gpa + LA_KA_TLBR;
+	uint64_t exit = entry + la_guest_offset(la_guest_exit);
+
+	if (pc == entry)
+		return LA_AT_ENTRY;
+	if (pc > entry && pc <= exit)
+		return LA_AT_ENTRY_SAVED;
+	if (pc > exit && pc < entry + LA_KA_TLBR)
+		return LA_AT_RESTORE;
+	if (pc == tlbr)
+		return LA_AT_TLBR;
+	if (pc > tlbr && pc < ka_gpa + la_guest_offset(la_guest_code_end))
+		return LA_AT_TLBR_SAVED;
+	return LA_AT_PROGRAM;
+}
+
 /*
  * KVM_RUN was interrupted (a signal for the thread).  In the guest kernel
  * before its exit store the exception is undone; after it the frame holds
@@ -246,23 +265,31 @@ static int rewind(struct dune_vcpu *vcpu, uint32_t scratch, int saved, uint32_t 
 static void decode_interrupted(struct dune_vcpu *vcpu, struct dune_exit *e)
 {
 	struct la_vcpu *lc = la_vcpu(vcpu);
-	struct la_vm *lv = la_vm(vcpu->vm);
-	uint64_t pc, entry = guest_code(vcpu, la_guest_code), tlbr = lv->ka_gpa + LA_KA_TLBR;
+	enum la_where where;
 	int err = 0;
 
 	e->event = DUNE_EV_INTR;
 	if (sys3(SYS_ioctl, vcpu->fd, KVM_GET_REGS, &lc->regs))
 		return fatal(e, "KVM_GET_REGS failed");
-	pc = lc->regs.pc;
 	lc->state = LA_IN_VCPU;
-	if (pc >= entry && pc <= guest_code(vcpu, la_guest_exit)) {
-		err = rewind(vcpu, LA_CSR_SAVE0, pc > entry, LA_CSR_ERA, LA_CSR_PRMD);
-	} else if (pc > guest_code(vcpu, la_guest_exit) && pc < entry + LA_KA_TLBR) {
+	where = la_guest_where(lc->regs.pc, la_vm(vcpu->vm)->ka_gpa);
+	switch (where) {
+	case LA_AT_PROGRAM:
+		break;
+	case LA_AT_ENTRY:
+	case LA_AT_ENTRY_SAVED:
+		err = rewind(vcpu, LA_CSR_SAVE0, where == LA_AT_ENTRY_SAVED, LA_CSR_ERA, LA_CSR_PRMD);
+		break;
+	case LA_AT_RESTORE:
 		lc->state = LA_IN_FRAME;
 		lc->regs.pc = guest_code(vcpu, la_guest_restore);
 		lc->regs_dirty = 1;
-	} else if (pc >= tlbr && pc < lv->ka_gpa + la_guest_offset(la_guest_code_end)) {
-		err = rewind(vcpu, LA_CSR_TLBRSAVE, pc > tlbr, LA_CSR_TLBRERA, LA_CSR_TLBRPRMD);
+		break;
+	case LA_AT_TLBR:
+	case LA_AT_TLBR_SAVED:
+		err = rewind(vcpu, LA_CSR_TLBRSAVE, where == LA_AT_TLBR_SAVED, LA_CSR_TLBRERA,
+			     LA_CSR_TLBRPRMD);
+		break;
 	}
 	if (err)
 		fatal(e, "cannot read the guest kernel's CSRs");

@@ -97,6 +97,15 @@ int la_pt_init(struct dune_vm *vm);
 int la_exception_signal(const struct la_frame *f, uint32_t fcsr, struct dune_fault *fault);
 
 /* exit.c */
+enum la_where {
+	LA_AT_PROGRAM,
+	LA_AT_ENTRY,		/* at the exception entry's first instruction */
+	LA_AT_ENTRY_SAVED,	/* past it (t0 in SAVE0), up to the exit store */
+	LA_AT_RESTORE,		/* past the exit store: the frame is the program's state */
+	LA_AT_TLBR,		/* at the refill's first instruction */
+	LA_AT_TLBR_SAVED,	/* past it (t0 in TLBRSAVE) */
+};
+enum la_where la_guest_where(uint64_t pc, uint64_t ka_gpa);
 int la_user_regs(struct dune_vcpu *vcpu, uint64_t regs[32], uint64_t *pc);
 int la_set_user_regs(struct dune_vcpu *vcpu, const uint64_t regs[32], uint64_t pc);
 int la_set_csr(struct dune_vcpu *vcpu, uint32_t csr, uint64_t value);

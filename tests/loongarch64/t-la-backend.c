@@ -272,6 +272,28 @@ static void check_exits(void)
 	CHECK(live->flush == 1 && !vcpu->flush_pending, "flush through the frame");
 }
 
+/* Where an interrupted vCPU stands, for decode_interrupted() to undo or redo. */
+static void check_where(void)
+{
+	uint64_t ka = 0x100200000ULL, entry = LA_DMW1_BASE | ka;
+	uint64_t exit = entry + la_guest_offset(la_guest_exit);
+	uint64_t restore = entry + la_guest_offset(la_guest_restore);
+	uint64_t end = ka + la_guest_offset(la_guest_code_end);
+
+	CHECK(restore == exit + LA_INSN_SIZE, "restore right after the exit store");
+	CHECK(la_guest_where(entry, ka) == LA_AT_ENTRY, "entry");
+	CHECK(la_guest_where(entry + 4, ka) == LA_AT_ENTRY_SAVED &&
+	      la_guest_where(exit, ka) == LA_AT_ENTRY_SAVED, "up to the exit store: undone");
+	CHECK(la_guest_where(restore, ka) == LA_AT_RESTORE &&
+	      la_guest_where(entry + LA_KA_TLBR - 4, ka) == LA_AT_RESTORE, "restore path");
+	CHECK(la_guest_where(ka + LA_KA_TLBR, ka) == LA_AT_TLBR &&
+	      la_guest_where(ka + LA_KA_TLBR + 4, ka) == LA_AT_TLBR_SAVED &&
+	      la_guest_where(end - 4, ka) == LA_AT_TLBR_SAVED, "refill (direct address)");
+	CHECK(la_guest_where(end, ka) == LA_AT_PROGRAM && la_guest_where(ka, ka) == LA_AT_PROGRAM &&
+	      la_guest_where(0x120000000, ka) == LA_AT_PROGRAM && la_guest_where(entry - 4, ka) ==
+	      LA_AT_PROGRAM, "the program");
+}
+
 /* Registers in and out: dune_enter()'s context, a clone's, continuing natively. */
 static void check_marshalling(void)
 {
@@ -397,6 +419,7 @@ int main(void)
 	check_csrs();
 	check_exceptions();
 	check_exits();
+	check_where();
 	check_marshalling();
 	check_sigframe();
 	check_vdso();
