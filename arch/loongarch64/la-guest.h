@@ -3,8 +3,8 @@
  * The contract between LoongArch64 guest-kernel code (guest.S) and the C
  * that sets it up and reads it (the host backend here, and the bare-metal
  * test harness in tests/loongarch64/bare/): CSR numbers and fields, the
- * layout of the guest-kernel page and of each vCPU's exit frame.  Included
- * by assembly too: numbers only below __ASSEMBLER__.
+ * layout of the guest-kernel page and of each vCPU's exit frame.  guest.S
+ * includes it too: what is C stays inside #ifndef __ASSEMBLER__.
  */
 #ifndef DUNE_LA_GUEST_H
 #define DUNE_LA_GUEST_H
@@ -93,8 +93,13 @@ struct la_frame {
 	uint64_t flush;
 };
 
-_Static_assert(__builtin_offsetof(struct la_frame, era) == LA_FRAME_ERA, "guest.S offsets");
-_Static_assert(__builtin_offsetof(struct la_frame, flush) == LA_FRAME_FLUSH, "guest.S offsets");
+_Static_assert(__builtin_offsetof(struct la_frame, era) == LA_FRAME_ERA &&
+	       __builtin_offsetof(struct la_frame, estat) == LA_FRAME_ESTAT &&
+	       __builtin_offsetof(struct la_frame, badv) == LA_FRAME_BADV &&
+	       __builtin_offsetof(struct la_frame, badi) == LA_FRAME_BADI &&
+	       __builtin_offsetof(struct la_frame, prmd) == LA_FRAME_PRMD &&
+	       __builtin_offsetof(struct la_frame, flush) == LA_FRAME_FLUSH, "guest.S offsets");
+_Static_assert(LA_EXIT_GPA + 8 <= 1ULL << 32, "the exit hole is below lib/mem.c's memslots");
 _Static_assert(sizeof(struct la_frame) == LA_FRAME_SIZE, "guest.S offsets");
 
 /* Guest-kernel code (guest.S), copied to the guest-kernel page. */
