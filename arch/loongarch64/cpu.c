@@ -45,12 +45,6 @@ size_t arch_area_pages(void)
 	return 1;
 }
 
-/* Below every LoongArch64 PALEN (48 on the 3A5000/3A6000), and lib/'s 1 TiB. */
-unsigned int arch_guest_phys_bits(struct dune_vm *vm)
-{
-	(void)vm;
-	return 40;
-}
 
 static int vm_has_feature(struct dune_vm *vm, uint64_t feature)
 {
@@ -104,6 +98,19 @@ static uint32_t cpucfg(uint32_t word)
 
 	asm volatile("cpucfg %0, %1" : "=r"(value) : "r"(word));
 	return value;
+}
+
+/*
+ * The guest's physical addresses, reached through the DMW windows too, stay
+ * below the CPU's PALEN (CPUCFG word 1; 48 on the 3A5000/3A6000), and lib/
+ * uses 1 TiB at most.
+ */
+unsigned int arch_guest_phys_bits(struct dune_vm *vm)
+{
+	unsigned int palen = ((cpucfg(1) >> 4) & 0xff) + 1;
+
+	(void)vm;
+	return palen < 40 ? palen : 40;
 }
 
 /*

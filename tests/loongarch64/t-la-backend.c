@@ -426,6 +426,8 @@ int main(void)
 	CHECK(arch_forward_template_size == 8 &&
 	      !memcmp(arch_forward_template, &(uint32_t){ LA_INSN_SYSCALL }, 4),
 	      "forward template: syscall 0; jr ra");
+	CHECK(arch_guest_phys_bits(vm) > 32 && arch_guest_phys_bits(vm) <= 40,
+	      "guest physical bits %u", arch_guest_phys_bits(vm));
 	CHECK(la_guest_offset(la_guest_tlbr) == LA_KA_TLBR &&
 	      la_guest_offset(la_guest_code_end) <= arch_area_pages() * DUNE_PAGE_SIZE,
 	      "guest kernel layout: refill at %#lx, %lu bytes", (unsigned long)la_guest_offset(la_guest_tlbr),
