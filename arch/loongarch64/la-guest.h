@@ -60,7 +60,8 @@
 
 /*
  * The exit: one store to a guest-physical hole below 4 GiB, where dune never
- * puts a memslot (lib/mem.c starts them at GPA_BASE): KVM_EXIT_MMIO.
+ * puts a memslot (lib/mem.c starts them at 4 GiB, or DUNE_GPA_BASE):
+ * KVM_EXIT_MMIO.
  */
 #define LA_EXIT_GPA		0x10000000
 
@@ -99,7 +100,11 @@ _Static_assert(__builtin_offsetof(struct la_frame, era) == LA_FRAME_ERA &&
 	       __builtin_offsetof(struct la_frame, badi) == LA_FRAME_BADI &&
 	       __builtin_offsetof(struct la_frame, prmd) == LA_FRAME_PRMD &&
 	       __builtin_offsetof(struct la_frame, flush) == LA_FRAME_FLUSH, "guest.S offsets");
+#ifdef DUNE_GPA_BASE
+_Static_assert(LA_EXIT_GPA + 8 <= DUNE_GPA_BASE, "the exit hole is below lib/mem.c's memslots");
+#else
 _Static_assert(LA_EXIT_GPA + 8 <= 1ULL << 32, "the exit hole is below lib/mem.c's memslots");
+#endif
 _Static_assert(sizeof(struct la_frame) == LA_FRAME_SIZE, "guest.S offsets");
 
 /* Guest-kernel code (guest.S), copied to the guest-kernel page. */
