@@ -44,11 +44,6 @@ $(error unsupported architecture $(ARCH): no $(ARCH_DIR))
 endif
 
 LIB_SRC	:= $(wildcard lib/*.c) $(wildcard $(ARCH_DIR)/*.c) $(wildcard $(ARCH_DIR)/*.S)
-# ISAs whose guest half is not written: a backend that refuses every VM
-UNPORTED := loongarch64
-ifneq ($(filter $(ARCH),$(UNPORTED)),)
-LIB_SRC	+= arch/unported.c
-endif
 LIB_OBJ	:= $(patsubst %,$(BUILD)/obj/%.o,$(LIB_SRC))
 TESTS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/t-*.c))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
@@ -61,9 +56,6 @@ TESTS	:= $(filter-out $(X86_BOUND),$(TESTS))
 HELPERS	:= $(filter-out $(X86_BOUND),$(HELPERS))
 endif
 ARCH_TESTS := $(patsubst tests/$(ARCH)/%.c,$(BUILD)/tests/%,$(wildcard tests/$(ARCH)/t-*.c))
-ifneq ($(filter $(ARCH),$(UNPORTED)),)
-ARCH_TESTS += $(BUILD)/tests/t-unported
-endif
 SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run $(BUILD)/tests/t-policy \
 	$(BUILD)/tests/check.sh
 ifeq ($(ARCH),x86_64)
@@ -122,11 +114,6 @@ $(BUILD)/libdune-run.so: tools/dune-run-preload.c lib/policy.h $(LIB_OBJ)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $(filter-out %.h,$^)
 
 $(BUILD)/tests/%: tests/%.c tests/check.h tests/own.h tests/kmod.h lib/dune.h $(BUILD)/libdune.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
-
-# an unported ISA's backend refuses every VM (no /dev/kvm needed)
-$(BUILD)/tests/t-unported: tests/unported/t-unported.c tests/check.h $(ARCH_HDRS) $(BUILD)/libdune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a -lpthread
 
@@ -220,9 +207,6 @@ endif
 # arch/<isa>/rules.mk may add unit tests to CROSS_TESTS, and to CROSS_CHECKS
 # targets of its own (each printing TAP and a count line), run after them.
 CROSS_TESTS := t-syscall-names
-ifneq ($(filter $(ARCH),$(UNPORTED)),)
-CROSS_TESTS += t-unported
-endif
 CROSS_CHECKS :=
 -include $(ARCH_DIR)/rules.mk
 check-cross: all

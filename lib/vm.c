@@ -19,6 +19,12 @@ static long raw_mmap(void *addr, size_t len, int prot, int flags, int fd)
 	return arch_raw_syscall(SYS_mmap, (long)addr, len, prot, flags, fd, 0);
 }
 
+/* The KVM capability the backend cannot do without, unless arch-abi.h names another. */
+#ifndef DUNE_KVM_CAP
+#define DUNE_KVM_CAP		KVM_CAP_SYNC_REGS
+#define DUNE_KVM_CAP_NAME	"KVM_CAP_SYNC_REGS"
+#endif
+
 static int open_kvm(const char *path)
 {
 	long fd = sys4(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC, 0);
@@ -26,9 +32,9 @@ static int open_kvm(const char *path)
 	if (fd < 0)
 		return dune_fail(fd, "%s: %s", path, dune_strerror(fd));
 	if (dune_ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION ||
-	    dune_ioctl(fd, KVM_CHECK_EXTENSION, (void *)KVM_CAP_SYNC_REGS) <= 0) {
+	    dune_ioctl(fd, KVM_CHECK_EXTENSION, (void *)DUNE_KVM_CAP) <= 0) {
 		sys1(SYS_close, fd);
-		return dune_fail(-ENOTSUP, "%s: not a KVM with KVM_CAP_SYNC_REGS", path);
+		return dune_fail(-ENOTSUP, "%s: not a KVM with " DUNE_KVM_CAP_NAME, path);
 	}
 	return fd;
 }

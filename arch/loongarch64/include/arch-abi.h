@@ -33,6 +33,10 @@ struct dune_sigaction {
 #define DUNE_CLONE_ARG_CTID	3
 #define DUNE_CLONE_ARG_TLS	4
 
+/* No KVM_CAP_SYNC_REGS on LoongArch: registers go by ONE_REG and KVM_GET/SET_REGS. */
+#define DUNE_KVM_CAP		KVM_CAP_ONE_REG
+#define DUNE_KVM_CAP_NAME	"KVM_CAP_ONE_REG"
+
 /* a0 holds -errno, as on x86-64. */
 #define DUNE_MAX_ERRNO		4095
 
