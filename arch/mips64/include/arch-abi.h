@@ -34,6 +34,10 @@ struct dune_sigaction {
 #define DUNE_CLONE_ARG_TLS	3
 #define DUNE_CLONE_ARG_CTID	4
 
+/* No KVM_CAP_SYNC_REGS on MIPS: registers go by ONE_REG and KVM_GET/SET_REGS. */
+#define DUNE_KVM_CAP		KVM_CAP_ONE_REG
+#define DUNE_KVM_CAP_NAME	"KVM_CAP_ONE_REG"
+
 /*
  * A syscall fails with a3 set and the errno (positive) in v0;
  * arch_raw_syscall() and arch_syscall_return() convert to and from -errno,
