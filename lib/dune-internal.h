@@ -160,7 +160,8 @@ struct dune_vcpu {
 	int native_probe;		/* retrying natively an access KVM could not back */
 	struct dune_fault probe_fault;	/* and the fault that retry took */
 	uintptr_t fault_page;		/* the page of its last guest page fault... */
-	int fault_repeats;		/* ...and how often it faulted there in a row */
+	int fault_repeats;		/* ...and how often it faulted there in a row, */
+	unsigned int fault_resets;	/* ...since the page-table reset it saw */
 	struct dune_sigqueue sigq;	/* noted by the host handler, not yet delivered */
 	uint8_t *stack_top;		/* its host-loop stack */
 	void *arch;
@@ -191,6 +192,7 @@ struct dune_vm {
 	size_t pt_next;			/* bump pointer of the page-table pool */
 	size_t pt_free;			/* freed table pages that may be reused (offsets)... */
 	size_t pt_freed;		/* ...and those KVM may still cache (see dune_mem_sweep) */
+	unsigned int pt_resets;		/* how often dune_mem_resync() cleared them */
 	size_t area_usable;		/* read-write up to here, PROT_NONE above */
 	size_t gpa_next, gpa_units;	/* next-fit cursor and size of gpa_used[] */
 	uintptr_t brk;

@@ -780,8 +780,11 @@ static int fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
 	f->code = SEGV_ACCERR;
 	if (!access_allowed(&vma, f))
 		return 0;
-	vcpu->fault_repeats = page == vcpu->fault_page ? vcpu->fault_repeats + 1 : 0;
+	/* a repeat after the page tables were reset (a re-entry) is not one */
+	vcpu->fault_repeats = page == vcpu->fault_page && vcpu->fault_resets == vm->pt_resets ?
+			      vcpu->fault_repeats + 1 : 0;
 	vcpu->fault_page = page;
+	vcpu->fault_resets = vm->pt_resets;
 	if (vcpu->fault_repeats > 2)
 		return 0;
 	start = vma.start;
@@ -804,11 +807,22 @@ int dune_mem_fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
 
 /* ---- start-up ----------------------------------------------------------- */
 
+/* Map every mapping of /proc/self/maps (vm->lock held: it guards vm->maps_buf too). */
 static int mirror_vma(struct dune_vm *vm, const struct dune_vma *vma, void *arg)
 {
 	(void)arg;
-	dune_mem_map(vm, vma->start, vma->end, vma->prot);
+	for_each_guest_piece(vm, DUNE_ALIGN_DOWN(vma->start, DUNE_PAGE_SIZE),
+			     DUNE_ALIGN_UP(vma->end, DUNE_PAGE_SIZE), mirror_piece, vma->prot);
 	return 0;
+}
+
+static int mirror_all(struct dune_vm *vm)
+{
+	int err;
+
+	vm->brk = sys1(SYS_brk, 0);
+	err = maps_for_each(vm, mirror_vma, NULL);
+	return err < 0 ? dune_fail(err, "cannot read /proc/self/maps: %s", dune_strerror(err)) : 0;
 }
 
 int dune_mem_init(struct dune_vm *vm)
@@ -838,11 +852,10 @@ int dune_mem_init(struct dune_vm *vm)
 				 dune_strerror(err), arch_guest_phys_bits(vm));
 	vm->area_gpa = vm->slots[0].gpa;
 	vm->stats.memslots = vm->nr_slots;
-	vm->brk = sys1(SYS_brk, 0);
-	err = maps_for_each(vm, mirror_vma, NULL);
-	if (err < 0)
-		return dune_fail(err, "cannot read /proc/self/maps: %s", dune_strerror(err));
-	return 0;
+	dune_lock(&vm->lock);
+	err = mirror_all(vm);
+	dune_unlock(&vm->lock);
+	return err;
 }
 
 /* Back from running natively: the mappings may all have changed. */
@@ -850,13 +863,15 @@ int dune_mem_resync(struct dune_vm *vm)
 {
 	int err;
 
+	/* other threads may be inside: they fault meanwhile, and wait for the lock */
 	dune_lock(&vm->lock);
 	err = arch_pt_reset(vm);
+	vm->pt_resets++;
 	note_change(vm, 1);
-	dune_unlock(&vm->lock);
 	if (err)
-		return dune_fail(err, "cannot reset the guest page tables");
-	vm->brk = sys1(SYS_brk, 0);
-	err = maps_for_each(vm, mirror_vma, NULL);
-	return err < 0 ? dune_fail(err, "cannot read /proc/self/maps: %s", dune_strerror(err)) : 0;
+		err = dune_fail(err, "cannot reset the guest page tables");
+	else
+		err = mirror_all(vm);
+	dune_unlock(&vm->lock);
+	return err;
 }
