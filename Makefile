@@ -98,7 +98,7 @@ $(LA_SYSROOT)/.complete: tests/cross/sysroot-loongarch64.sh
 	tests/cross/sysroot-loongarch64.sh $(LA_SYSROOT)
 endif
 
-$(BUILD)/obj/%.S.o: %.S
+$(BUILD)/obj/%.S.o: %.S | $(SYSROOT_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -c -o $@ $<
 

@@ -8,7 +8,8 @@ LA_BARE_SRC := tests/loongarch64/bare/start.S tests/loongarch64/bare/bare.c \
 	arch/loongarch64/trap.c arch/loongarch64/sigframe.c arch/loongarch64/guest.S
 LA_BARE := $(BUILD)/tests/la-bare.elf
 
-$(LA_BARE): $(LA_BARE_SRC) tests/loongarch64/bare/bare.h tests/loongarch64/bare/bare.ld $(ARCH_HDRS)
+$(LA_BARE): $(LA_BARE_SRC) tests/loongarch64/bare/bare.h tests/loongarch64/bare/bare.ld $(ARCH_HDRS) \
+	   | $(SYSROOT_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iarch/loongarch64 -Itests/loongarch64/bare $(WARN) -O2 -ffreestanding \
 		-nostdlib -static -fno-pic -fno-pie -mno-lsx -mno-lasx \
