@@ -174,7 +174,9 @@ void dune_host_loop(struct dune_vcpu *vcpu)
 	for (;;) {
 		long r;
 
-		if (vcpu->sigq.head != vcpu->sigq.tail)
+		/* what the host handler notes from here on, this KVM_RUN returns for */
+		__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&vcpu->sigq.tail, __ATOMIC_ACQUIRE) != vcpu->sigq.head)
 			dune_signals_deliver(vcpu);
 		r = arch_prepare_run(vcpu);
 		if (r)

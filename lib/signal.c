@@ -144,6 +144,12 @@ static void host_handler(int sig, siginfo_t *info, void *uc)
 	if (vcpu->native_probe && (sig == SIGBUS || sig == SIGSEGV) && info->si_code > 0)
 		dune_probe_faulted(vcpu, info, &((ucontext_t *)uc)->uc_sigmask);
 	queue_signal(&vcpu->sigq, info);
+	/*
+	 * Noted after the host loop looked at the queue, it must not wait for
+	 * the next exit: KVM_RUN sees no signal pending (this handler took it),
+	 * and a guest that only computes would never leave.
+	 */
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	if (!(*restore & sigbit(sig))) {	/* else the program's (sigsuspend) */
 		__atomic_or_fetch(&vcpu->sigq.held, sigbit(sig), __ATOMIC_SEQ_CST);
 		*restore |= sigbit(sig);

@@ -4,7 +4,8 @@
  * repeated whatever the timing of a signal.  Under interval timers of several
  * periods, an external flood, self-sent storms from several threads and with
  * SA_RESTART on and off, every syscall result is checked and every copied
- * byte compared; 1,000 queued realtime signals all arrive, in order, and
+ * byte compared; a program that only computes takes each signal at once;
+ * 1,000 queued realtime signals all arrive, in order, and
  * the mask the program reads is the one it set.  The
  * same workload runs natively first (proving the checks themselves), then in
  * a child inside dune.
@@ -12,6 +13,8 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 
@@ -262,6 +265,61 @@ static void flood(void)
 	CHECK(usr1s > 0, "%s flood: no SIGUSR1 arrived", mode);
 }
 
+#define PINGS		2000
+
+static volatile int *pongs;		/* shared with the pinger: handled, stuck at */
+
+static void count_pong(int sig)
+{
+	(void)sig;
+	pongs[0]++;
+}
+
+/*
+ * A program that only computes (no syscall, no fault) takes each signal as
+ * it comes.  Another process sends the next up to 20 us after the handler
+ * ran, while dune handles that handler's rt_sigreturn and returns.  One
+ * that stays pending for 5 s was lost until the next exit, which a computing
+ * program never makes: the pinger then sends SIGUSR2 to end the spin.
+ */
+static void computing(void)
+{
+	pid_t pinger;
+
+	pongs = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(pongs != MAP_FAILED, "%s: mmap: %s", mode, strerror(errno));
+	if (pongs == MAP_FAILED)
+		return;
+	set_handler(SIGUSR1, count_pong, 0);
+	set_handler(SIGUSR2, count_usr1, 0);
+	pinger = fork();
+	if (pinger == 0) {
+		for (int i = 0; i < PINGS; i++) {
+			long deadline = now_us() + 5000000, late = now_us() + rng() % 20;
+
+			while (now_us() < late)	/* anywhere in dune's round trip */
+				;
+			kill(my_pid, SIGUSR1);
+			while (pongs[0] <= i && now_us() < deadline)
+				sched_yield();
+			if (pongs[0] <= i) {
+				pongs[1] = i + 1;
+				kill(my_pid, SIGUSR2);
+				_exit(1);
+			}
+		}
+		_exit(0);
+	}
+	CHECK(pinger > 0, "%s: fork: %s", mode, strerror(errno));
+	while (pinger > 0 && pongs[0] < PINGS && !pongs[1])
+		barrier();
+	while (pinger > 0 && waitpid(pinger, NULL, 0) < 0 && errno == EINTR)
+		;
+	CHECK(!pongs[1], "%s: signal %d of %d stayed pending for 5 s while the program computed",
+	      mode, pongs[1], PINGS);
+	munmap((void *)pongs, 4096);
+}
+
 static __thread int storm_hits;
 
 static void count_storm(int sig)
@@ -364,6 +422,8 @@ static int workload(void *arg)
 	timers();
 	printf("# %s: flood\n", mode);
 	flood();
+	printf("# %s: computing\n", mode);
+	computing();
 	printf("# %s: storm\n", mode);
 	storm();
 	printf("# %s: realtime queue\n", mode);
