@@ -253,12 +253,29 @@ static int locked_rss(void)
 	return 0;
 }
 
-/* Run fn natively and inside dune: the same exit status, and the output. */
-static int both(const char *name, int (*fn)(void), char *native_out, char *dune_out, size_t size)
+static double seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Run fn natively and inside dune: the same exit status, and the output.
+ * *took is how long each took, for the log (such loads are slow under TCG).
+ */
+static int both(const char *name, int (*fn)(void), char *native_out, char *dune_out, size_t size,
+		double took[2])
 {
 	struct run native = { fn, 0 }, inside = { fn, 1 };
+	double t0 = seconds();
 	int st_native = run_child(in_child, &native, native_out, size);
+	double t1 = seconds();
 	int st_dune = run_child(in_child, &inside, dune_out, size);
+
+	took[0] = t1 - t0;
+	took[1] = seconds() - t1;
 
 	if (WIFEXITED(st_native) && WEXITSTATUS(st_native) == 77) {
 		printf("# %s: not possible natively here, skipped\n", name);
@@ -284,14 +301,17 @@ int main(void)
 		{ "2 MiB pages split", huge_page_split },
 	};
 	char native_out[4096], dune_out[4096];
+	double took[2];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (both(cases[i].name, cases[i].fn, native_out, dune_out, sizeof(native_out))) {
+		if (both(cases[i].name, cases[i].fn, native_out, dune_out, sizeof(native_out),
+			 took)) {
 			dune_out[strcspn(dune_out, "\n")] = '\0';
-			printf("# %s: %s inside dune, as natively\n", cases[i].name, dune_out);
+			printf("# %s: %s inside dune (%.1f s), as natively (%.1f s)\n", cases[i].name,
+			       dune_out, took[1], took[0]);
 		}
 	}
-	if (both("mlockall", locked_rss, native_out, dune_out, sizeof(native_out))) {
+	if (both("mlockall", locked_rss, native_out, dune_out, sizeof(native_out), took)) {
 		long native_kb = atol(native_out), dune_kb = atol(dune_out);
 
 		printf("# RSS after mlockall: %ld KiB inside dune, %ld KiB natively\n", dune_kb,
