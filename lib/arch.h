@@ -140,11 +140,22 @@ long arch_raw_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long
 /*
  * The same from the instruction at insn: the host loop forwards the
  * program's syscalls from a copy of the template on DUNE_FORWARD_PAGE (see
- * arch-policy.h), where a policy filter knows them.
+ * arch-policy.h), where a policy filter knows them.  *call is a struct
+ * dune_vcpu's call state (enum dune_call): if it is DUNE_CALL_SIGNALLED the
+ * call is not made and the result is -DUNE_ERESTARTNOINTR; once the kernel
+ * has returned it is DUNE_CALL_IDLE.
  */
 long arch_forward_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5,
-			  const void *insn);
+			  const void *insn, int *call);
 extern const char arch_forward_template[];
 extern const size_t arch_forward_template_size;
+/*
+ * In a host signal handler, uc the context it interrupted: if that is in
+ * arch_forward_syscall(..., insn, call) past its check of *call but before
+ * the kernel took the call (or the kernel rewound it to start over, as for
+ * ERESTARTNOINTR), make it return -DUNE_ERESTARTNOINTR without the call.
+ * The caller then sets *call to DUNE_CALL_SIGNALLED.
+ */
+void arch_forward_cancel(void *uc, const void *insn, const int *call);
 
 #endif /* DUNE_ARCH_H */

@@ -114,6 +114,19 @@ struct dune_tools {
 };
 
 /*
+ * Where the program's syscall is while the host loop serves it, for a host
+ * signal that comes meanwhile: natively its handler would run before a call
+ * not made yet.  The values are also in each arch's entry.S.
+ */
+enum dune_call {
+	DUNE_CALL_IDLE,		/* not serving one, or the kernel has taken it */
+	DUNE_CALL_PENDING,	/* serving one, not forwarded yet */
+	DUNE_CALL_SIGNALLED,	/* a signal came first: handlers run, then the call */
+};
+/* Linux's "start over" code, never seen by a program: a call not made yet. */
+#define DUNE_ERESTARTNOINTR	513
+
+/*
  * Signals the host handler took for a thread, in arrival order, each with
  * its siginfo; a standard one is there at most once.  The handler adds at
  * tail, the host loop (which the handler may interrupt, never the reverse)
@@ -129,6 +142,7 @@ struct dune_tools {
 struct dune_sigqueue {
 	siginfo_t info[DUNE_SIGQ_LEN];
 	unsigned int head, tail;
+	unsigned int seen;	/* tail when the host loop last looked */
 	uint64_t standard;
 	uint64_t deferred;	/* blocked by the masks of handlers we started */
 	uint64_t held;		/* blocked by us, not by the program */
@@ -156,6 +170,7 @@ struct dune_vcpu {
 	int tid;			/* the thread running it */
 	long sys_nr;			/* the last forwarded syscall... */
 	int sys_interrupted;		/* ...returned -EINTR */
+	int call;			/* ...being served: enum dune_call */
 	int run_eagain;			/* KVM_RUN's EAGAINs in a row */
 	int native_probe;		/* retrying natively an access KVM could not back */
 	struct dune_fault probe_fault;	/* and the fault that retry took */
@@ -227,10 +242,17 @@ struct dune_vm {
 #define sys5(n, a, b, c, d, e)	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 #define sys6(n, a, b, c, d, e, f) \
 	arch_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
-/* The program's own syscall nr, from the VM's forwarding instruction. */
+/*
+ * The program's own syscall nr, from the VM's forwarding instruction; for the
+ * call a vCPU serves (its first forwarded syscall), dune_forward_call().
+ */
+extern int dune_call_none;
 #define dune_forward6(vm, n, a, b, c, d, e, f) \
 	arch_forward_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f), \
-			     (vm)->forward_insn)
+			     (vm)->forward_insn, &dune_call_none)
+#define dune_forward_call(vcpu, n, a, b, c, d, e, f) \
+	arch_forward_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f), \
+			     (vcpu)->vm->forward_insn, &(vcpu)->call)
 int dune_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
 int dune_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 unsigned long dune_parse_ulong(const char *p, const char **end);

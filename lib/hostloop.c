@@ -115,6 +115,11 @@ static void handle_run_error(struct dune_vcpu *vcpu, long err)
 	leave_vm(vcpu, "KVM_RUN failed", err);
 }
 
+/* The call state of dune's own forwarded calls: never DUNE_CALL_SIGNALLED. */
+int dune_call_none;
+_Static_assert(DUNE_CALL_IDLE == 0 && DUNE_CALL_SIGNALLED == 2 && DUNE_ERESTARTNOINTR == 513,
+	       "the values arch_forward_syscall() has in each entry.S");
+
 static void handle_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 {
 	struct dune_stats *stats = &vcpu->vm->stats;
@@ -125,7 +130,15 @@ static void handle_exit(struct dune_vcpu *vcpu, struct dune_exit *e)
 
 		stats->exits[DUNE_EXIT_SYSCALL]++;
 		vcpu->sys_nr = e->sys.nr;
+		__atomic_store_n(&vcpu->call, DUNE_CALL_PENDING, __ATOMIC_SEQ_CST);
+		/* noted since the loop looked, with KVM_RUN on its way out */
+		if (__atomic_load_n(&vcpu->sigq.tail, __ATOMIC_SEQ_CST) != vcpu->sigq.seen)
+			__atomic_store_n(&vcpu->call, DUNE_CALL_SIGNALLED, __ATOMIC_SEQ_CST);
 		ret = dune_syscall(vcpu, &e->sys);
+		if (ret == -DUNE_ERESTARTNOINTR &&
+		    __atomic_load_n(&vcpu->call, __ATOMIC_SEQ_CST) == DUNE_CALL_SIGNALLED)
+			return;		/* not made: the handlers first (the loop) */
+		__atomic_store_n(&vcpu->call, DUNE_CALL_IDLE, __ATOMIC_SEQ_CST);
 		vcpu->sys_interrupted = ret == -EINTR;
 		arch_syscall_return(vcpu, ret);
 		return;
@@ -176,8 +189,18 @@ void dune_host_loop(struct dune_vcpu *vcpu)
 
 		/* what the host handler notes from here on, this KVM_RUN returns for */
 		__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&vcpu->sigq.tail, __ATOMIC_ACQUIRE) != vcpu->sigq.head)
+		vcpu->sigq.seen = __atomic_load_n(&vcpu->sigq.tail, __ATOMIC_SEQ_CST);
+		if (vcpu->sigq.seen != vcpu->sigq.head)
 			dune_signals_deliver(vcpu);
+		/*
+		 * A call a signal came before, which no handler's frame makes
+		 * again (the signal was not for a handler, or waits for one's
+		 * mask to end): made now.
+		 */
+		if (vcpu->call == DUNE_CALL_SIGNALLED) {
+			handle_exit(vcpu, &e);
+			continue;
+		}
 		r = arch_prepare_run(vcpu);
 		if (r)
 			leave_vm(vcpu, "cannot prepare the vCPU to run", r);

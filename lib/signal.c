@@ -145,6 +145,15 @@ static void host_handler(int sig, siginfo_t *info, void *uc)
 		dune_probe_faulted(vcpu, info, &((ucontext_t *)uc)->uc_sigmask);
 	queue_signal(&vcpu->sigq, info);
 	/*
+	 * Before the program's call is made, its handler must run first, as
+	 * natively: a blocking call could wait for good for what the handler
+	 * does (a self-pipe, Python's wakeup fd).
+	 */
+	if (__atomic_load_n(&vcpu->call, __ATOMIC_SEQ_CST) == DUNE_CALL_PENDING) {
+		arch_forward_cancel(uc, vcpu->vm->forward_insn, &vcpu->call);
+		__atomic_store_n(&vcpu->call, DUNE_CALL_SIGNALLED, __ATOMIC_SEQ_CST);
+	}
+	/*
 	 * Noted after the host loop looked at the queue, it must not wait for
 	 * the next exit: KVM_RUN sees no signal pending (this handler took it),
 	 * and a guest that only computes would never leave.
@@ -201,8 +210,9 @@ void dune_signals_reset(struct dune_vcpu *vcpu, uint64_t mask)
 {
 	struct dune_sigqueue *q = &vcpu->sigq;
 
-	q->head = q->tail = 0;
+	q->head = q->tail = q->seen = 0;
 	q->standard = q->deferred = q->held = 0;
+	vcpu->call = DUNE_CALL_IDLE;
 	set_program_mask(vcpu, mask);
 }
 
@@ -387,14 +397,17 @@ static int deliver(struct dune_vcpu *vcpu, int sig, const siginfo_t *info, uint6
 {
 	struct dune_sigaction taken = take_action(sig), *act = &taken;
 	uint64_t old_mask = *mask;
-	int restart = vcpu->sys_interrupted && (act->flags & SA_RESTART) &&
-		      !(dune_syscall_why(vcpu->sys_nr) & DUNE_WHY_NORESTART);
+	int unmade = vcpu->call == DUNE_CALL_SIGNALLED;
+	int restart = unmade || (vcpu->sys_interrupted && (act->flags & SA_RESTART) &&
+				 !(dune_syscall_why(vcpu->sys_nr) & DUNE_WHY_NORESTART));
 	int err;
 
 	err = arch_signal_deliver(vcpu, info, act, old_mask, restart, vcpu->sys_nr);
 	vcpu->sys_interrupted = 0;
 	if (err)
 		return err;
+	if (unmade)		/* the guest makes the call after the handler */
+		__atomic_store_n(&vcpu->call, DUNE_CALL_IDLE, __ATOMIC_SEQ_CST);
 	*mask = old_mask | act->mask[0] | ((act->flags & SA_NODEFER) ? 0 : sigbit(sig));
 	__atomic_or_fetch(&vcpu->sigq.deferred, *mask & ~old_mask, __ATOMIC_SEQ_CST);
 	vcpu->vm->stats.signals++;

@@ -32,11 +32,12 @@
 #include "dune-internal.h"
 #include "syscalls.h"
 
-static long forward(struct dune_vm *vm, const struct dune_syscall *sys)
+/* The program's call, on its way: not made if a host signal came first (hostloop.c). */
+static long forward(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	const long *a = sys->args;
 
-	return dune_forward6(vm, sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return dune_forward_call(vcpu, sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -103,7 +104,7 @@ static long do_mmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	/* natively dune's memory would not be there; it cannot move, so refuse */
 	if ((sys->args[3] & MAP_FIXED) && dune_overlaps_own(vm, addr, addr + len))
 		return -ENOMEM;
-	ret = forward(vcpu->vm, &host);
+	ret = forward(vcpu, &host);
 	if (!IS_ERR_VALUE(ret)) {
 		pkey = xo ? arch_exec_only_pkey(vcpu) : 0;
 		dune_mem_set_pkey(vm, ret, ret + len, pkey > 0 ? pkey : 0);
@@ -126,7 +127,7 @@ static long do_munmap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	long ret;
 
 	if (!dune_overlaps_own(vm, addr, end)) {
-		ret = forward(vcpu->vm, sys);
+		ret = forward(vcpu, sys);
 		if (!ret)
 			unmapped(vm, addr, end);
 		return ret;
@@ -172,7 +173,7 @@ static long do_mprotect(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		return -ENOMEM;		/* natively a hole */
 	if ((pkey > 0 || xo) && !dune_mem_pkey_room(vm))
 		return -ENOMEM;		/* as for too many mappings */
-	ret = forward(vcpu->vm, &host);
+	ret = forward(vcpu, &host);
 	if (ret) {
 		dune_mem_unmap(vm, addr, end);	/* maybe partly applied: refault */
 		return ret;
@@ -199,7 +200,7 @@ static long do_mremap(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	if ((sys->args[3] & MREMAP_FIXED) &&
 	    dune_overlaps_own(vm, sys->args[4], sys->args[4] + new_len))
 		return -ENOMEM;
-	ret = forward(vcpu->vm, sys);
+	ret = forward(vcpu, sys);
 	if (IS_ERR_VALUE(ret))
 		return ret;
 	dune_mem_move_pkey(vm, old, old_len, ret, new_len, sys->args[3] & MREMAP_DONTUNMAP);
@@ -213,8 +214,10 @@ static long do_brk(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	struct dune_vm *vm = vcpu->vm;
 	uintptr_t old = vm->brk;
-	long ret = forward(vcpu->vm, sys);
+	long ret = forward(vcpu, sys);
 
+	if (ret == -DUNE_ERESTARTNOINTR)	/* not made: no new break */
+		return ret;
 	if ((uintptr_t)ret > old)
 		dune_mem_map(vm, old, ret, PROT_READ | PROT_WRITE);
 	else if ((uintptr_t)ret < old)
@@ -234,7 +237,7 @@ static long do_shmat(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	if (sys->args[1] && !sys3(SYS_shmctl, sys->args[0], IPC_STAT, &ds) &&
 	    dune_overlaps_own(vm, sys->args[1], sys->args[1] + ds.shm_segsz))
 		return -EINVAL;
-	ret = forward(vm, sys);
+	ret = forward(vcpu, sys);
 	if (IS_ERR_VALUE(ret))
 		return ret;
 	if (sys->args[2] & SHM_EXEC)
@@ -249,7 +252,7 @@ static long do_shmdt(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	struct dune_vm *vm = vcpu->vm;
 	struct dune_vma vma;
 	int found = !dune_maps_find(vm, sys->args[0], &vma);
-	long ret = forward(vcpu->vm, sys);
+	long ret = forward(vcpu, sys);
 
 	if (!ret && found)
 		unmapped(vm, vma.start, vma.end);
@@ -268,9 +271,9 @@ static long refuse_own_range(struct dune_vcpu *vcpu, const struct dune_syscall *
 	long ret;
 
 	if (!dune_overlaps_own(vcpu->vm, addr, end > addr ? end : addr + 1))
-		return forward(vcpu->vm, sys);
+		return forward(vcpu, sys);
 	empty.args[1] = 0;
-	ret = forward(vcpu->vm, &empty);
+	ret = forward(vcpu, &empty);
 	return ret ? ret : -ENOMEM;
 }
 
@@ -288,7 +291,7 @@ static long do_dup2(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		if (err)
 			return -EMFILE;
 	}
-	return forward(vcpu->vm, sys);
+	return forward(vcpu, sys);
 }
 
 /* close_range(2) around dune's fds, which are not there for the program. */
@@ -300,7 +303,7 @@ static long do_close_range(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 	long ret;
 
 	if (first > last)
-		return forward(vcpu->vm, sys);	/* EINVAL */
+		return forward(vcpu, sys);	/* EINVAL */
 	for (int i = 0; i < n && first <= last; i++) {
 		if ((unsigned long)own[i] < first || (unsigned long)own[i] > last)
 			continue;
@@ -321,7 +324,7 @@ static long forward_fds_locked(struct dune_vcpu *vcpu, const struct dune_syscall
 	long ret;
 
 	dune_lock(&vm->fd_lock);
-	ret = forward(vcpu->vm, sys);
+	ret = forward(vcpu, sys);
 	dune_unlock(&vm->fd_lock);
 	return ret;
 }
@@ -343,7 +346,7 @@ static long do_execve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	dune_signals_unhold(vcpu);
 	dune_lock(&vm->fd_lock);
 	dune_unlock(&vm->fd_lock);
-	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(vcpu->vm, sys);
+	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(vcpu, sys);
 }
 
 /* ---- calls the kernel allows a single-threaded process only ----------------- */
@@ -432,7 +435,7 @@ static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall
 {
 	struct dune_vm *vm = vcpu->vm;
 	struct timespec ms = { 0, 1000000 };
-	long ret = forward(vm, sys);
+	long ret = forward(vcpu, sys);
 
 	if ((ret != -EINVAL && ret != -EUSERS) || vm->nr_shared_fds || !others_are_kvm_workers() ||
 	    arch_vcpu_save(vcpu))
@@ -440,7 +443,7 @@ static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall
 	dune_vm_close_kvm(vm);
 	for (int i = 0; i < 1000 && nr_threads() > 1; i++)	/* the worker is exiting */
 		sys2(SYS_nanosleep, &ms, NULL);
-	ret = forward(vm, sys);
+	ret = forward(vcpu, sys);
 	if (dune_vm_rebuild(vm, vcpu, 0) || arch_vcpu_restore(vcpu, vcpu, 0, 0, 0)) {
 		dune_policy_stop(vm, dune_syscall_name(sys->nr), dune_last_error());
 		dune_log("%s: %s; continuing natively outside the VM",
@@ -457,12 +460,12 @@ static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall
 
 static long do_forward(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	return forward(vcpu->vm, sys);
+	return forward(vcpu, sys);
 }
 
 static long refuse_own_fd(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
-	return dune_is_own_fd(vcpu->vm, sys->args[0]) ? -EBADF : forward(vcpu->vm, sys);
+	return dune_is_own_fd(vcpu->vm, sys->args[0]) ? -EBADF : forward(vcpu, sys);
 }
 
 /* Checked in reach.c, forwarded here as every program call is. */
@@ -470,14 +473,14 @@ static long do_pidfd_getfd(struct dune_vcpu *vcpu, const struct dune_syscall *sy
 {
 	long err = dune_pidfd_getfd_check(vcpu->vm, sys);
 
-	return err ? err : forward(vcpu->vm, sys);
+	return err ? err : forward(vcpu, sys);
 }
 
 static long do_uring_register(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	long err = dune_uring_register_check(vcpu->vm, sys);
 
-	return err ? err : forward(vcpu->vm, sys);
+	return err ? err : forward(vcpu, sys);
 }
 
 static long do_clone(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -509,10 +512,11 @@ static long do_exit(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	dune_exit_thread(vcpu, sys->args[0]);
 }
 
+/* Made whatever signal comes: the VM's fds may be gone already. */
 static long do_exit_group(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	dune_vm_before_exit(vcpu->vm);
-	return forward(vcpu->vm, sys);
+	return dune_forward6(vcpu->vm, sys->nr, sys->args[0], 0, 0, 0, 0, 0);
 }
 
 static long do_sigreturn(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -535,7 +539,7 @@ static long do_arch_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *s
 {
 	long ret;
 
-	return arch_syscall(vcpu, sys, &ret) ? ret : forward(vcpu->vm, sys);
+	return arch_syscall(vcpu, sys, &ret) ? ret : forward(vcpu, sys);
 }
 
 static long do_prctl(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -575,7 +579,7 @@ long dune_syscall_serve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	long slot = dune_syscall_slot(sys->nr);
 
 	if (slot < 0 || !handlers[slot])
-		return forward(vcpu->vm, sys);
+		return forward(vcpu, sys);
 	if (memargs[slot][0].kind)
 		return dune_reach_call(vcpu, sys, memargs[slot], handlers[slot]);
 	return handlers[slot](vcpu, sys);

@@ -24,7 +24,9 @@ static long native(long nr, long a0, long a1)
 
 static long forwarded(long nr, long a0, long a1)
 {
-	return arch_forward_syscall(nr, a0, a1, 0, 0, 0, 0, vm.forward_insn);
+	int call = DUNE_CALL_IDLE;
+
+	return arch_forward_syscall(nr, a0, a1, 0, 0, 0, 0, vm.forward_insn, &call);
 }
 
 static void install(const struct dune_policy *p)

@@ -4,7 +4,8 @@
  * repeated whatever the timing of a signal.  Under interval timers of several
  * periods, an external flood, self-sent storms from several threads and with
  * SA_RESTART on and off, every syscall result is checked and every copied
- * byte compared; a program that only computes takes each signal at once;
+ * byte compared; a program that only computes, or reads its handler's
+ * self-pipe, takes each signal at once;
  * 1,000 queued realtime signals all arrive, in order, and
  * the mask the program reads is the one it set.  The
  * same workload runs natively first (proving the checks themselves), then in
@@ -268,29 +269,39 @@ static void flood(void)
 #define PINGS		2000
 
 static volatile int *pongs;		/* shared with the pinger: handled, stuck at */
+static int wake[2] = { -1, -1 };	/* the handler's self-pipe, if in use */
 
 static void count_pong(int sig)
 {
 	(void)sig;
 	pongs[0]++;
+	if (wake[1] >= 0)
+		(void)!write(wake[1], "x", 1);
 }
 
 /*
- * A program that only computes (no syscall, no fault) takes each signal as
- * it comes.  Another process sends the next up to 20 us after the handler
- * ran, while dune handles that handler's rt_sigreturn and returns.  One
- * that stays pending for 5 s was lost until the next exit, which a computing
- * program never makes: the pinger then sends SIGUSR2 to end the spin.
+ * Each signal taken as it comes, by a program that only computes (no
+ * syscall, no fault), or that reads the pipe its handler writes to (a
+ * self-pipe, as event loops and Python's wakeup fd do).  Another process
+ * sends the next up to 20 us after the handler ran: while dune handles that
+ * handler's rt_sigreturn, or the next read on its way to the kernel.  One
+ * that stays pending for 5 s waited for an exit a computing program never
+ * makes, or for a read to end that only the handler would end: the pinger
+ * then sends SIGUSR2 to end the wait.
  */
-static void computing(void)
+static void ping_pong(int self_pipe)
 {
+	const char *doing = self_pipe ? "read its handler's self-pipe" : "computed";
 	pid_t pinger;
+	char c;
 
 	pongs = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	CHECK(pongs != MAP_FAILED, "%s: mmap: %s", mode, strerror(errno));
 	if (pongs == MAP_FAILED)
 		return;
-	set_handler(SIGUSR1, count_pong, 0);
+	CHECK(!self_pipe || pipe(wake) == 0, "%s: pipe: %s", mode, strerror(errno));
+	/* restarted, a read blocked when the signal came returns the handler's byte */
+	set_handler(SIGUSR1, count_pong, self_pipe ? SA_RESTART : 0);
 	set_handler(SIGUSR2, count_usr1, 0);
 	pinger = fork();
 	if (pinger == 0) {
@@ -311,12 +322,21 @@ static void computing(void)
 		_exit(0);
 	}
 	CHECK(pinger > 0, "%s: fork: %s", mode, strerror(errno));
-	while (pinger > 0 && pongs[0] < PINGS && !pongs[1])
-		barrier();
+	while (pinger > 0 && pongs[0] < PINGS && !pongs[1]) {
+		if (self_pipe)
+			(void)!read(wake[0], &c, 1);
+		else
+			barrier();
+	}
 	while (pinger > 0 && waitpid(pinger, NULL, 0) < 0 && errno == EINTR)
 		;
-	CHECK(!pongs[1], "%s: signal %d of %d stayed pending for 5 s while the program computed",
-	      mode, pongs[1], PINGS);
+	CHECK(!pongs[1], "%s: signal %d of %d stayed pending for 5 s while the program %s",
+	      mode, pongs[1], PINGS, doing);
+	if (self_pipe) {
+		close(wake[0]);
+		close(wake[1]);
+		wake[0] = wake[1] = -1;
+	}
 	munmap((void *)pongs, 4096);
 }
 
@@ -423,7 +443,9 @@ static int workload(void *arg)
 	printf("# %s: flood\n", mode);
 	flood();
 	printf("# %s: computing\n", mode);
-	computing();
+	ping_pong(0);
+	printf("# %s: self-pipe\n", mode);
+	ping_pong(1);
 	printf("# %s: storm\n", mode);
 	storm();
 	printf("# %s: realtime queue\n", mode);

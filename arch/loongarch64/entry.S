@@ -119,30 +119,65 @@ arch_exit_thread:
 	break	0
 	.size	arch_exit_thread, .-arch_exit_thread
 
-/*
- * long arch_forward_syscall(long nr, long a0, ..., long a5, const void *insn):
- * a system call from the instruction at insn (arch_forward_template, or its
- * copy on DUNE_FORWARD_PAGE), which returns to our caller.  -errno on failure.
- * long arch_raw_syscall(long nr, long a0, ..., long a5): the same from the
- * template.  The kernel may clobber t0-t8, never ra.
- */
-	FUNC	arch_forward_syscall
-	FUNC	arch_raw_syscall
-arch_forward_syscall:
-	move	$t0, $a7
-	b	1f
-arch_raw_syscall:
-	la.local $t0, arch_forward_template
-1:	move	$a7, $a0
+/* The C arguments nr, a0..a5 in the syscall's registers. */
+.macro	SYSCALL_ARGS
+	move	$a7, $a0
 	move	$a0, $a1
 	move	$a1, $a2
 	move	$a2, $a3
 	move	$a3, $a4
 	move	$a4, $a5
 	move	$a5, $a6
-	jr	$t0
-	.size	arch_forward_syscall, .-arch_forward_syscall
+.endm
+
+/*
+ * long arch_raw_syscall(long nr, long a0, ..., long a5): a system call from
+ * arch_forward_template, which returns to our caller.  -errno on failure.
+ * The kernel may clobber t0-t8, never ra.
+ */
+	FUNC	arch_raw_syscall
+arch_raw_syscall:
+	SYSCALL_ARGS
+	b	arch_forward_template
 	.size	arch_raw_syscall, .-arch_raw_syscall
+
+/*
+ * long arch_forward_syscall(long nr, long a0, ..., long a5, const void *insn,
+ * int *call): the same from the instruction at insn (the template's copy on
+ * DUNE_FORWARD_PAGE), unless *call is DUNE_CALL_SIGNALLED (2): then
+ * -DUNE_ERESTARTNOINTR (-513).  *call is DUNE_CALL_IDLE (0) once the kernel
+ * returned.  A host signal from the check to the syscall instruction itself
+ * makes the call return as if it had been SIGNALLED (arch_forward_cancel):
+ * s0 holds call from before the check until the return.
+ */
+	FUNC	arch_forward_syscall
+arch_forward_syscall:
+	addi.d	$sp, $sp, -16
+	st.d	$ra, $sp, 8
+	st.d	$s0, $sp, 0
+	ld.d	$s0, $sp, 16
+	move	$t0, $a7
+	SYSCALL_ARGS
+	FUNC	la_forward_check
+la_forward_check:
+	ld.w	$t1, $s0, 0
+	addi.w	$t2, $zero, 2
+	beq	$t1, $t2, la_forward_cancelled
+	FUNC	la_forward_call
+la_forward_call:
+	jirl	$ra, $t0, 0
+	FUNC	la_forward_made
+la_forward_made:
+	st.w	$zero, $s0, 0
+	b	1f
+	FUNC	la_forward_cancelled
+la_forward_cancelled:
+	addi.d	$a0, $zero, -513
+1:	ld.d	$s0, $sp, 0
+	ld.d	$ra, $sp, 8
+	addi.d	$sp, $sp, 16
+	jr	$ra
+	.size	arch_forward_syscall, .-arch_forward_syscall
 
 	.globl	arch_forward_template
 	.hidden	arch_forward_template

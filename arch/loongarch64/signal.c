@@ -93,3 +93,22 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret)
 	*ret = regs[LA_A0];
 	return la_set_user_regs(vcpu, regs, pc);
 }
+
+/*
+ * The interrupted host code was in arch_forward_syscall (entry.S) past its
+ * check of *call (in s0 there) but before the kernel took the call: return
+ * -DUNE_ERESTARTNOINTR from there instead.
+ */
+void arch_forward_cancel(void *uc, const void *insn, const int *call)
+{
+	extern const char la_forward_check[], la_forward_call[], la_forward_made[],
+		la_forward_cancelled[];
+	mcontext_t *m = &((ucontext_t *)uc)->uc_mcontext;
+	const char *pc = (const char *)m->__pc;
+
+	if (m->__gregs[LA_S0] != (uintptr_t)call)
+		return;
+	if ((pc >= la_forward_check && pc <= la_forward_call) ||
+	    (pc == insn && m->__gregs[LA_RA] == (uintptr_t)la_forward_made))
+		m->__pc = (uintptr_t)la_forward_cancelled;
+}

@@ -7,6 +7,7 @@
  * the vDSO, dune's is mips_sigreturn_code, in libdune's text).
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 
@@ -88,4 +89,20 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret)
 	*ret = f->regs[R_V0];
 	mc->regs_set = 1;	/* v0, a3 and pc are the frame's: arch_syscall_return leaves them */
 	return mips_set_fpu(vcpu, fpr, fcsr) ? dune_fail(-EIO, "cannot restore the FPU") : 0;
+}
+
+/*
+ * At the template's `syscall` the kernel has not taken the call: make it
+ * fail with DUNE_ERESTARTNOINTR (v0, with a3 set) and go on to the return.
+ */
+void arch_forward_cancel(void *uc, const void *insn, const int *call)
+{
+	mcontext_t *m = &((ucontext_t *)uc)->uc_mcontext;
+
+	(void)call;		/* not at hand here: arch_forward_syscall() tells */
+	if (m->pc != (uintptr_t)insn)
+		return;
+	m->gregs[R_V0] = DUNE_ERESTARTNOINTR;
+	m->gregs[R_A3] = 1;
+	m->pc += 4;
 }

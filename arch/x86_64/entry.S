@@ -123,34 +123,65 @@ x86_exit_thread:
 	ud2
 	.size	x86_exit_thread, .-x86_exit_thread
 
-/*
- * long arch_forward_syscall(long nr, long a0, ..., long a5, const void *insn):
- * a system call from the instruction at insn (arch_forward_template, or its
- * copy on DUNE_FORWARD_PAGE), which returns to our caller.  -errno on failure.
- * long arch_raw_syscall(long nr, long a0, ..., long a5): the same from the
- * template.
- */
-	.globl	arch_forward_syscall
-	.hidden	arch_forward_syscall
-	.type	arch_forward_syscall, @function
-	.globl	arch_raw_syscall
-	.hidden	arch_raw_syscall
-	.type	arch_raw_syscall, @function
-arch_forward_syscall:
-	mov	16(%rsp), %r11
-	jmp	1f
-arch_raw_syscall:
-	lea	arch_forward_template(%rip), %r11
-1:	mov	%rdi, %rax
+/* The C arguments nr, a0..a4 and a5 (at \a5) in the syscall's registers. */
+.macro	SYSCALL_ARGS a5
+	mov	%rdi, %rax
 	mov	%rsi, %rdi
 	mov	%rdx, %rsi
 	mov	%rcx, %rdx
 	mov	%r8, %r10
 	mov	%r9, %r8
-	mov	8(%rsp), %r9
-	jmp	*%r11			/* the syscall clobbers r11 anyway */
-	.size	arch_forward_syscall, .-arch_forward_syscall
+	mov	\a5, %r9
+.endm
+
+/*
+ * long arch_raw_syscall(long nr, long a0, ..., long a5): a system call from
+ * arch_forward_template, which returns to our caller.  -errno on failure.
+ */
+	.globl	arch_raw_syscall
+	.hidden	arch_raw_syscall
+	.type	arch_raw_syscall, @function
+arch_raw_syscall:
+	SYSCALL_ARGS 8(%rsp)
+	jmp	arch_forward_template
 	.size	arch_raw_syscall, .-arch_raw_syscall
+
+/*
+ * long arch_forward_syscall(long nr, long a0, ..., long a5, const void *insn,
+ * int *call): the same from the instruction at insn (the template's copy on
+ * DUNE_FORWARD_PAGE), unless *call is DUNE_CALL_SIGNALLED (2): then
+ * -DUNE_ERESTARTNOINTR (-513).  *call is DUNE_CALL_IDLE (0) once the kernel
+ * returned.  A host signal from the check to the syscall instruction itself
+ * makes the call return as if it had been SIGNALLED (arch_forward_cancel).
+ * On the stack: a5 8(%rsp), insn 16(%rsp), call 24(%rsp) at entry.
+ */
+	.globl	arch_forward_syscall
+	.hidden	arch_forward_syscall
+	.type	arch_forward_syscall, @function
+arch_forward_syscall:
+	push	%rbx
+	mov	32(%rsp), %rbx
+	mov	24(%rsp), %r11
+	SYSCALL_ARGS 16(%rsp)
+	cmpl	$2, (%rbx)
+	je	x86_forward_cancelled
+	.globl	x86_forward_call
+	.hidden	x86_forward_call
+x86_forward_call:
+	call	*%r11
+	.globl	x86_forward_made
+	.hidden	x86_forward_made
+x86_forward_made:
+	movl	$0, (%rbx)
+	pop	%rbx
+	ret
+	.globl	x86_forward_cancelled
+	.hidden	x86_forward_cancelled
+x86_forward_cancelled:
+	mov	$-513, %rax
+	pop	%rbx
+	ret
+	.size	arch_forward_syscall, .-arch_forward_syscall
 
 	.globl	arch_forward_template
 	.hidden	arch_forward_template

@@ -68,12 +68,16 @@ static void on_stack(struct dune_vcpu *vcpu)
 int main(void)
 {
 	uint32_t insn = LA_INSN_SYSCALL;
+	int call = DUNE_CALL_IDLE;
 
 	CHECK(arch_raw_syscall(SYS_getppid, 0, 0, 0, 0, 0, 0) == getppid(), "raw getppid");
 	CHECK(arch_raw_syscall(SYS_openat, -100, (long)"/nonexistent", 0, 0, 0, 0) == -ENOENT,
 	      "raw -errno");
-	CHECK(arch_forward_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0, arch_forward_template) == getpid(),
-	      "forwarded from the template");
+	CHECK(arch_forward_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0, arch_forward_template, &call) ==
+	      getpid() && call == DUNE_CALL_IDLE, "forwarded from the template");
+	call = DUNE_CALL_SIGNALLED;
+	CHECK(arch_forward_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0, arch_forward_template, &call) ==
+	      -DUNE_ERESTARTNOINTR && call == DUNE_CALL_SIGNALLED, "not made after a signal");
 	CHECK(!memcmp(arch_forward_template, &insn, sizeof(insn)), "template starts with syscall 0");
 	fflush(stdout);
 	arch_call_on_stack(stack[1] + sizeof(stack[1]), on_stack, (struct dune_vcpu *)stack);
