@@ -268,6 +268,7 @@ long dune_ioctl(int fd, unsigned long request, void *arg);
 void dune_lock(int *lock);
 int dune_guest_copy_check(void);
 int dune_read_guest(void *dst, uintptr_t src, size_t len);
+int dune_read_guest_string(char *buf, size_t size, uintptr_t p);
 uint64_t dune_now_ns(void);
 int dune_write_guest(struct dune_vm *vm, uintptr_t dst, const void *src, size_t len);
 void dune_unlock(int *lock);

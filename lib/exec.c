@@ -93,21 +93,6 @@ static long exec_loader(struct dune_vm *vm, const struct dune_syscall *sys, long
 	return ret;
 }
 
-/* The guest's path at p into buf (NUL-terminated within size), or -errno. */
-static int read_guest_path(char *buf, size_t size, uintptr_t p)
-{
-	size_t first = DUNE_PAGE_SIZE - (p & (DUNE_PAGE_SIZE - 1));
-
-	if (first > size)
-		first = size;
-	if (dune_read_guest(buf, p, first))
-		return -EFAULT;
-	if (!memchr(buf, 0, first) && first < size && dune_read_guest(buf + first, p + first,
-								    size - first))
-		return -EFAULT;
-	return memchr(buf, 0, size) ? 0 : -ENAMETOOLONG;
-}
-
 /*
  * Does path (the guest's) name this process's executable through /proc?
  * Under dune-exec-static that link names the loader, not the program.
@@ -116,7 +101,7 @@ static int names_own_exe(uintptr_t path)
 {
 	char buf[64], pid[32];
 
-	if (read_guest_path(buf, sizeof(buf), path))
+	if (dune_read_guest_string(buf, sizeof(buf), path))
 		return 0;
 	dune_fmt(pid, sizeof(pid), "/proc/%ld/exe", sys0(SYS_getpid));
 	return !strcmp(buf, "/proc/self/exe") || !strcmp(buf, "/proc/thread-self/exe") ||

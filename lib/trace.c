@@ -127,10 +127,11 @@ static void put_call(struct out *o, const struct dune_syscall *sys, long ret)
 	else
 		put(o, "syscall_%ld(", sys->nr);
 	for (int i = 0; i < 3; i++) {
-		char s[96] = "";
+		char s[96];
+		int err = i == p ? dune_read_guest_string(s, sizeof(s), sys->args[i]) : -EFAULT;
 
-		if (i == p && !dune_read_guest(s, sys->args[i], sizeof(s) - 1))
-			put(o, "%s\"%s\"", i ? ", " : "", s);
+		if (!err || err == -ENAMETOOLONG)	/* cut short: "...", as strace */
+			put(o, "%s\"%s\"%s", i ? ", " : "", s, err ? "..." : "");
 		else
 			put(o, "%s%#lx", i ? ", " : "", (unsigned long)sys->args[i]);
 	}

@@ -344,6 +344,28 @@ int dune_read_guest(void *dst, uintptr_t src, size_t len)
 }
 
 /*
+ * The guest's NUL-terminated string at p into buf, a page at a time (it may
+ * end just before memory that cannot be read): 0; -ENAMETOOLONG if size
+ * holds no NUL (buf then ends with one, cut short); or -EFAULT.
+ */
+int dune_read_guest_string(char *buf, size_t size, uintptr_t p)
+{
+	size_t first = DUNE_PAGE_SIZE - (p & (DUNE_PAGE_SIZE - 1));
+
+	if (first > size)
+		first = size;
+	if (dune_read_guest(buf, p, first))
+		return -EFAULT;
+	if (!memchr(buf, 0, first) && first < size &&
+	    dune_read_guest(buf + first, p + first, size - first))
+		return -EFAULT;
+	if (memchr(buf, 0, size))
+		return 0;
+	buf[size - 1] = '\0';
+	return -ENAMETOOLONG;
+}
+
+/*
  * Copy to a guest pointer: -EFAULT instead of a crash if it is bad.  The
  * kernel writes dst from this thread (process_vm_readv's local side), as it
  * writes a signal frame: a write below a stack grows it, which a remote
