@@ -150,6 +150,13 @@ long arch_forward_syscall(long nr, long a0, long a1, long a2, long a3, long a4, 
 extern const char arch_forward_template[];
 extern const size_t arch_forward_template_size;
 /*
+ * Around the program's forwarded call: the host thread takes on what of the
+ * guest's state the kernel checks when the call touches the program's
+ * memory (x86-64: the protection keys' rights, PKRU), and gives it back.
+ */
+void arch_call_begin(struct dune_vcpu *vcpu);
+void arch_call_end(struct dune_vcpu *vcpu);
+/*
  * In a host signal handler, uc the context it interrupted: if that is in
  * arch_forward_syscall(..., insn, call) past its check of *call but before
  * the kernel took the call (or the kernel rewound it to start over, as for

@@ -32,12 +32,20 @@
 #include "dune-internal.h"
 #include "syscalls.h"
 
-/* The program's call, on its way: not made if a host signal came first (hostloop.c). */
+/*
+ * The program's call, on its way: not made if a host signal came first
+ * (hostloop.c), and its accesses to the program's memory bound as the
+ * program's own (arch_call_begin()).
+ */
 static long forward(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	const long *a = sys->args;
+	long ret;
 
-	return dune_forward_call(vcpu, sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	arch_call_begin(vcpu);
+	ret = dune_forward_call(vcpu, sys->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	arch_call_end(vcpu);
+	return ret;
 }
 
 static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)

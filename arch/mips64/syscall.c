@@ -62,3 +62,14 @@ long arch_forward_syscall(long nr, long a0, long a1, long a2, long a3, long a4, 
 		__atomic_store_n(call, DUNE_CALL_IDLE, __ATOMIC_SEQ_CST);
 	return ret;
 }
+
+/* No protection keys: nothing of the guest's binds the kernel's accesses. */
+void arch_call_begin(struct dune_vcpu *vcpu)
+{
+	(void)vcpu;
+}
+
+void arch_call_end(struct dune_vcpu *vcpu)
+{
+	(void)vcpu;
+}

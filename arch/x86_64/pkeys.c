@@ -71,6 +71,28 @@ static uint32_t xsave_pkru(struct dune_vm *vm, const uint8_t *image)
 }
 
 /*
+ * Natively the kernel's accesses to user memory obey the caller's PKRU: a
+ * read(2) into a page whose key forbids writes fails with EFAULT.  The
+ * program's forwarded call gets the guest's rights, key 0 (dune's own stack
+ * and code too) left open.  Once the program has keys only: reading the
+ * guest's PKRU takes a KVM_GET_XSAVE, as WRPKRU does not exit.
+ */
+void arch_call_begin(struct dune_vcpu *vcpu)
+{
+	struct x86_vcpu *xc = x86_vcpu(vcpu);
+
+	if (!x86_vm(vcpu->vm)->keys_used || sys3(SYS_ioctl, vcpu->fd, KVM_GET_XSAVE, &xc->xsave))
+		return;
+	wrpkru(xsave_pkru(vcpu->vm, (const uint8_t *)xc->xsave.region) & ~3U);
+}
+
+void arch_call_end(struct dune_vcpu *vcpu)
+{
+	if (x86_vm(vcpu->vm)->keys_used)
+		x86_open_host_pkru(vcpu->vm);
+}
+
+/*
  * pkey_alloc(2): the kernel sets the new key's rights in the caller's PKRU
  * (arch_set_user_pkey_access()), the guest's here.  A guest without PKE has
  * a CPU without keys: ENOSPC, as pkey_alloc gives natively without OSPKE.
@@ -101,6 +123,7 @@ long x86_pkey_alloc(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		dune_forward6(vcpu->vm, SYS_pkey_free, pkey, 0, 0, 0, 0, 0);
 		return err;
 	}
+	x86_vm(vcpu->vm)->keys_used = 1;
 	return pkey;
 }
 
@@ -139,6 +162,7 @@ int arch_exec_only_pkey(struct dune_vcpu *vcpu)
 	if (pkey <= 0 || pkey >= NR_PKEYS)
 		return -1;	/* no key left: Linux then gives key 0 too */
 	vm->exec_only_pkey = pkey;
+	x86_vm(vm)->keys_used = 1;
 	return guest_pkru_disable(vcpu, PKRU_AD << (PKRU_BITS_PER_KEY * pkey)) ? -1 : pkey;
 }
 

@@ -95,6 +95,7 @@ struct x86_vm {
 	int smep;			/* host and KVM have SMEP */
 	unsigned int pkru_offset;	/* PKRU in an XSAVE image (CPUID 0xD.9:EBX) */
 	int host_pkeys;			/* the host kernel uses protection keys (OSPKE) */
+	int keys_used;			/* the program has (or had) a key: arch_call_begin() */
 	int vsyscall;			/* the host emulates the vsyscall page (-1: not asked) */
 	unsigned int compat_refused;	/* i386 calls refused (the first is logged) */
 	uint8_t *ldt;			/* guest copy of the program's LDT (ldt.c)... */

@@ -102,6 +102,27 @@ static int (*exec_only_code(void))(void)
 	return (int (*)(void))p;
 }
 
+/* A syscall's own access to p (the kernel's, through the caller's PKRU). */
+static void kernel_touch(const char *what, char *p, int into)
+{
+	int fds[2];
+	long r;
+
+	if (pipe(fds)) {
+		perror("pipe");
+		exit(1);
+	}
+	if (into) {		/* the kernel writes to p */
+		(void)!write(fds[1], "k", 1);
+		r = read(fds[0], p, 1);
+	} else {
+		r = write(fds[1], p, 1);
+	}
+	printf("%s: %s\n", what, r == 1 ? "ok" : strerror(errno));
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static char *map(size_t len)
 {
 	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -135,12 +156,15 @@ static int cases(void *arg)
 	touch("read, pkey_alloc forbids", p, 0, no_access);
 	mprotect(p, PAGE, PROT_READ);
 	touch("read after mprotect", p, 0, no_access);
+	kernel_touch("write(2) from it, pkey_alloc forbids", p, 0);
 
 	pkey_mprotect(q, PAGE, PROT_READ | PROT_WRITE, writable);
 	touch("write, key open", q, 1, writable);
 	pkey_set(writable, PKEY_DISABLE_WRITE);
 	touch("write, WRPKRU forbids", q, 1, writable);
 	touch("read, WRPKRU allows", q, 0, writable);
+	kernel_touch("read(2) into it, WRPKRU forbids", q, 1);
+	kernel_touch("write(2) from it, WRPKRU allows", q, 0);
 
 	moved = mremap(p, PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, big + LARGE - 4 * PAGE);
 	touch("read after mremap", moved + PAGE, 0, no_access);
