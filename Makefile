@@ -58,6 +58,13 @@ endif
 ARCH_TESTS := $(patsubst tests/$(ARCH)/%.c,$(BUILD)/tests/%,$(wildcard tests/$(ARCH)/t-*.c))
 SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run $(BUILD)/tests/t-policy \
 	$(BUILD)/tests/check.sh
+# t-policy's seccomp profiles: its own, and the default one of Podman and the
+# other containers tools (Debian's golang-github-containers-common; Docker's
+# has the same format and conditions) when it is installed, here and so in
+# check-vm's guest
+CONTAINERS_PROFILE := $(wildcard /usr/share/containers/seccomp.json)
+PROFILES := $(BUILD)/tests/seccomp-profile.json \
+	$(if $(CONTAINERS_PROFILE),$(BUILD)/tests/containers-seccomp.json)
 ifeq ($(ARCH),x86_64)
 SCRIPTS	+= $(BUILD)/tests/t-dune-stat $(BUILD)/tests/t-kmod-stat $(BUILD)/tests/t-bench-paths
 endif
@@ -75,7 +82,7 @@ TOOLS	:= $(filter-out $(BUILD)/dune-stat,$(TOOLS))
 endif
 
 all: $(BUILD)/libdune.a $(BUILD)/libdune.so $(BUILD)/libdune-run.so $(TOOLS) $(TESTS) $(ARCH_TESTS) \
-	$(HELPERS) $(SCRIPTS) \
+	$(HELPERS) $(SCRIPTS) $(PROFILES) \
 	$(STATIC)
 
 ARCH_HDRS := $(wildcard lib/*.h) $(wildcard $(ARCH_DIR)/*.h) $(wildcard $(ARCH_DIR)/include/*.h)
@@ -140,6 +147,10 @@ $(BUILD)/tests/static-pie-inside: tests/static/inside.c lib/dune.h | $(SYSROOT_D
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -static-pie -fPIE -o $@ $< -lpthread
 
+$(BUILD)/tests/containers-seccomp.json: $(CONTAINERS_PROFILE)
+	@mkdir -p $(dir $@)
+	install -m 644 $< $@
+
 # test scripts, installed as test programs
 $(BUILD)/tests/t-programs: tests/programs/run.sh
 $(BUILD)/tests/t-dune-run: tests/programs/options.sh
@@ -147,7 +158,7 @@ $(BUILD)/tests/t-dune-stat: tests/programs/stat.sh
 $(BUILD)/tests/t-kmod-stat: tests/programs/kmod-stat.sh
 $(BUILD)/tests/t-bench-paths: tests/programs/bench-paths.sh
 $(BUILD)/tests/check.sh: tests/programs/check.sh
-$(BUILD)/tests/t-policy: tests/programs/policy.sh $(BUILD)/tests/seccomp-profile.json
+$(BUILD)/tests/t-policy: tests/programs/policy.sh $(PROFILES)
 $(SCRIPTS):
 	@mkdir -p $(dir $@)
 	install -m 755 $< $@
@@ -179,11 +190,12 @@ $(BUILD)/tests/seccomp-profile.json: tests/programs/seccomp-profile.json
 	@mkdir -p $(dir $@)
 	install -m 644 $< $@
 
-# dune-run reads seccomp profiles with json-c (libjson-c-dev); cross builds
+# dune-run reads seccomp profiles with json-c (libjson-c-dev) and the
+# capabilities their conditions name with libcap (libcap-dev); cross builds
 # have no json-c for the target, and their dune-run refuses profiles.
 ifeq ($(ARCH),$(HOST_ARCH))
-$(BUILD)/dune-run: TOOL_CFLAGS = $(shell pkg-config --cflags json-c) -DDUNE_HAVE_JSON_C
-$(BUILD)/dune-run: TOOL_LIBS = $(shell pkg-config --libs json-c)
+$(BUILD)/dune-run: TOOL_CFLAGS = $(shell pkg-config --cflags json-c libcap) -DDUNE_HAVE_JSON_C
+$(BUILD)/dune-run: TOOL_LIBS = $(shell pkg-config --libs json-c libcap)
 endif
 
 $(BUILD)/%: tools/%.c lib/dune.h lib/policy.h $(wildcard tools/$(ARCH)/*.h) $(BUILD)/libdune.a

@@ -8,7 +8,9 @@
  * (arch-policy.h), and seccomp reports where a call came from: there the
  * filter applies the program's rules; elsewhere (dune itself, and the
  * dynamic loader before dune's constructor enters) the calls dune makes
- * natively pass, and every other rule still holds.  A foreign ABI (another
+ * natively pass, and every other rule still holds.  Rules with conditions
+ * compare the call's 64-bit arguments, a 32-bit half at a time, as libseccomp
+ * does (struct dune_policy says which rule wins).  A foreign ABI (another
  * AUDIT_ARCH, x32) is killed; io_uring and kernel AIO, which do work without
  * the calls it stands for, are refused unless an allow-list names them.
  */
@@ -92,13 +94,41 @@ enum dune_policy_reach dune_policy_reach(long nr)
 								     DUNE_REACH_ALL;
 }
 
+static int cannot_enforce(long nr)
+{
+	return dune_fail(-EINVAL, "a rule on %s cannot be enforced: dune performs it itself, so "
+			 "the kernel never sees the program's calls", dune_syscall_name(nr));
+}
+
 int dune_policy_check(const struct dune_policy *p)
 {
 	for (long slot = 0; slot < DUNE_NR_SYSCALLS; slot++)
 		if (p->deny[slot] && dune_policy_reach(DUNE_SYSCALL_BASE + slot) == DUNE_REACH_NONE)
-			return dune_fail(-EINVAL, "a rule on %s cannot be enforced: dune performs it "
-					 "itself, so the kernel never sees the program's calls",
-					 dune_syscall_name(DUNE_SYSCALL_BASE + slot));
+			return cannot_enforce(DUNE_SYSCALL_BASE + slot);
+	for (int i = 0; i < p->nr_cond; i++)
+		if (dune_policy_reach(p->cond[i].nr) == DUNE_REACH_NONE)
+			return cannot_enforce(p->cond[i].nr);
+	return 0;
+}
+
+int dune_policy_add_cond(struct dune_policy *p, const struct dune_cond_rule *rule)
+{
+	if (dune_syscall_slot(rule->nr) < 0 || !dune_syscall_name(rule->nr))
+		return dune_fail(-EINVAL, "a rule on an unknown system call (%ld)", rule->nr);
+	if (rule->nr_cmps < 1 || rule->nr_cmps > DUNE_MAX_CMPS)
+		return dune_fail(-EINVAL, "a rule on %s with %d conditions (1..%d)",
+				 dune_syscall_name(rule->nr), rule->nr_cmps, DUNE_MAX_CMPS);
+	for (int i = 0; i < rule->nr_cmps; i++)
+		if (rule->cmp[i].arg > 5 || rule->cmp[i].op > DUNE_CMP_MASKED_EQ)
+			return dune_fail(-EINVAL, "a rule on %s compares argument %u with "
+					 "operation %u", dune_syscall_name(rule->nr),
+					 rule->cmp[i].arg, rule->cmp[i].op);
+	if (rule->action != DUNE_DENY_KILL && (rule->action < 0 || rule->action > DUNE_MAX_ERRNO))
+		return dune_fail(-EINVAL, "a rule on %s with action %d",
+				 dune_syscall_name(rule->nr), rule->action);
+	if (p->nr_cond == DUNE_MAX_COND_RULES)
+		return dune_fail(-E2BIG, "more than %d rules with conditions", DUNE_MAX_COND_RULES);
+	p->cond[p->nr_cond++] = *rule;
 	return 0;
 }
 
@@ -120,19 +150,39 @@ static uint32_t ret_of(int action)
 	return action ? SECCOMP_RET_ERRNO | (uint32_t)action : SECCOMP_RET_ALLOW;
 }
 
-/* The action (errno, kill, or 0: run it) for nr from the forwarding instruction or not. */
+/* Does a rule on nr bind the calls made from the forwarding instruction, or the others? */
+static int binds(long nr, int forwarded)
+{
+	return forwarded || dune_policy_reach(nr) == DUNE_REACH_ALL;
+}
+
+/* The action (errno, kill, or 0: run it) for nr on one side when no rule with conditions holds. */
 static int verdict(const struct dune_policy *p, long nr, int forwarded)
 {
 	long slot = dune_syscall_slot(nr);
 
 	if (p->deny[slot])
-		return forwarded || dune_policy_reach(nr) == DUNE_REACH_ALL ? p->deny[slot] : 0;
+		return binds(nr, forwarded) ? p->deny[slot] : 0;
 	if (p->allow_mode) {
 		if (p->allow[slot] || dune_policy_reach(nr) == DUNE_REACH_NONE)
 			return 0;
-		return forwarded || dune_policy_reach(nr) == DUNE_REACH_ALL ? p->dflt : 0;
+		return binds(nr, forwarded) ? p->dflt : 0;
 	}
 	return does_others_work(nr) ? EPERM : 0;
+}
+
+/* Is verdict() a rule without conditions on nr for this side (not a default)? */
+static int plain_rule(const struct dune_policy *p, long nr, int forwarded)
+{
+	long slot = dune_syscall_slot(nr);
+
+	return p->deny[slot] ? binds(nr, forwarded) : p->allow_mode && p->allow[slot];
+}
+
+/* Kill, then an errno, then allow. */
+static int rank(int action)
+{
+	return action == DUNE_DENY_KILL ? 2 : action != 0;
 }
 
 struct prog {
@@ -150,26 +200,125 @@ static void emit(struct prog *b, struct sock_filter in)
 #define STMT(code, k)	((struct sock_filter)BPF_STMT(code, k))
 #define JEQ(k, jt, jf)	((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf))
 #define LD_DATA(field)	STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
-/* the low (0) or high (1) 32 bits of the 64-bit instruction pointer */
-#define LD_IP(high)	STMT(BPF_LD | BPF_W | BPF_ABS, \
-			     offsetof(struct seccomp_data, instruction_pointer) + \
-			     4 * ((high) ^ (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)))
 #define RET(v)		STMT(BPF_RET | BPF_K, (v))
+#define HALF(high)	(4 * ((high) ^ (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)))
+/* the low (0) or high (1) 32 bits of the 64-bit instruction pointer, or of argument i */
+#define LD_IP(high)	STMT(BPF_LD | BPF_W | BPF_ABS, \
+			     offsetof(struct seccomp_data, instruction_pointer) + HALF(high))
+#define LD_ARG(i, high)	STMT(BPF_LD | BPF_W | BPF_ABS, \
+			     offsetof(struct seccomp_data, args) + 8 * (i) + HALF(high))
+#define JMP(op, k, jt, jf) ((struct sock_filter)BPF_JUMP(BPF_JMP | (op) | BPF_K, k, jt, jf))
+#define AND(k)		STMT(BPF_ALU | BPF_AND | BPF_K, (k))
 
-/* One side's rules: a jump per syscall whose action is not the side's default. */
+/* The length of each comparison's code (emit_cmp()). */
+static const uint8_t cmp_len[] = {
+	[DUNE_CMP_NE] = 4, [DUNE_CMP_LT] = 5, [DUNE_CMP_LE] = 5, [DUNE_CMP_EQ] = 4,
+	[DUNE_CMP_GE] = 5, [DUNE_CMP_GT] = 5, [DUNE_CMP_MASKED_EQ] = 6,
+};
+
+/*
+ * A 64-bit comparison, the high halves first: when it holds it goes on to
+ * the code after it, otherwise to fail instructions beyond that.
+ */
+static void emit_cmp(struct prog *b, const struct dune_arg_cmp *c, int fail)
+{
+	uint32_t hi = c->value >> 32, lo = (uint32_t)c->value;
+	int len = cmp_len[c->op];
+#define FAIL(i)	(len - (i) - 1 + fail)	/* from the comparison's instruction i */
+
+	emit(b, LD_ARG(c->arg, 1));
+	switch (c->op) {
+	case DUNE_CMP_EQ:
+		emit(b, JMP(BPF_JEQ, hi, 0, FAIL(1)));
+		emit(b, LD_ARG(c->arg, 0));
+		emit(b, JMP(BPF_JEQ, lo, 0, FAIL(3)));
+		break;
+	case DUNE_CMP_NE:
+		emit(b, JMP(BPF_JEQ, hi, 0, 2));
+		emit(b, LD_ARG(c->arg, 0));
+		emit(b, JMP(BPF_JEQ, lo, FAIL(3), 0));
+		break;
+	case DUNE_CMP_MASKED_EQ:
+		emit(b, AND(hi));
+		emit(b, JMP(BPF_JEQ, (uint32_t)(c->value2 >> 32), 0, FAIL(2)));
+		emit(b, LD_ARG(c->arg, 0));
+		emit(b, AND(lo));
+		emit(b, JMP(BPF_JEQ, (uint32_t)c->value2, 0, FAIL(5)));
+		break;
+	case DUNE_CMP_GT:
+	case DUNE_CMP_GE:
+		emit(b, JMP(BPF_JGT, hi, 3, 0));
+		emit(b, JMP(BPF_JEQ, hi, 0, FAIL(2)));
+		emit(b, LD_ARG(c->arg, 0));
+		emit(b, JMP(c->op == DUNE_CMP_GT ? BPF_JGT : BPF_JGE, lo, 0, FAIL(4)));
+		break;
+	case DUNE_CMP_LT:
+	case DUNE_CMP_LE:
+		emit(b, JMP(BPF_JGT, hi, FAIL(1), 0));
+		emit(b, JMP(BPF_JEQ, hi, 0, 2));
+		emit(b, LD_ARG(c->arg, 0));
+		emit(b, JMP(c->op == DUNE_CMP_LT ? BPF_JGE : BPF_JGT, lo, FAIL(4), 0));
+		break;
+	}
+#undef FAIL
+}
+
+/* A rule with conditions: its action if they all hold, else on to the code after it. */
+static void emit_cond_rule(struct prog *b, const struct dune_cond_rule *r)
+{
+	int left = 1;	/* the instructions after the current comparison: the RET */
+
+	for (int i = 0; i < r->nr_cmps; i++)
+		left += cmp_len[r->cmp[i].op];
+	for (int i = 0; i < r->nr_cmps; i++) {
+		left -= cmp_len[r->cmp[i].op];
+		emit_cmp(b, &r->cmp[i], left);
+	}
+	emit(b, RET(ret_of(r->action)));
+}
+
+/*
+ * One call's rules on one side, if any differ from the side's default
+ * dflt: with the accumulator holding the call's number, the rules with
+ * conditions that a rule without them does not outrank, the most
+ * restrictive first, then the verdict.
+ */
+static void emit_call(struct prog *b, const struct dune_policy *p, long nr, int forwarded,
+		      int dflt)
+{
+	int v = verdict(p, nr, forwarded), plain = plain_rule(p, nr, forwarded) ? rank(v) : -1;
+	int conds = 0, skip;
+
+	for (int i = 0; i < p->nr_cond; i++)
+		conds += p->cond[i].nr == nr && binds(nr, forwarded) &&
+			 rank(p->cond[i].action) > plain;
+	if (!conds) {
+		if (v != dflt) {
+			emit(b, JEQ(nr, 0, 1));
+			emit(b, RET(ret_of(v)));
+		}
+		return;
+	}
+	emit(b, JEQ(nr, 1, 0));
+	skip = b->len;
+	emit(b, STMT(BPF_JMP | BPF_JA, 0));
+	for (int k = 2; k > plain; k--)
+		for (int i = 0; i < p->nr_cond; i++)
+			if (p->cond[i].nr == nr && rank(p->cond[i].action) == k)
+				emit_cond_rule(b, &p->cond[i]);
+	emit(b, RET(ret_of(v)));
+	if (skip < b->max)
+		b->insns[skip].k = b->len - skip - 1;
+}
+
+/* One side's rules: the side's default for the calls no rule names. */
 static void emit_side(struct prog *b, const struct dune_policy *p, int forwarded)
 {
 	int dflt = p->allow_mode ? p->dflt : 0;
 
 	emit(b, LD_DATA(nr));
-	for (long nr = DUNE_SYSCALL_BASE; nr < DUNE_SYSCALL_BASE + DUNE_NR_SYSCALLS; nr++) {
-		int v = verdict(p, nr, forwarded);
-
-		if (v == dflt)
-			continue;
-		emit(b, JEQ(nr, 0, 1));
-		emit(b, RET(ret_of(v)));
-	}
+	for (long nr = DUNE_SYSCALL_BASE; nr < DUNE_SYSCALL_BASE + DUNE_NR_SYSCALLS; nr++)
+		emit_call(b, p, nr, forwarded, dflt);
 	emit(b, RET(ret_of(dflt)));
 }
 

@@ -12,12 +12,43 @@
 
 #include "dune-internal.h"
 
+/* A comparison of a syscall argument, as libseccomp's SCMP_CMP_* (64 bits, unsigned). */
+enum dune_cmp_op {
+	DUNE_CMP_NE, DUNE_CMP_LT, DUNE_CMP_LE, DUNE_CMP_EQ, DUNE_CMP_GE, DUNE_CMP_GT,
+	DUNE_CMP_MASKED_EQ,		/* (arg & value) == value2 */
+};
+
+struct dune_arg_cmp {
+	uint8_t arg;			/* 0..5 */
+	uint8_t op;			/* enum dune_cmp_op */
+	uint64_t value, value2;
+};
+
+#define DUNE_MAX_CMPS		6
+#define DUNE_MAX_COND_RULES	64
+
+/* A rule that applies when every comparison holds. */
+struct dune_cond_rule {
+	long nr;
+	int action;			/* 0 (allow), an errno, or DUNE_DENY_KILL */
+	int nr_cmps;
+	struct dune_arg_cmp cmp[DUNE_MAX_CMPS];
+};
+
+/*
+ * When several rules on a call match, the most restrictive applies (kill,
+ * then an errno, then allow; between errnos, the first given): a rule
+ * without conditions always matches; dflt (or allowing, without an
+ * allow-list) applies when no rule does.
+ */
 struct dune_policy {
 	int allow_mode;			/* only allow[] may run: the rest gets dflt */
 	int dflt;			/* errno, or DUNE_DENY_KILL */
 	/* by slot (dune_syscall_slot()) */
 	int16_t deny[DUNE_NR_SYSCALLS];	/* errno, or DUNE_DENY_KILL; 0: no rule */
 	uint8_t allow[DUNE_NR_SYSCALLS];
+	int nr_cond;
+	struct dune_cond_rule cond[DUNE_MAX_COND_RULES];
 };
 
 /* What a rule on a syscall can bind (dune_policy_reach()). */
@@ -32,6 +63,8 @@ int dune_rules_parse(int16_t table[DUNE_NR_SYSCALLS], const char *list, const ch
 /* An errno by name or number (1..4095), or 'kill' (DUNE_DENY_KILL); 0 if neither. */
 int dune_rule_action(const char *name, size_t len);
 enum dune_policy_reach dune_policy_reach(long nr);
+/* Add a rule with conditions; -errno with dune_last_error(). */
+int dune_policy_add_cond(struct dune_policy *p, const struct dune_cond_rule *rule);
 /* Refuse rules a filter cannot enforce; -errno with dune_last_error(). */
 int dune_policy_check(const struct dune_policy *p);
 /* The filter's program into insns (max entries); its length, or -errno. */

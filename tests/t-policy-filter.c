@@ -95,6 +95,74 @@ static int allow_mode(void *arg)
 	return finish();
 }
 
+static void add_cond(struct dune_policy *p, long nr, int action, int n,
+		     const struct dune_arg_cmp *cmp)
+{
+	struct dune_cond_rule r = { .nr = nr, .action = action, .nr_cmps = n };
+
+	memcpy(r.cmp, cmp, n * sizeof(*cmp));
+	if (dune_policy_add_cond(p, &r)) {
+		fprintf(stderr, "%s\n", dune_last_error());
+		exit(10);
+	}
+}
+
+#define CMP(arg, op, v, ...)	{ arg, DUNE_CMP_##op, v, __VA_ARGS__ + 0 }
+#define COND(p, nr, action, ...) \
+	add_cond(p, nr, action, sizeof((struct dune_arg_cmp[]){ __VA_ARGS__ }) / \
+		 sizeof(struct dune_arg_cmp), (struct dune_arg_cmp[]){ __VA_ARGS__ })
+
+/*
+ * Rules with conditions on the arguments of getppid (which ignores them),
+ * made from both sides, each comparison on both halves of its 64 bits;
+ * on openat only the forwarded calls; the most restrictive rule wins.
+ */
+static int cond_mode(void *arg)
+{
+	static const struct { long a0, a1, err; } calls[] = {
+		{ 5, 0, 0 }, { 0x100000005, 0, EACCES }, { 0x200000005, 0, 0 },
+		{ 0x1234, 0, ENOTDIR }, { 0x1334, 0, 0 }, { 0x10000001234, 0, ENOTDIR },
+		{ 0, 0x200000006, ELOOP }, { 0, 0x200000005, 0 }, { 0, 0x300000000, ELOOP },
+		{ 0, 0x100000009, 0 },
+		{ 77, 7, EXDEV }, { 77, 9, EXDEV }, { 77, 10, 0 }, { 77, 6, 0 },
+		{ 77, 0x100000008, 0 }, { 78, 8, 0 },
+		{ 55, 0, EPERM }, { 49, 0, 0 }, { 61, 0, 0 }, { 0x100000055, 0, 0 },
+		{ 3, 0x100000000, ENOEXEC }, { 3, 0x500000000, ENOEXEC }, { 3, 4, ENOEXEC },
+		{ 3, 5, 0 }, { 3, 0, 0 },
+	};
+	struct dune_policy p = { .dflt = EPERM };
+	long r;
+
+	(void)arg;
+	COND(&p, SYS_getppid, EACCES, CMP(0, EQ, 0x100000005));
+	COND(&p, SYS_getppid, ENOTDIR, CMP(0, MASKED_EQ, 0xff00, 0x1200));
+	COND(&p, SYS_getppid, ELOOP, CMP(0, EQ, 0), CMP(1, GT, 0x200000005));
+	COND(&p, SYS_getppid, EXDEV, CMP(1, GE, 7), CMP(1, LE, 9), CMP(0, EQ, 77));
+	COND(&p, SYS_getppid, 0, CMP(0, EQ, 55));
+	COND(&p, SYS_getppid, EPERM, CMP(0, GE, 50), CMP(0, LT, 61));
+	COND(&p, SYS_getppid, ENOEXEC, CMP(0, EQ, 3), CMP(1, NE, 5), CMP(1, NE, 0));
+	COND(&p, SYS_openat, ENOTDIR, CMP(0, EQ, (uint64_t)AT_FDCWD));
+	p.deny[dune_syscall_slot(SYS_getpid)] = EACCES;	/* outranks the allow below */
+	COND(&p, SYS_getpid, 0, CMP(0, EQ, 1));
+	install(&p);
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+		for (int f = 0; f < 2; f++) {
+			r = (f ? forwarded : native)(SYS_getppid, calls[i].a0, calls[i].a1);
+			CHECK(calls[i].err ? r == -calls[i].err : r > 0, "%s getppid(%#lx, %#lx): "
+			      "%ld, expected %ld", f ? "forwarded" : "native", calls[i].a0,
+			      calls[i].a1, r, -calls[i].err);
+		}
+	r = forwarded(SYS_openat, AT_FDCWD, (long)"/");
+	CHECK(r == -ENOTDIR, "forwarded openat(AT_FDCWD): %ld", r);
+	r = forwarded(SYS_openat, -1, (long)".");
+	CHECK(r == -EBADF, "forwarded openat(-1, \".\"): %ld", r);
+	r = native(SYS_openat, AT_FDCWD, (long)"/");
+	CHECK(r >= 0, "dune's own openat(AT_FDCWD) is refused: %ld", r);
+	r = forwarded(SYS_getpid, 1, 0);
+	CHECK(r == -EACCES, "getpid(1), denied without conditions: %ld", r);
+	return finish();
+}
+
 #ifdef DUNE_FOREIGN_NR_MIN
 /* Another ABI's numbers: the whole process is killed. */
 static int foreign(void *arg)
@@ -121,12 +189,31 @@ int main(void)
 	status = run_child(allow_mode, NULL, out, sizeof(out));
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "allow-list: %s\n%s",
 	      status_str(status), out);
+	status = run_child(cond_mode, NULL, out, sizeof(out));
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "rules with conditions: %s\n%s",
+	      status_str(status), out);
 #ifdef DUNE_FOREIGN_NR_MIN
 	status = run_child(foreign, NULL, out, sizeof(out));
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS, "a foreign ABI: %s\n%s",
 	      status_str(status), out);
 #endif
 
+	COND(&p, SYS_clone, 0, CMP(0, MASKED_EQ, 0x7e020000, 0));
+	CHECK(dune_policy_check(&p) == -EINVAL && strstr(dune_last_error(), "clone"),
+	      "a rule with conditions on clone is not refused: %s", dune_last_error());
+	p.nr_cond = 0;
+	{
+		struct dune_cond_rule bad[] = {
+			{ SYS_getppid, EPERM, 0, { { 0 } } },
+			{ SYS_getppid, EPERM, 1, { { 6, DUNE_CMP_EQ, 0, 0 } } },
+			{ SYS_getppid, EPERM, 1, { { 0, DUNE_CMP_MASKED_EQ + 1, 0, 0 } } },
+			{ SYS_getppid, DUNE_MAX_ERRNO + 1, 1, { { 0, DUNE_CMP_EQ, 0, 0 } } },
+			{ -5, EPERM, 1, { { 0, DUNE_CMP_EQ, 0, 0 } } },
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			CHECK(dune_policy_add_cond(&p, &bad[i]) == -EINVAL && !p.nr_cond,
+			      "bad rule %zu accepted", i);
+	}
 	p.deny[dune_syscall_slot(SYS_clone)] = EPERM;
 	CHECK(dune_policy_check(&p) == -EINVAL && strstr(dune_last_error(), "clone"),
 	      "a rule on clone (dune performs it) is not refused: %s", dune_last_error());

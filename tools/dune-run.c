@@ -20,6 +20,8 @@
 
 #ifdef DUNE_HAVE_JSON_C
 #include <json.h>
+#include <sys/capability.h>
+#include <sys/utsname.h>
 #endif
 
 #include "arch-policy.h"
@@ -181,34 +183,172 @@ static void profile_arch(json_object *root)
 	bad_profile("its architectures leave out this one", DUNE_SCMP_ARCH);
 }
 
-/* One entry of "syscalls": names, an action; conditions are refused. */
+static json_object *member(json_object *obj, const char *key, json_type type)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+		return NULL;
+	if (!json_object_is_type(v, type))
+		bad_profile("a member of the wrong type", key);
+	return v;
+}
+
+static int in_list(json_object *list, const char *name)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(list, i)), name))
+			return 1;
+	return 0;
+}
+
+/*
+ * Does dune-run hold the capability (its effective set: as root, what the
+ * program will hold after the exec; as another user, none of them)?
+ */
+static int holds(const char *name)
+{
+	static cap_t caps;
+	cap_flag_value_t v;
+	cap_value_t cap;
+
+	if (cap_from_name(name, &cap))
+		bad_profile("unknown capability", name);
+	if (!caps && !(caps = cap_get_proc()))
+		bad_profile("cannot read dune-run's capabilities", NULL);
+	return !cap_get_flag(caps, cap, CAP_EFFECTIVE, &v) && v == CAP_SET;
+}
+
+static int any_held(json_object *list)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		if (holds(json_object_get_string(json_object_array_get_idx(list, i))))
+			return 1;
+	return 0;
+}
+
+static int all_held(json_object *list)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		if (!holds(json_object_get_string(json_object_array_get_idx(list, i))))
+			return 0;
+	return 1;
+}
+
+/* Is the running kernel at least MAJOR.MINOR? */
+static int kernel_at_least(json_object *version)
+{
+	struct utsname u;
+	int major, minor, have_major, have_minor;
+
+	if (sscanf(json_object_get_string(version), "%d.%d", &major, &minor) != 2)
+		bad_profile("not a kernel version (MAJOR.MINOR)", json_object_get_string(version));
+	if (uname(&u) || sscanf(u.release, "%d.%d", &have_major, &have_minor) != 2)
+		bad_profile("cannot tell the kernel's version", NULL);
+	return have_major > major || (have_major == major && have_minor >= minor);
+}
+
+/*
+ * An entry's "includes" and "excludes", as Docker applies them when it
+ * starts a container: this architecture (Go's name), the capabilities
+ * dune-run holds, the running kernel.
+ */
+static int applies(json_object *entry)
+{
+	json_object *inc = member(entry, "includes", json_type_object);
+	json_object *exc = member(entry, "excludes", json_type_object);
+	json_object *v;
+
+	if (inc) {
+		v = member(inc, "arches", json_type_array);
+		if (v && json_object_array_length(v) && !in_list(v, DUNE_PROFILE_ARCH))
+			return 0;
+		v = member(inc, "caps", json_type_array);
+		if (v && !all_held(v))
+			return 0;
+		v = member(inc, "minKernel", json_type_string);
+		if (v && !kernel_at_least(v))
+			return 0;
+	}
+	if (exc) {
+		v = member(exc, "arches", json_type_array);
+		if (v && in_list(v, DUNE_PROFILE_ARCH))
+			return 0;
+		v = member(exc, "caps", json_type_array);
+		if (v && any_held(v))
+			return 0;
+		v = member(exc, "minKernel", json_type_string);
+		if (v && kernel_at_least(v))
+			return 0;
+	}
+	return 1;
+}
+
+/* "args": each {"index", "value", "valueTwo", "op"} as a comparison of rule. */
+static void profile_args(json_object *args, struct dune_cond_rule *rule)
+{
+	static const char *const ops[] = {
+		[DUNE_CMP_NE] = "SCMP_CMP_NE", [DUNE_CMP_LT] = "SCMP_CMP_LT",
+		[DUNE_CMP_LE] = "SCMP_CMP_LE", [DUNE_CMP_EQ] = "SCMP_CMP_EQ",
+		[DUNE_CMP_GE] = "SCMP_CMP_GE", [DUNE_CMP_GT] = "SCMP_CMP_GT",
+		[DUNE_CMP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
+	};
+
+	rule->nr_cmps = (int)json_object_array_length(args);
+	if (rule->nr_cmps > DUNE_MAX_CMPS)
+		bad_profile("more than 6 conditions in one entry", NULL);
+	for (int i = 0; i < rule->nr_cmps; i++) {
+		json_object *a = json_object_array_get_idx(args, i);
+		json_object *index = member(a, "index", json_type_int);
+		json_object *value = member(a, "value", json_type_int);
+		json_object *value2 = member(a, "valueTwo", json_type_int);
+		json_object *op = member(a, "op", json_type_string);
+		struct dune_arg_cmp *c = &rule->cmp[i];
+
+		if (!index || json_object_get_int64(index) < 0 || json_object_get_int64(index) > 5)
+			bad_profile("a condition's \"index\" must be 0..5", NULL);
+		if (!value || !op)
+			bad_profile("a condition without \"value\" or \"op\"", NULL);
+		c->arg = (uint8_t)json_object_get_int64(index);
+		c->value = json_object_get_uint64(value);
+		c->value2 = value2 ? json_object_get_uint64(value2) : 0;
+		for (c->op = 0; c->op < sizeof(ops) / sizeof(ops[0]); c->op++)
+			if (!strcmp(json_object_get_string(op), ops[c->op]))
+				break;
+		if (c->op == sizeof(ops) / sizeof(ops[0]))
+			bad_profile("unknown comparison", json_object_get_string(op));
+	}
+}
+
+/* One entry of "syscalls": names, an action, and conditions on the arguments. */
 static void profile_entry(json_object *entry, int dflt)
 {
-	static const char *const unsupported[] = { "args", "includes", "excludes" };
-	json_object *names, *v;
-	int action = profile_action(entry, "action", "errnoRet");
-	size_t n;
+	json_object *names = member(entry, "names", json_type_array);
+	json_object *args = member(entry, "args", json_type_array);
+	struct dune_cond_rule rule = { .action = profile_action(entry, "action", "errnoRet") };
 
-	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
-		if (json_object_object_get_ex(entry, unsupported[i], &v) &&
-		    (json_object_is_type(v, json_type_array) ? json_object_array_length(v) > 0 :
-		     json_object_is_type(v, json_type_object) && json_object_object_length(v) > 0))
-			bad_profile("conditions are not supported (the whole profile is refused)",
-				    unsupported[i]);
-	if (!json_object_object_get_ex(entry, "names", &names) ||
-	    !json_object_is_type(names, json_type_array))
+	if (!names)
 		bad_profile("an entry of \"syscalls\" without \"names\"", NULL);
-	n = json_object_array_length(names);
-	for (size_t i = 0; i < n; i++) {
+	if (!applies(entry))
+		return;
+	if (args)
+		profile_args(args, &rule);
+	for (size_t i = 0; i < json_object_array_length(names); i++) {
 		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
 		long nr = name ? dune_syscall_nr(name, strlen(name)) : -1;
 
-		if (nr < 0 || action == dflt)
+		if (nr < 0)
 			continue;	/* not on this architecture, as libseccomp skips it */
-		if (action)
-			policy.deny[dune_syscall_slot(nr)] = action;
-		else
-			allow(nr);
+		if (rule.nr_cmps) {
+			rule.nr = nr;
+			if (dune_policy_add_cond(&policy, &rule))
+				bad_profile(dune_last_error(), NULL);
+		} else if (rule.action != dflt) {
+			if (rule.action)
+				policy.deny[dune_syscall_slot(nr)] = rule.action;
+			else
+				allow(nr);
+		}
 	}
 }
 

@@ -126,19 +126,65 @@ printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat
 "action":"SCMP_ACT_ERRNO","errnoRet":13}]}\n' >"$work/deny.json"
 run --seccomp-profile="$work/deny.json" -- mkdir
 check "  ... a deny profile with errnoRet" sh -c "[ ! -e $d ] && grep -q 'errno=13 ' $work/out"
-printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],
-"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":0,"op":"SCMP_CMP_EQ"}]}]}\n' \
+# a rule with conditions: mkdir(DIR, 0755) (hostile's) refused, other modes not
+printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":18,
+ "args":[{"index":1,"value":511,"valueTwo":493,"op":"SCMP_CMP_MASKED_EQ"}]},
+{"names":["mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":18,
+ "args":[{"index":2,"value":511,"valueTwo":493,"op":"SCMP_CMP_MASKED_EQ"}]}]}\n' \
 	>"$work/args.json"
-for bad in args.json nonexistent.json; do
+run --seccomp-profile="$work/args.json" -- mkdir
+check "  ... conditions on the arguments (mkdir's mode 0755: EXDEV)" \
+	sh -c "[ ! -e $d ] && grep -q 'errno=18 ' $work/out"
+"$dune_run" --seccomp-profile="$work/args.json" mkdir -m 0700 "$d" </dev/null
+check "  ... and another mode passes" [ -d "$d" ]
+rm -rf "$d"
+sed 's/"index":2/"index":6/' "$work/args.json" >"$work/bad-args.json"
+printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["clone"],"action":
+"SCMP_ACT_ALLOW","args":[{"index":0,"value":2114060288,"op":"SCMP_CMP_MASKED_EQ"}]}]}\n' \
+	>"$work/clone.json"
+for bad in bad-args.json clone.json nonexistent.json; do
 	"$dune_run" --seccomp-profile="$work/$bad" "$hostile" mkdir "$d" >"$work/out" \
 		2>"$work/err" </dev/null
 	rc=$?
 	check "  ... $bad is refused with one line" \
 		sh -c "[ $rc = 125 ] && [ ! -e $d ] && [ \$(wc -l <$work/err) = 1 ]"
 done
+
+# The containers tools' default profile (the format of Docker's, with its
+# includes, excludes and conditions): personality() takes only the values it
+# names, and without CAP_AUDIT_WRITE socket() refuses the audit protocol.
+containers=$here/containers-seccomp.json
+if [ -f "$containers" ]; then
+	"$dune_run" --seccomp-profile="$containers" "$here/sysargs" personality:0xffffffff \
+		personality:0x40000 personality:0x20008 >"$work/out" 2>&1 </dev/null
+	check "the containers profile: personality(ADDR_NO_RANDOMIZE) refused (ENOSYS)" \
+		grep -qx 'personality:0x40000=-38' "$work/out"
+	check "  ... the values it names pass" sh -c "grep -qx 'personality:0xffffffff=0' $work/out &&
+		grep -qx 'personality:0x20008=0' $work/out"
+	"$here/sysargs" personality:0x40000 >"$work/out" 2>&1
+	check "  ... which passes natively without it" grep -qx 'personality:0x40000=0' "$work/out"
+	if setpriv --bounding-set=-audit_write true 2>/dev/null; then
+		setpriv --bounding-set=-audit_write "$dune_run" --seccomp-profile="$containers" \
+			"$here/sysargs" socket:16:3:9 socket:16:3:0 >"$work/out" 2>&1 </dev/null
+		check "  ... without CAP_AUDIT_WRITE: no audit netlink socket (EINVAL), others" \
+			sh -c "grep -qx 'socket:16:3:9=-22' $work/out &&
+			grep -q '^socket:16:3:0=[0-9]' $work/out"
+		"$dune_run" --seccomp-profile="$containers" "$here/sysargs" socket:16:3:9 \
+			>"$work/out" 2>&1 </dev/null
+		check "  ... with it, the audit socket too" grep -q '^socket:16:3:9=[0-9]' "$work/out"
+	else
+		echo "# skip: no setpriv --bounding-set (util-linux) to drop CAP_AUDIT_WRITE"
+	fi
+else
+	echo "# skip: no containers-seccomp.json (golang-github-containers-common not installed)"
+fi
 if [ -x "$here/t-programs" ] && command -v python3 >/dev/null; then
-	DUNE_RUN_OPTS="--seccomp-profile=$profile" "$here/t-programs" >"$work/programs" 2>&1
-	check "t-programs' real programs run unchanged under the profile" [ $? = 0 ]
-	sed 's/^/#   /' "$work/programs" | tail -n 1
+	for p in "$profile" "$containers"; do
+		[ -f "$p" ] || continue
+		DUNE_RUN_OPTS="--seccomp-profile=$p" "$here/t-programs" >"$work/programs" 2>&1
+		check "t-programs' real programs run unchanged under $(basename "$p")" [ $? = 0 ]
+		sed 's/^/#   /' "$work/programs" | tail -n 1
+	done
 fi
 [ $fail -eq 0 ]

@@ -11,6 +11,7 @@
 #define DUNE_FORWARD_PAGE	0x7d0e000000UL
 #define DUNE_FORWARD_IP		(DUNE_FORWARD_PAGE + 4)	/* after its `syscall` */
 #define DUNE_SCMP_ARCH		"SCMP_ARCH_MIPSEL64"
+#define DUNE_PROFILE_ARCH	"mips64le"
 
 /* What glibc's loader issues natively on MIPS64 besides the asm-generic calls. */
 #define DUNE_ARCH_NATIVE_SYSCALLS(X)	\

@@ -12,6 +12,7 @@
 #define DUNE_FORWARD_PAGE	0x10d0e0000000UL	/* below PIE and mmap bases */
 #define DUNE_FORWARD_IP		(DUNE_FORWARD_PAGE + 2)	/* after its `syscall` */
 #define DUNE_SCMP_ARCH		"SCMP_ARCH_X86_64"	/* its name in seccomp profiles */
+#define DUNE_PROFILE_ARCH	"amd64"			/* ... in their includes/excludes (Go's) */
 /* From here on, numbers belong to another ABI (x32) that dune does not serve
  * (an ISA whose other ABIs have AUDIT_ARCHes of their own leaves it out). */
 #define DUNE_FOREIGN_NR_MIN	0x40000000U		/* __X32_SYSCALL_BIT */
