@@ -107,6 +107,7 @@ typedef struct {
 struct dune_tools {
 	int active;
 	int policy;			/* deny rules are in force */
+	int filter;			/* ... among them dune-run's filter (policy.c) */
 	int trace_fd, stats_fd, json_fd;
 	int16_t deny[DUNE_NR_SYSCALLS];		/* errno, or DUNE_DENY_KILL */
 	uint64_t calls[DUNE_NR_SYSCALLS];

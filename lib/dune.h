@@ -50,6 +50,12 @@ enum dune_op {
 	 * program again, as natively.  Returns 0 or -errno.
 	 */
 	DUNE_OP_EXEC_FILE = 7,
+	/*
+	 * (op | nr << 32, the call's first five arguments): before dune performs
+	 * a program's call itself (clone, the signal calls...), it asks a dune-run
+	 * policy's filter what the call would get: 0 to run it, or -errno.
+	 */
+	DUNE_OP_POLICY_CHECK = 8,
 };
 
 /*

@@ -8,7 +8,9 @@
  * (arch-policy.h), and seccomp reports where a call came from: there the
  * filter applies the program's rules; elsewhere (dune itself, and the
  * dynamic loader before dune's constructor enters) the calls dune makes
- * natively pass, and every other rule still holds.  Rules with conditions
+ * natively pass, and every other rule still holds.  Calls dune performs
+ * itself (clone, the signal calls...) it asks about first, from that same
+ * instruction (emit_check()).  Rules with conditions
  * compare the call's 64-bit arguments, a 32-bit half at a time, as libseccomp
  * does (struct dune_policy says which rule wins).  A foreign ABI (another
  * AUDIT_ARCH, x32) is killed; io_uring and kernel AIO, which do work without
@@ -94,20 +96,18 @@ enum dune_policy_reach dune_policy_reach(long nr)
 								     DUNE_REACH_ALL;
 }
 
-static int cannot_enforce(long nr)
-{
-	return dune_fail(-EINVAL, "a rule on %s cannot be enforced: dune performs it itself, so "
-			 "the kernel never sees the program's calls", dune_syscall_name(nr));
-}
-
 int dune_policy_check(const struct dune_policy *p)
 {
-	for (long slot = 0; slot < DUNE_NR_SYSCALLS; slot++)
-		if (p->deny[slot] && dune_policy_reach(DUNE_SYSCALL_BASE + slot) == DUNE_REACH_NONE)
-			return cannot_enforce(DUNE_SYSCALL_BASE + slot);
-	for (int i = 0; i < p->nr_cond; i++)
-		if (dune_policy_reach(p->cond[i].nr) == DUNE_REACH_NONE)
-			return cannot_enforce(p->cond[i].nr);
+	for (const struct dune_cond_rule *r = p->cond; r < p->cond + p->nr_cond; r++) {
+		if (dune_policy_reach(r->nr) != DUNE_REACH_NONE)
+			continue;
+		for (int c = 0; c < r->nr_cmps; c++)
+			if (r->cmp[c].arg > 4)
+				return dune_fail(-EINVAL, "a rule on %s compares its argument %d: "
+						 "dune performs the call itself and asks the filter "
+						 "with its first five only",
+						 dune_syscall_name(r->nr), r->cmp[c].arg);
+	}
 	return 0;
 }
 
@@ -143,13 +143,6 @@ static int does_others_work(long nr)
 	       nr == SYS_io_uring_register || nr == SYS_io_submit;
 }
 
-static uint32_t ret_of(int action)
-{
-	if (action == DUNE_DENY_KILL)
-		return SECCOMP_RET_KILL_PROCESS;
-	return action ? SECCOMP_RET_ERRNO | (uint32_t)action : SECCOMP_RET_ALLOW;
-}
-
 /* Does a rule on nr bind the calls made from the forwarding instruction, or the others? */
 static int binds(long nr, int forwarded)
 {
@@ -164,7 +157,7 @@ static int verdict(const struct dune_policy *p, long nr, int forwarded)
 	if (p->deny[slot])
 		return binds(nr, forwarded) ? p->deny[slot] : 0;
 	if (p->allow_mode) {
-		if (p->allow[slot] || dune_policy_reach(nr) == DUNE_REACH_NONE)
+		if (p->allow[slot])
 			return 0;
 		return binds(nr, forwarded) ? p->dflt : 0;
 	}
@@ -188,6 +181,11 @@ static int rank(int action)
 struct prog {
 	struct sock_filter *insns;
 	int len, max;
+	/*
+	 * Emitting the answers to DUNE_OP_POLICY_CHECK: the call's arguments
+	 * are one further on, and "allow" is 0 (the check itself never runs).
+	 */
+	int check;
 };
 
 static void emit(struct prog *b, struct sock_filter in)
@@ -195,6 +193,15 @@ static void emit(struct prog *b, struct sock_filter in)
 	if (b->len < b->max)
 		b->insns[b->len] = in;
 	b->len++;
+}
+
+static uint32_t ret_of(const struct prog *b, int action)
+{
+	if (action == DUNE_DENY_KILL)
+		return SECCOMP_RET_KILL_PROCESS;
+	if (action)
+		return SECCOMP_RET_ERRNO | (uint32_t)action;
+	return b->check ? SECCOMP_RET_ERRNO : SECCOMP_RET_ALLOW;
 }
 
 #define STMT(code, k)	((struct sock_filter)BPF_STMT(code, k))
@@ -223,25 +230,25 @@ static const uint8_t cmp_len[] = {
 static void emit_cmp(struct prog *b, const struct dune_arg_cmp *c, int fail)
 {
 	uint32_t hi = c->value >> 32, lo = (uint32_t)c->value;
-	int len = cmp_len[c->op];
+	int len = cmp_len[c->op], arg = c->arg + b->check;
 #define FAIL(i)	(len - (i) - 1 + fail)	/* from the comparison's instruction i */
 
-	emit(b, LD_ARG(c->arg, 1));
+	emit(b, LD_ARG(arg, 1));
 	switch (c->op) {
 	case DUNE_CMP_EQ:
 		emit(b, JMP(BPF_JEQ, hi, 0, FAIL(1)));
-		emit(b, LD_ARG(c->arg, 0));
+		emit(b, LD_ARG(arg, 0));
 		emit(b, JMP(BPF_JEQ, lo, 0, FAIL(3)));
 		break;
 	case DUNE_CMP_NE:
 		emit(b, JMP(BPF_JEQ, hi, 0, 2));
-		emit(b, LD_ARG(c->arg, 0));
+		emit(b, LD_ARG(arg, 0));
 		emit(b, JMP(BPF_JEQ, lo, FAIL(3), 0));
 		break;
 	case DUNE_CMP_MASKED_EQ:
 		emit(b, AND(hi));
 		emit(b, JMP(BPF_JEQ, (uint32_t)(c->value2 >> 32), 0, FAIL(2)));
-		emit(b, LD_ARG(c->arg, 0));
+		emit(b, LD_ARG(arg, 0));
 		emit(b, AND(lo));
 		emit(b, JMP(BPF_JEQ, (uint32_t)c->value2, 0, FAIL(5)));
 		break;
@@ -249,14 +256,14 @@ static void emit_cmp(struct prog *b, const struct dune_arg_cmp *c, int fail)
 	case DUNE_CMP_GE:
 		emit(b, JMP(BPF_JGT, hi, 3, 0));
 		emit(b, JMP(BPF_JEQ, hi, 0, FAIL(2)));
-		emit(b, LD_ARG(c->arg, 0));
+		emit(b, LD_ARG(arg, 0));
 		emit(b, JMP(c->op == DUNE_CMP_GT ? BPF_JGT : BPF_JGE, lo, 0, FAIL(4)));
 		break;
 	case DUNE_CMP_LT:
 	case DUNE_CMP_LE:
 		emit(b, JMP(BPF_JGT, hi, FAIL(1), 0));
 		emit(b, JMP(BPF_JEQ, hi, 0, 2));
-		emit(b, LD_ARG(c->arg, 0));
+		emit(b, LD_ARG(arg, 0));
 		emit(b, JMP(c->op == DUNE_CMP_LT ? BPF_JGE : BPF_JGT, lo, FAIL(4), 0));
 		break;
 	}
@@ -274,7 +281,7 @@ static void emit_cond_rule(struct prog *b, const struct dune_cond_rule *r)
 		left -= cmp_len[r->cmp[i].op];
 		emit_cmp(b, &r->cmp[i], left);
 	}
-	emit(b, RET(ret_of(r->action)));
+	emit(b, RET(ret_of(b, r->action)));
 }
 
 /*
@@ -295,7 +302,7 @@ static void emit_call(struct prog *b, const struct dune_policy *p, long nr, int 
 	if (!conds) {
 		if (v != dflt) {
 			emit(b, JEQ(nr, 0, 1));
-			emit(b, RET(ret_of(v)));
+			emit(b, RET(ret_of(b, v)));
 		}
 		return;
 	}
@@ -306,25 +313,60 @@ static void emit_call(struct prog *b, const struct dune_policy *p, long nr, int 
 		for (int i = 0; i < p->nr_cond; i++)
 			if (p->cond[i].nr == nr && rank(p->cond[i].action) == k)
 				emit_cond_rule(b, &p->cond[i]);
-	emit(b, RET(ret_of(v)));
+	emit(b, RET(ret_of(b, v)));
 	if (skip < b->max)
 		b->insns[skip].k = b->len - skip - 1;
 }
 
-/* One side's rules: the side's default for the calls no rule names. */
+/*
+ * The question dune asks before it performs a call itself (dune_policy_ask()):
+ * DUNE_SYSCALL_NR from the forwarding instruction, DUNE_OP_POLICY_CHECK and
+ * the call's number in the halves of its first argument, the call's
+ * arguments after it.  The answer is what the call would get: 0, -errno, or
+ * the process killed.  Other calls go past with their number in A.
+ */
+static void emit_check(struct prog *b, const struct dune_policy *p, int dflt)
+{
+	int skip;
+
+	emit(b, JEQ(DUNE_SYSCALL_NR, 1, 0));
+	skip = b->len;
+	emit(b, STMT(BPF_JMP | BPF_JA, 0));
+	emit(b, LD_ARG(0, 0));
+	emit(b, JEQ(DUNE_OP_POLICY_CHECK, 1, 0));
+	emit(b, RET(SECCOMP_RET_ERRNO | EPERM));
+	emit(b, LD_ARG(0, 1));
+	b->check = 1;
+	for (long nr = DUNE_SYSCALL_BASE; nr < DUNE_SYSCALL_BASE + DUNE_NR_SYSCALLS; nr++)
+		if (dune_policy_reach(nr) == DUNE_REACH_NONE)
+			emit_call(b, p, nr, 1, dflt);
+	emit(b, RET(ret_of(b, dflt)));
+	b->check = 0;
+	if (skip < b->max)
+		b->insns[skip].k = b->len - skip - 1;
+}
+
+/*
+ * One side's rules, the side's default for the calls no rule names.  dune's
+ * own operations are refused (natively, dune_policy_in_force() asks that).
+ */
 static void emit_side(struct prog *b, const struct dune_policy *p, int forwarded)
 {
 	int dflt = p->allow_mode ? p->dflt : 0;
 
 	emit(b, LD_DATA(nr));
+	if (forwarded)
+		emit_check(b, p, dflt);
+	emit(b, JEQ(DUNE_SYSCALL_NR, 0, 1));
+	emit(b, RET(SECCOMP_RET_ERRNO | EPERM));
 	for (long nr = DUNE_SYSCALL_BASE; nr < DUNE_SYSCALL_BASE + DUNE_NR_SYSCALLS; nr++)
 		emit_call(b, p, nr, forwarded, dflt);
-	emit(b, RET(ret_of(dflt)));
+	emit(b, RET(ret_of(b, dflt)));
 }
 
 int dune_policy_compile(const struct dune_policy *p, struct sock_filter *insns, int max)
 {
-	struct prog b = { insns, 0, max };
+	struct prog b = { .insns = insns, .max = max };
 	int native_side;
 
 	emit(&b, LD_DATA(arch));
@@ -335,9 +377,6 @@ int dune_policy_compile(const struct dune_policy *p, struct sock_filter *insns, 
 	emit(&b, ((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, DUNE_FOREIGN_NR_MIN, 0, 1)));
 	emit(&b, RET(SECCOMP_RET_KILL_PROCESS));
 #endif
-	/* natively, dune_policy_in_force() asks this */
-	emit(&b, JEQ(DUNE_SYSCALL_NR, 0, 1));
-	emit(&b, RET(SECCOMP_RET_ERRNO | EPERM));
 	emit(&b, LD_IP(1));
 	emit(&b, JEQ((uint32_t)(DUNE_FORWARD_IP >> 32), 0, 2));
 	emit(&b, LD_IP(0));
@@ -373,6 +412,17 @@ int dune_policy_install(const struct dune_policy *p)
 	if (err)
 		return dune_fail(err, "installing the policy's seccomp filter: %s", dune_strerror(err));
 	return 0;
+}
+
+long dune_policy_ask(struct dune_vm *vm, long nr, const long *args)
+{
+	int call = DUNE_CALL_IDLE;
+
+	if (!vm->tools.filter)
+		return 0;
+	return arch_forward_syscall(DUNE_SYSCALL_NR, DUNE_OP_POLICY_CHECK | (uint64_t)nr << 32,
+				    args[0], args[1], args[2], args[3], args[4], vm->forward_insn,
+				    &call);
 }
 
 int dune_policy_in_force(void)

@@ -55,7 +55,7 @@ struct dune_policy {
 enum dune_policy_reach {
 	DUNE_REACH_ALL,		/* every call, native or inside dune */
 	DUNE_REACH_INSIDE,	/* the calls made inside dune: dune makes it natively */
-	DUNE_REACH_NONE,	/* dune performs it itself: a rule is refused */
+	DUNE_REACH_NONE,	/* dune performs it itself, having asked (dune_policy_ask()) */
 };
 
 /* name[=ERRNO|=kill],... into table (what: the option, for messages). */
@@ -71,6 +71,12 @@ int dune_policy_check(const struct dune_policy *p);
 int dune_policy_compile(const struct dune_policy *p, struct sock_filter *insns, int max);
 /* no_new_privs and the filter, on the calling thread (before execve). */
 int dune_policy_install(const struct dune_policy *p);
+/*
+ * Before dune performs the program's call nr (args: its first five) itself:
+ * 0 if the policy filter in force lets it run, or the -errno it gives (the
+ * kernel kills the process if that is the rule).
+ */
+long dune_policy_ask(struct dune_vm *vm, long nr, const long *args);
 /* Is a dune-run policy filter in force (natively or inside dune)? */
 int dune_policy_in_force(void);
 /* Map the page program syscalls are forwarded from (see arch-policy.h). */

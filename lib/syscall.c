@@ -30,6 +30,7 @@
 #include <sys/utsname.h>
 
 #include "dune-internal.h"
+#include "policy.h"
 #include "syscalls.h"
 
 /*
@@ -50,6 +51,8 @@ static long forward(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 
 static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
+	if ((uint32_t)sys->args[0] == DUNE_OP_POLICY_CHECK)	/* a nested dune asks */
+		return dune_policy_ask(vcpu->vm, (long)((uint64_t)sys->args[0] >> 32), sys->args + 1);
 	switch (sys->args[0]) {
 	case DUNE_OP_IS_INSIDE:
 		return 1;
@@ -586,8 +589,13 @@ long dune_syscall_serve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
 	long slot = dune_syscall_slot(sys->nr);
 
+	long ret;
+
 	if (slot < 0 || !handlers[slot])
 		return forward(vcpu, sys);
+	/* one dune performs itself: what would the policy's filter say? */
+	if ((whys[slot] & DUNE_WHY_SERVED) && (ret = dune_policy_ask(vcpu->vm, sys->nr, sys->args)))
+		return ret;
 	if (memargs[slot][0].kind)
 		return dune_reach_call(vcpu, sys, memargs[slot], handlers[slot]);
 	return handlers[slot](vcpu, sys);

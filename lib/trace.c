@@ -64,7 +64,8 @@ int dune_tools_init(struct dune_vm *vm)
 		if (t->deny[slot])
 			t->active = t->policy = 1;
 	/* dune-run's filter: the kernel enforces it, dune must not let it be left */
-	t->policy |= dune_policy_in_force();
+	t->filter = dune_policy_in_force();
+	t->policy |= t->filter;
 	return err;
 }
 

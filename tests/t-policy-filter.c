@@ -8,6 +8,7 @@
  */
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 
@@ -27,6 +28,15 @@ static long forwarded(long nr, long a0, long a1)
 	int call = DUNE_CALL_IDLE;
 
 	return arch_forward_syscall(nr, a0, a1, 0, 0, 0, 0, vm.forward_insn, &call);
+}
+
+/* What the filter says of the program's call nr(a0), which dune performs itself. */
+static long ask(long nr, long a0)
+{
+	long args[5] = { a0 };
+
+	vm.tools.filter = 1;
+	return dune_policy_ask(&vm, nr, args);
 }
 
 static void install(const struct dune_policy *p)
@@ -88,8 +98,10 @@ static int allow_mode(void *arg)
 	CHECK(r > 0, "dune's own getpid: %ld", r);
 	r = native(SYS_mkdirat, AT_FDCWD, (long)"/nonexistent/x");
 	CHECK(r == -EACCES, "native mkdirat, not allowed: %ld", r);
-	r = forwarded(SYS_rt_sigprocmask, SIG_BLOCK, 0);	/* EINVAL from the kernel itself */
-	CHECK(r == -EINVAL, "rt_sigprocmask (dune performs it) stays allowed: %ld", r);
+	r = native(SYS_rt_sigprocmask, SIG_BLOCK, 0);	/* EINVAL from the kernel itself */
+	CHECK(r == -EINVAL, "dune's own rt_sigprocmask: %ld", r);
+	r = ask(SYS_rt_sigprocmask, SIG_BLOCK);
+	CHECK(r == -EACCES, "the program's rt_sigprocmask (dune performs it), not allowed: %ld", r);
 	r = forwarded(SYS_io_uring_setup, 1, 0);
 	CHECK(r == -EACCES, "io_uring_setup: %ld", r);
 	return finish();
@@ -163,6 +175,44 @@ static int cond_mode(void *arg)
 	return finish();
 }
 
+/*
+ * The calls dune performs itself: it asks the filter first (DUNE_OP_POLICY_
+ * CHECK from the forwarding instruction), which answers with the rules on
+ * them, conditions on their arguments included; no other dune operation
+ * passes, from either side.
+ */
+static int check_mode(void *arg)
+{
+	struct dune_policy p = { .dflt = EPERM };
+	long r;
+
+	(void)arg;
+	p.deny[dune_syscall_slot(SYS_rt_sigaction)] = EACCES;
+	COND(&p, SYS_clone, ENOTDIR, CMP(0, MASKED_EQ, CLONE_NEWNS, CLONE_NEWNS));
+	COND(&p, SYS_clone, ELOOP, CMP(4, EQ, 0x123456789));
+	install(&p);
+	r = ask(SYS_rt_sigaction, SIGUSR1);
+	CHECK(r == -EACCES, "rt_sigaction, denied: %ld", r);
+	r = native(SYS_rt_sigaction, SIGUSR1, 0);
+	CHECK(r == -EINVAL, "dune's own rt_sigaction (EINVAL: no sigset size): %ld", r);
+	r = ask(SYS_clone, CLONE_NEWNS | SIGCHLD);
+	CHECK(r == -ENOTDIR, "clone(CLONE_NEWNS), denied: %ld", r);
+	r = ask(SYS_clone, SIGCHLD);
+	CHECK(r == 0, "clone(SIGCHLD): %ld", r);
+	r = dune_policy_ask(&vm, SYS_clone, (long[5]){ SIGCHLD, 0, 0, 0, 0x123456789 });
+	CHECK(r == -ELOOP, "clone's fifth argument: %ld", r);
+	r = ask(SYS_rt_sigprocmask, SIG_BLOCK);
+	CHECK(r == 0, "rt_sigprocmask, no rule: %ld", r);
+	r = forwarded(DUNE_SYSCALL_NR, DUNE_OP_IS_INSIDE, 0);
+	CHECK(r == -EPERM, "another dune operation from the forwarding instruction: %ld", r);
+	r = native(DUNE_SYSCALL_NR, DUNE_OP_POLICY_CHECK | (uint64_t)SYS_clone << 32, SIGCHLD);
+	CHECK(r == -EPERM, "a check from elsewhere: %ld", r);
+	vm.tools.filter = 0;
+	r = dune_policy_ask(&vm, SYS_rt_sigaction, (long[5]){ SIGUSR1 });
+	CHECK(r == 0, "without a filter in force, no question: %ld", r);
+	return finish();
+}
+
 #ifdef DUNE_FOREIGN_NR_MIN
 /* Another ABI's numbers: the whole process is killed. */
 static int foreign(void *arg)
@@ -189,6 +239,9 @@ int main(void)
 	status = run_child(allow_mode, NULL, out, sizeof(out));
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "allow-list: %s\n%s",
 	      status_str(status), out);
+	status = run_child(check_mode, NULL, out, sizeof(out));
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "calls dune performs: %s\n%s",
+	      status_str(status), out);
 	status = run_child(cond_mode, NULL, out, sizeof(out));
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "rules with conditions: %s\n%s",
 	      status_str(status), out);
@@ -198,9 +251,10 @@ int main(void)
 	      status_str(status), out);
 #endif
 
-	COND(&p, SYS_clone, 0, CMP(0, MASKED_EQ, 0x7e020000, 0));
+	COND(&p, SYS_clone, 0, CMP(5, EQ, 0));
 	CHECK(dune_policy_check(&p) == -EINVAL && strstr(dune_last_error(), "clone"),
-	      "a rule with conditions on clone is not refused: %s", dune_last_error());
+	      "a rule on clone's sixth argument (dune asks with five) is not refused: %s",
+	      dune_last_error());
 	p.nr_cond = 0;
 	{
 		struct dune_cond_rule bad[] = {
@@ -214,9 +268,6 @@ int main(void)
 			CHECK(dune_policy_add_cond(&p, &bad[i]) == -EINVAL && !p.nr_cond,
 			      "bad rule %zu accepted", i);
 	}
-	p.deny[dune_syscall_slot(SYS_clone)] = EPERM;
-	CHECK(dune_policy_check(&p) == -EINVAL && strstr(dune_last_error(), "clone"),
-	      "a rule on clone (dune performs it) is not refused: %s", dune_last_error());
 	for (int slot = 0; slot < DUNE_NR_SYSCALLS; slot++)
 		p.deny[slot] = slot % 2 ? EACCES : DUNE_DENY_KILL;
 	len = dune_policy_compile(&p, insns, BPF_MAXINSNS);

@@ -107,14 +107,34 @@ run --allow=$base,io_uring_setup,io_uring_enter -- uring
 check "  ... and does mkdir once named" [ -d "$d" ]
 
 # rules the kernel cannot enforce, and bad values, stop dune-run before the program
-for bad in --deny=clone --deny=rt_sigaction --allow=nosuchcall --default=sometimes --deny=mkdir=0; do
+for bad in --allow=nosuchcall --default=sometimes --deny=mkdir=0 --deny=mkdir=4096; do
 	"$dune_run" "$bad" "$hostile" mkdir "$d" >"$work/out" 2>"$work/err" </dev/null
 	rc=$?
 	check "$bad is refused with 125 and one line" \
 		sh -c "[ $rc = 125 ] && [ ! -s $work/out ] && [ \$(wc -l <$work/err) = 1 ]"
 done
-check "  ... saying why dune cannot enforce a rule" sh -c "$dune_run --deny=fork true 2>&1 |
-	grep -q 'dune performs it itself'"
+
+# calls dune performs itself (clone, the signal calls...): it asks the filter first
+"$dune_run" "$here/sysargs" clone:17 rt_sigaction:10:0:0:8 >"$work/out" 2>&1 </dev/null
+check "clone and rt_sigaction without a policy: a child, and a handler set" \
+	sh -c "[ \$(grep -c '^clone:17=' $work/out) = 2 ] && grep -qx 'rt_sigaction:10:0:0:8=0' $work/out"
+"$dune_run" --deny=clone=EACCES,rt_sigaction "$here/sysargs" clone:17 rt_sigaction:10:0:0:8 \
+	>"$work/out" 2>&1 </dev/null
+check "  ... --deny=clone,rt_sigaction: no child, no handler (EACCES, EPERM)" \
+	sh -c "[ \$(grep -c '^clone:17=' $work/out) = 1 ] && grep -qx 'clone:17=-13' $work/out &&
+	grep -qx 'rt_sigaction:10:0:0:8=-1' $work/out"
+"$dune_run" --allow=execve,brk,mmap,munmap,mprotect,read,write,openat,close,newfstatat,fstat,\
+exit_group,pread64,arch_prctl,set_tid_address,set_robust_list,rseq,prlimit64,getrandom,\
+rt_sigaction,wait4 "$here/sysargs" clone:17 rt_sigaction:10:0:0:8 >"$work/out" 2>&1 </dev/null
+check "  ... an allow-list without clone: no child" \
+	sh -c "grep -qx 'clone:17=-1' $work/out && grep -qx 'rt_sigaction:10:0:0:8=0' $work/out"
+printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["clone"],"action":
+"SCMP_ACT_ERRNO","errnoRet":18,"args":[{"index":0,"value":131072,"valueTwo":131072,
+"op":"SCMP_CMP_MASKED_EQ"}]}]}\n' >"$work/clone.json"
+"$dune_run" --seccomp-profile="$work/clone.json" "$here/sysargs" clone:0x20011 clone:17 \
+	>"$work/out" 2>&1 </dev/null
+check "  ... a rule with conditions on clone: CLONE_NEWNS refused (EXDEV), fork-like clone not" \
+	sh -c "grep -qx 'clone:0x20011=-18' $work/out && [ \$(grep -c '^clone:17=' $work/out) = 2 ]"
 
 # a seccomp profile (OCI/Docker JSON)
 profile=$here/seccomp-profile.json
@@ -141,9 +161,8 @@ check "  ... and another mode passes" [ -d "$d" ]
 rm -rf "$d"
 sed 's/"index":2/"index":6/' "$work/args.json" >"$work/bad-args.json"
 printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["clone"],"action":
-"SCMP_ACT_ALLOW","args":[{"index":0,"value":2114060288,"op":"SCMP_CMP_MASKED_EQ"}]}]}\n' \
-	>"$work/clone.json"
-for bad in bad-args.json clone.json nonexistent.json; do
+"SCMP_ACT_ERRNO","args":[{"index":5,"value":1,"op":"SCMP_CMP_EQ"}]}]}\n' >"$work/clone5.json"
+for bad in bad-args.json clone5.json nonexistent.json; do
 	"$dune_run" --seccomp-profile="$work/$bad" "$hostile" mkdir "$d" >"$work/out" \
 		2>"$work/err" </dev/null
 	rc=$?
