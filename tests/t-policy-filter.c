@@ -228,23 +228,20 @@ static int foreign(void *arg)
 
 int main(void)
 {
+	static const struct { int (*fn)(void *); const char *what; } modes[] = {
+		{ deny_mode, "deny rules" }, { allow_mode, "allow-list" },
+		{ check_mode, "calls dune performs" }, { cond_mode, "rules with conditions" },
+	};
 	struct dune_policy p = { .dflt = EPERM };
 	static struct sock_filter insns[BPF_MAXINSNS];
 	char out[4096];
 	int status, len;
 
-	status = run_child(deny_mode, NULL, out, sizeof(out));
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "deny rules: %s\n%s",
-	      status_str(status), out);
-	status = run_child(allow_mode, NULL, out, sizeof(out));
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "allow-list: %s\n%s",
-	      status_str(status), out);
-	status = run_child(check_mode, NULL, out, sizeof(out));
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "calls dune performs: %s\n%s",
-	      status_str(status), out);
-	status = run_child(cond_mode, NULL, out, sizeof(out));
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "rules with conditions: %s\n%s",
-	      status_str(status), out);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		status = run_child(modes[i].fn, NULL, out, sizeof(out));
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: %s\n%s", modes[i].what,
+		      status_str(status), out);
+	}
 #ifdef DUNE_FOREIGN_NR_MIN
 	status = run_child(foreign, NULL, out, sizeof(out));
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS, "a foreign ABI: %s\n%s",
