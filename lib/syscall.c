@@ -467,6 +467,21 @@ static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall
 	return ret;
 }
 
+/*
+ * Made whatever signal comes: the VM's fds may be gone already.  The last
+ * thread to exit gives the process's accounting record (acct(2)) its name
+ * and exit status; if only KVM's worker is left besides us (from 6.13), the
+ * VM goes first and takes the worker with it, so that thread is ours.
+ */
+static long do_exit_group(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	if (others_are_kvm_workers())
+		dune_vm_close_kvm(vcpu->vm);
+	else
+		dune_vm_before_exit(vcpu->vm);
+	return dune_forward6(vcpu->vm, sys->nr, sys->args[0], 0, 0, 0, 0, 0);
+}
+
 /* ---- the others of the table (syscalls.h) ------------------------------- */
 
 static long do_forward(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
@@ -523,12 +538,6 @@ static long do_exit(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	dune_exit_thread(vcpu, sys->args[0]);
 }
 
-/* Made whatever signal comes: the VM's fds may be gone already. */
-static long do_exit_group(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
-{
-	dune_vm_before_exit(vcpu->vm);
-	return dune_forward6(vcpu->vm, sys->nr, sys->args[0], 0, 0, 0, 0, 0);
-}
 
 static long do_sigreturn(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
