@@ -215,6 +215,7 @@ struct dune_vm {
 	int debug;			/* DUNE_DEBUG: 1 logs faults, 2 every exit */
 	int bare_exits;			/* DUNE_OP_BARE_EXITS */
 	const void *forward_insn;	/* program syscalls go out there (policy.c) */
+	uint32_t *fork_words;		/* shared with fork children: their reports (process.c) */
 	struct dune_range own[DUNE_MAX_OWN];
 	int nr_own;
 	struct dune_keyed keyed[DUNE_MAX_KEYED];	/* sorted, disjoint */
@@ -373,6 +374,7 @@ void dune_copy_stats(struct dune_stats *stats, size_t size);
 long dune_copy_stats_to_guest(struct dune_vm *vm, uintptr_t dst, size_t size);
 
 /* process.c */
+int dune_fork_init(struct dune_vm *vm);
 long dune_clone(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t stack,
 		long ptid, long ctid, long tls);
 long dune_clone3(struct dune_vcpu *vcpu, const struct dune_syscall *sys);

@@ -7,11 +7,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -47,20 +49,37 @@ static long clone_thread(struct dune_vcpu *parent, unsigned long flags, uintptr_
 }
 
 /*
- * A fork child tells its parent through this eventfd whether it has a
- * working VM (0) or not (-errno): one fd, as in a tight fd table dune's own
- * (VM, vCPUs, the kernel module's) take the program's slots.  Without one it must not run on (natively it would
- * run with stale state): like the kernel at RLIMIT_NPROC, where KVM's worker
- * thread for the child's VM counts, the fork fails and no child is seen.
+ * A fork child tells its parent whether it has a working VM (0) or not
+ * (-errno) through a word of a page shared by the process tree
+ * (vm->fork_words), so that a full fd table still lets a program fork.
+ * Without a VM the child must not run on (natively it would run with stale
+ * state): like the kernel at RLIMIT_NPROC, where KVM's worker thread for
+ * the child's VM counts, the fork fails and no child is seen.
  */
+enum { FORK_SLOT_FREE, FORK_SLOT_WAITING };	/* then 2 + the child's -errno */
+#define FORK_SLOTS	(DUNE_PAGE_SIZE / sizeof(uint32_t))
+
 struct fork_report {
-	int fd;			/* eventfd: 1 - the child's err */
-	int files_shared;	/* CLONE_FILES: one fd table, the parent closes it */
+	uint32_t *word;		/* this fork's slot of vm->fork_words */
+	int files_shared;	/* CLONE_FILES: one fd table */
 	int exit_sig;		/* the child's exit signal, blocked meanwhile */
 	dune_ksigset_t exit_set;
 	dune_ksigset_t mask;	/* the program's signal mask */
 	dune_ksigset_t pending;	/* signals pending before the clone */
 };
+
+int dune_fork_init(struct dune_vm *vm)
+{
+	long page = sys6(SYS_mmap, 0, DUNE_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (IS_ERR_VALUE(page))
+		return dune_fail(page, "cannot map the page fork children report through: %s",
+				 dune_strerror(page));
+	vm->fork_words = (uint32_t *)page;
+	vm->own[vm->nr_own++] = (struct dune_range){ page, page + DUNE_PAGE_SIZE };
+	return 0;
+}
 
 static int sigset_has(const dune_ksigset_t *set, int sig)
 {
@@ -69,14 +88,18 @@ static int sigset_has(const dune_ksigset_t *set, int sig)
 
 static int report_open(struct dune_vm *vm, struct fork_report *r, unsigned long flags, int sig)
 {
-	struct rlimit program;
+	uint32_t free = FORK_SLOT_FREE;
 
-	dune_fds_begin(vm, &program);	/* room even in a full fd table */
-	r->fd = dune_take_high(sys2(SYS_eventfd2, 0, O_CLOEXEC));
-	dune_fds_end(vm, &program);
-	if (r->fd < 0)
-		return dune_fail(r->fd, "fork: no eventfd for the child's report: %s",
-				 dune_strerror(r->fd));
+	r->word = vm->fork_words;
+	while (r->word < vm->fork_words + FORK_SLOTS &&
+	       !__atomic_compare_exchange_n(r->word, &free, FORK_SLOT_WAITING, 0, __ATOMIC_ACQ_REL,
+					    __ATOMIC_RELAXED)) {
+		free = FORK_SLOT_FREE;
+		r->word++;
+	}
+	if (r->word == vm->fork_words + FORK_SLOTS)
+		return dune_fail(-EAGAIN, "fork: %zu forks of this process tree in flight",
+				 FORK_SLOTS);
 	r->files_shared = !!(flags & CLONE_FILES);
 	r->exit_sig = sig >= 1 && sig <= DUNE_NSIG ? sig : 0;
 	memset(&r->exit_set, 0, sizeof(r->exit_set));
@@ -90,11 +113,8 @@ static int report_open(struct dune_vm *vm, struct fork_report *r, unsigned long 
 /* In the child: say how it went, then run on with the program's mask, or end. */
 static void report_child(struct dune_vm *vm, struct fork_report *r, int err)
 {
-	uint64_t word = 1 - (int64_t)err;	/* never 0: 0 would not wake the parent */
-
-	sys3(SYS_write, r->fd, &word, sizeof(word));
-	if (!r->files_shared)
-		sys1(SYS_close, r->fd);
+	__atomic_store_n(r->word, 2 - err, __ATOMIC_RELEASE);
+	sys6(SYS_futex, r->word, FUTEX_WAKE, 1, 0, 0, 0);	/* shared: another mm waits */
 	if (err) {
 		dune_vm_before_exit(vm);
 		sys1(SYS_exit_group, 1);
@@ -102,33 +122,22 @@ static void report_child(struct dune_vm *vm, struct fork_report *r, int err)
 	sys4(SYS_rt_sigprocmask, SIG_SETMASK, &r->mask, NULL, sizeof(r->mask));
 }
 
-/*
- * The child's word.  One that dies before it can say is the program's, as
- * natively (with a shared fd table no EOF tells: waitid does).
- */
+/* The child's word.  One that dies before it can say is the program's, as natively. */
 static int child_report(struct fork_report *r, long pid)
 {
-	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
 	const struct timespec tick = { 0, 100 * 1000 * 1000 };
-	uint64_t word;
 	siginfo_t info;
-	int err = 0;
+	uint32_t word;
 
-	for (;;) {
-		long n = sys4(SYS_ppoll, &pfd, 1, &tick, NULL);
-
-		if (n > 0) {
-			if (sys3(SYS_read, r->fd, &word, sizeof(word)) == sizeof(word))
-				err = 1 - (int64_t)word;
-			break;
-		}
+	while ((word = __atomic_load_n(r->word, __ATOMIC_ACQUIRE)) == FORK_SLOT_WAITING) {
+		sys6(SYS_futex, r->word, FUTEX_WAIT, FORK_SLOT_WAITING, &tick, 0, 0);
 		info.si_pid = 0;
 		if (sys5(SYS_waitid, P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT | __WALL, NULL) ||
 		    info.si_pid == pid)
 			break;
 	}
-	sys1(SYS_close, r->fd);
-	return err;
+	word = __atomic_load_n(r->word, __ATOMIC_ACQUIRE);
+	return word == FORK_SLOT_WAITING ? 0 : 2 - (int)word;
 }
 
 /*
@@ -145,8 +154,7 @@ static long report_close(struct fork_report *r, long pid)
 
 	if (pid > 0)
 		err = child_report(r, pid);
-	else
-		sys1(SYS_close, r->fd);
+	__atomic_store_n(r->word, FORK_SLOT_FREE, __ATOMIC_RELEASE);
 	if (err) {
 		while (sys4(SYS_wait4, pid, NULL, __WALL, NULL) == -EINTR)
 			;

@@ -297,6 +297,8 @@ int dune_vm_create(struct dune_vm **vmp)
 	if (!err)
 		err = dune_forward_init(vm);
 	if (!err)
+		err = dune_fork_init(vm);
+	if (!err)
 		err = vm_setup(vm);
 	if (err) {
 		dune_vm_destroy(vm);
@@ -312,6 +314,8 @@ void dune_vm_destroy(struct dune_vm *vm)
 		vcpu_close(vm->vcpus[i], 0);
 	if (vm->vm_fd >= 0)
 		sys1(SYS_close, vm->vm_fd);
+	if (vm->fork_words)
+		sys2(SYS_munmap, vm->fork_words, DUNE_PAGE_SIZE);
 	sys2(SYS_munmap, vm->area, DUNE_AREA_SIZE);
 }
 

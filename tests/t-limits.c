@@ -5,7 +5,8 @@
  * VM), although KVM's worker thread of each VM counts there.  RLIMIT_NOFILE:
  * a tiny limit fails dune_enter() naming it (once), a small one still
  * enters; with room above the soft limit the program keeps every fd it has
- * natively, and a full table still lets it make threads and processes; a
+ * natively, and a full table still lets it make threads and processes (with
+ * none above it, processes); a
  * limit lowered inside still lets it fork.  RLIMIT_AS too small for dune's
  * area fails dune_enter() naming it.  A native seccomp filter refusing
  * process_vm_readv fails dune_enter() naming it (or sigaction works).
@@ -239,6 +240,34 @@ static int nofile_full(void)
 	return finish();
 }
 
+/*
+ * soft = hard and the table full: a fork child still enters (it reports to
+ * its parent without an fd).  A thread could not: its vCPU needs one.
+ */
+static int nofile_full_hard(void)
+{
+	struct rlimit lim = { 32, 32 };
+	int n = 0, fds[64], status = -1;
+	pid_t pid;
+
+	if (setrlimit(RLIMIT_NOFILE, &lim))
+		return 100;
+	enter_if_inside();
+	while (n < 64 && (fds[n] = dup(0)) >= 0)
+		n++;
+	CHECK(errno == EMFILE, "dup: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(dune_is_inside() == inside ? 7 : NOT_INSIDE);
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 7, "fork with the table full: %s (%s; %d: wrong side)",
+	      pid < 0 ? strerror(errno) : "forked", status_str(status), NOT_INSIDE);
+	while (n > 0)
+		close(fds[--n]);
+	return finish();
+}
+
 /* ulimit -n 64 inside: dune's fds are above it now, yet a fork child enters. */
 static int nofile_lowered(void)
 {
@@ -254,7 +283,8 @@ static int nofile_lowered(void)
 
 static void check_nofile(void)
 {
-	static int (*const fns[])(void) = { nofile_small, nofile_full, nofile_lowered };
+	static int (*const fns[])(void) = { nofile_small, nofile_full, nofile_full_hard,
+					    nofile_lowered };
 	char out[2][4096];
 	int status;
 
