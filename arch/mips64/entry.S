@@ -161,6 +161,57 @@ mips_exit_thread:
 	break
 	.size	mips_exit_thread, . - mips_exit_thread
 
+/*
+ * long arch_forward_syscall(long nr, long a0, ..., long a5, const void *insn,
+ * int *call): the system call from the instruction at insn (the template's
+ * copy on DUNE_FORWARD_PAGE), -errno on failure, unless *call is
+ * DUNE_CALL_SIGNALLED (2): then -DUNE_ERESTARTNOINTR (-513).  *call is
+ * DUNE_CALL_IDLE (0) once the kernel returned.  A host signal from the
+ * check to the syscall instruction itself makes the call return as if it
+ * had been SIGNALLED (arch_forward_cancel): $16 (s0) holds call from before
+ * the check until the return.  n64: nr..a5 and insn in $4-$11, call on the
+ * stack.
+ */
+	.globl	arch_forward_syscall, mips_forward_check, mips_forward_call
+	.globl	mips_forward_made, mips_forward_cancelled
+	.hidden	arch_forward_syscall, mips_forward_check, mips_forward_call
+	.hidden	mips_forward_made, mips_forward_cancelled
+	.type	arch_forward_syscall, @function
+arch_forward_syscall:
+	daddiu	$29, $29, -16
+	sd	$31, 8($29)
+	sd	$16, 0($29)
+	ld	$16, 16($29)
+	move	$25, $11
+	move	$2, $4
+	move	$4, $5
+	move	$5, $6
+	move	$6, $7
+	move	$7, $8
+	move	$8, $9
+	move	$9, $10
+mips_forward_check:
+	lw	$12, 0($16)
+	li	$13, 2
+	beq	$12, $13, mips_forward_cancelled
+	nop
+mips_forward_call:
+	jalr	$25
+	nop
+mips_forward_made:
+	sw	$0, 0($16)
+	beqz	$7, 1f
+	nop
+	b	1f
+	dsubu	$2, $0, $2
+mips_forward_cancelled:
+	li	$2, -513
+1:	ld	$16, 0($29)
+	ld	$31, 8($29)
+	jr	$31
+	daddiu	$29, $29, 16
+	.size	arch_forward_syscall, . - arch_forward_syscall
+
 /* Copied to DUNE_FORWARD_PAGE; arch_forward_syscall() calls it with jalr. */
 	.globl	arch_forward_template, arch_forward_template_size
 	.hidden	arch_forward_template, arch_forward_template_size

@@ -110,6 +110,7 @@ _Static_assert(__builtin_offsetof(struct mips_frame, hi) == MF_HI &&
 #define R_V0	2
 #define R_A0	4
 #define R_A3	7
+#define R_S0	16
 #define R_T9	25
 #define R_GP	28
 #define R_SP	29

@@ -92,17 +92,21 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret)
 }
 
 /*
- * At the template's `syscall` the kernel has not taken the call: make it
- * fail with DUNE_ERESTARTNOINTR (v0, with a3 set) and go on to the return.
+ * The interrupted host code was in arch_forward_syscall (entry.S) past its
+ * check of *call, or at the template's `syscall` called from there, which
+ * the kernel has not taken yet: the call returns as if SIGNALLED.  $16 says
+ * which call arch_forward_syscall is making.
  */
 void arch_forward_cancel(void *uc, const void *insn, const int *call)
 {
+	extern const char mips_forward_check[], mips_forward_call[], mips_forward_made[],
+		mips_forward_cancelled[];
 	mcontext_t *m = &((ucontext_t *)uc)->uc_mcontext;
+	const char *pc = (const char *)m->pc;
 
-	(void)call;		/* not at hand here: arch_forward_syscall() tells */
-	if (m->pc != (uintptr_t)insn)
+	if (m->gregs[R_S0] != (uintptr_t)call)
 		return;
-	m->gregs[R_V0] = DUNE_ERESTARTNOINTR;
-	m->gregs[R_A3] = 1;
-	m->pc += 4;
+	if ((pc >= mips_forward_check && pc <= mips_forward_call) ||
+	    (pc == insn && m->gregs[R_RA] == (uintptr_t)mips_forward_made))
+		m->pc = (uintptr_t)mips_forward_cancelled;
 }

@@ -30,39 +30,6 @@ uint32_t arch_audit_arch(void)
 	return AUDIT_ARCH_MIPSEL64;
 }
 
-/*
- * The same, from the `syscall` at insn (a copy of arch_forward_template,
- * which returns), unless a host signal came first (lib/arch.h).  Checked
- * here in C: a signal in the few instructions from the check to the syscall
- * waits until the call returns (arch_forward_cancel() catches it only at
- * the instruction itself).
- */
-long arch_forward_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5,
-			  const void *insn, int *call)
-{
-	register long v0 asm("$2") = nr;
-	register long r0 asm("$4") = a0;
-	register long r1 asm("$5") = a1;
-	register long r2 asm("$6") = a2;
-	register long r3 asm("$7") = a3;
-	register long r4 asm("$8") = a4;
-	register long r5 asm("$9") = a5;
-	register const void *t9 asm("$25") = insn;
-	long ret;
-
-	if (__atomic_load_n(call, __ATOMIC_SEQ_CST) == DUNE_CALL_SIGNALLED)
-		return -DUNE_ERESTARTNOINTR;
-	asm volatile("jalr $25\n\tnop"
-		     : "+r"(v0), "+r"(r3)
-		     : "r"(r0), "r"(r1), "r"(r2), "r"(r4), "r"(r5), "r"(t9)
-		     : "$1", "$3", "$10", "$11", "$12", "$13", "$14", "$15", "$24", "$31",
-		       "hi", "lo", "memory");
-	ret = r3 ? -v0 : v0;
-	if (ret != -DUNE_ERESTARTNOINTR)	/* that one: arch_forward_cancel() */
-		__atomic_store_n(call, DUNE_CALL_IDLE, __ATOMIC_SEQ_CST);
-	return ret;
-}
-
 /* No protection keys: nothing of the guest's binds the kernel's accesses. */
 void arch_call_begin(struct dune_vcpu *vcpu)
 {
