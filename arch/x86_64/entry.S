@@ -163,6 +163,9 @@ arch_forward_syscall:
 	mov	32(%rsp), %rbx
 	mov	24(%rsp), %r11
 	SYSCALL_ARGS 16(%rsp)
+	.globl	x86_forward_check
+	.hidden	x86_forward_check
+x86_forward_check:
 	cmpl	$2, (%rbx)
 	je	x86_forward_cancelled
 	.globl	x86_forward_call

@@ -231,24 +231,21 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *rax)
 }
 
 /*
- * The interrupted host code was in arch_forward_syscall (entry.S) before the
- * kernel took its call: return -DUNE_ERESTARTNOINTR from there instead.  Its
+ * The interrupted host code was in arch_forward_syscall (entry.S) past its
+ * check of *call, or at the template's `syscall` called from there, which
+ * the kernel has not taken yet: return -DUNE_ERESTARTNOINTR from there
+ * instead.  (Before the check, the check sees the call SIGNALLED.)  Its
  * frame: the pushed rbx, our caller's return address, then a5, insn, call.
  */
 void arch_forward_cancel(void *uc, const void *insn, const int *call)
 {
-	extern const char x86_forward_call[], x86_forward_made[], x86_forward_cancelled[];
+	extern const char x86_forward_check[], x86_forward_call[], x86_forward_made[],
+		x86_forward_cancelled[];
 	greg_t *g = ((ucontext_t *)uc)->uc_mcontext.gregs;
 	const uint64_t *sp = (const uint64_t *)g[REG_RSP];
 	const char *ip = (const char *)g[REG_RIP];
 
-	if (ip == (const char *)arch_forward_syscall) {	/* rbx not pushed yet */
-		if (sp[3] != (uintptr_t)call)
-			return;
-		g[REG_RAX] = -DUNE_ERESTARTNOINTR;
-		g[REG_RIP] = sp[0];
-		g[REG_RSP] += 8;
-	} else if (ip > (const char *)arch_forward_syscall && ip <= x86_forward_call) {
+	if (ip >= x86_forward_check && ip <= x86_forward_call) {
 		if (sp[4] == (uintptr_t)call)
 			g[REG_RIP] = (greg_t)x86_forward_cancelled;
 	} else if (ip == insn && sp[0] == (uintptr_t)x86_forward_made && sp[5] == (uintptr_t)call) {
