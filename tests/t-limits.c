@@ -160,26 +160,48 @@ static void *thread_inside(void *arg)
 	return (void *)(intptr_t)(dune_is_inside() == inside);
 }
 
-/* A thread and a fork child on the right side of dune (0: both). */
-static int thread_and_fork(const char *when)
+/* A fork child on the right side of dune. */
+static void fork_child(const char *when)
 {
-	pthread_t t;
-	void *ok = NULL;
-	int err = pthread_create(&t, NULL, thread_inside, NULL), status = -1;
+	int status = -1;
 	pid_t pid;
 
-	CHECK(err == 0, "%s: pthread_create: %s", when, strerror(err));
-	if (!err)
-		pthread_join(t, &ok);
-	CHECK(err || ok, "%s: thread on the wrong side of dune", when);
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0)
 		_exit(dune_is_inside() == inside ? 7 : NOT_INSIDE);
 	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	      WEXITSTATUS(status) == 7, "%s: fork child: %s (%d: wrong side)", when,
-	      status_str(status), NOT_INSIDE);
+	      WEXITSTATUS(status) == 7, "%s: fork child: %s (%s; %d: wrong side)", when,
+	      status_str(status), pid < 0 ? strerror(errno) : "forked", NOT_INSIDE);
+}
+
+/* A thread and a fork child on the right side of dune (0: both). */
+static int thread_and_fork(const char *when)
+{
+	pthread_t t;
+	void *ok = NULL;
+	int err = pthread_create(&t, NULL, thread_inside, NULL);
+
+	CHECK(err == 0, "%s: pthread_create: %s", when, strerror(err));
+	if (!err)
+		pthread_join(t, &ok);
+	CHECK(err || ok, "%s: thread on the wrong side of dune", when);
+	fork_child(when);
 	return check_failures;
+}
+
+/* Under lim, inside dune or not, dup stdin into fds[] until the table is full: how many. */
+static int fill_table(struct rlimit lim, int fds[64])
+{
+	int n = 0;
+
+	if (setrlimit(RLIMIT_NOFILE, &lim))
+		exit(100);
+	enter_if_inside();
+	while (n < 64 && (fds[n] = dup(0)) >= 0)
+		n++;
+	CHECK(errno == EMFILE, "dup: %s", strerror(errno));
+	return n;
 }
 
 /* soft = hard = 3: no fd is free, so dune cannot enter; it says why, once. */
@@ -215,16 +237,9 @@ static int nofile_small(void)
 /* Room above the soft limit: the program has as many fds as natively. */
 static int nofile_full(void)
 {
-	struct rlimit lim = { 32, 4096 };
-	int n = 0, fds[64];
+	int fds[64], n = fill_table((struct rlimit){ 32, 4096 }, fds);
 	char *big;
 
-	if (setrlimit(RLIMIT_NOFILE, &lim))
-		return 100;
-	enter_if_inside();
-	while (n < 64 && (fds[n] = dup(0)) >= 0)
-		n++;
-	CHECK(errno == EMFILE, "dup: %s", strerror(errno));
 	printf("%d fds free under RLIMIT_NOFILE 32\n", n);
 	thread_and_fork("full fd table");
 	/* a first touch that makes dune read /proc/self/maps */
@@ -246,23 +261,9 @@ static int nofile_full(void)
  */
 static int nofile_full_hard(void)
 {
-	struct rlimit lim = { 32, 32 };
-	int n = 0, fds[64], status = -1;
-	pid_t pid;
+	int fds[64], n = fill_table((struct rlimit){ 32, 32 }, fds);
 
-	if (setrlimit(RLIMIT_NOFILE, &lim))
-		return 100;
-	enter_if_inside();
-	while (n < 64 && (fds[n] = dup(0)) >= 0)
-		n++;
-	CHECK(errno == EMFILE, "dup: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0)
-		_exit(dune_is_inside() == inside ? 7 : NOT_INSIDE);
-	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	      WEXITSTATUS(status) == 7, "fork with the table full: %s (%s; %d: wrong side)",
-	      pid < 0 ? strerror(errno) : "forked", status_str(status), NOT_INSIDE);
+	fork_child("fork with the table full, soft = hard");
 	while (n > 0)
 		close(fds[--n]);
 	return finish();
