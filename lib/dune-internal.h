@@ -387,6 +387,13 @@ void dune_thread_main(struct dune_vcpu *vcpu) __attribute__((noreturn));
 void dune_host_start(struct dune_vcpu *vcpu) __attribute__((noreturn));
 void dune_host_loop(struct dune_vcpu *vcpu) __attribute__((noreturn));
 void dune_policy_stop(struct dune_vm *vm, const char *what, const char *why);
+/*
+ * At a syscall exit, its VM unable to go on (dune_last_error() says why):
+ * the thread continues natively, the syscall returning ret (sp: a new stack
+ * pointer, or 0); under a policy the program stops instead.
+ */
+void dune_leave_vm_at(struct dune_vcpu *vcpu, const char *what, long ret, uintptr_t sp)
+	__attribute__((noreturn));
 void dune_probe_faulted(struct dune_vcpu *vcpu, const siginfo_t *info, const sigset_t *mask)
 	__attribute__((noreturn));
 void dune_deliver_fault(struct dune_vcpu *vcpu, const struct dune_fault *f);

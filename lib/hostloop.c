@@ -35,6 +35,16 @@ static void __attribute__((noreturn)) leave_vm(struct dune_vcpu *vcpu, const cha
 	arch_resume_native(vcpu);
 }
 
+void dune_leave_vm_at(struct dune_vcpu *vcpu, const char *what, long ret, uintptr_t sp)
+{
+	dune_policy_stop(vcpu->vm, what, dune_last_error());
+	dune_log("%s: %s; continuing natively outside the VM", what, dune_last_error());
+	dune_vcpu_leave(vcpu);
+	arch_capture_native(vcpu);
+	arch_native_set(vcpu, ret, sp);
+	arch_resume_native(vcpu);
+}
+
 static void handle_fault(struct dune_vcpu *vcpu, struct dune_fault *f)
 {
 	if (f->is_page_fault && dune_mem_fix_fault(vcpu, f)) {

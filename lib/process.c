@@ -49,12 +49,11 @@ static long clone_thread(struct dune_vcpu *parent, unsigned long flags, uintptr_
 }
 
 /*
- * A fork child tells its parent whether it has a working VM (0) or not
- * (-errno) through a word of a page shared by the process tree
- * (vm->fork_words), so that a full fd table still lets a program fork.
- * Without a VM the child must not run on (natively it would run with stale
- * state): like the kernel at RLIMIT_NPROC, where KVM's worker thread for
- * the child's VM counts, the fork fails and no child is seen.
+ * A fork child tells its parent whether it goes on (0) or not (-errno)
+ * through a word of a page shared by the process tree (vm->fork_words), so
+ * that a full fd table still lets a program fork.  A child that does not go
+ * on ends unseen: like the kernel at RLIMIT_NPROC, where KVM's worker
+ * thread for the child's VM counts, the fork fails and no child is seen.
  */
 enum { FORK_SLOT_FREE, FORK_SLOT_WAITING };	/* then 2 + the child's -errno */
 #define FORK_SLOTS	(DUNE_PAGE_SIZE / sizeof(uint32_t))
@@ -199,6 +198,17 @@ static long fork_process(struct dune_vcpu *vcpu, unsigned long flags, uintptr_t 
 		err = arch_vcpu_restore(vcpu, vcpu, stack, !!(flags & CLONE_SETTLS), tls);
 	if (err && vm->debug)
 		dune_log("fork child: %s", dune_last_error());
+	/*
+	 * A child the kernel would have let run but that has no VM (it may not
+	 * open /dev/kvm, say) goes on natively from the state of the fork,
+	 * unless a policy is in force.  At RLIMIT_NPROC (KVM's worker could not
+	 * start) the fork fails instead, as the kernel's does there.
+	 */
+	if (err && err != -EAGAIN && !vm->tools.policy) {
+		report_child(vm, &report, 0);
+		dune_vm_close_kvm(vm);
+		dune_leave_vm_at(vcpu, "fork child", 0, stack);
+	}
 	report_child(vm, &report, err);
 	vcpu->tid = sys0(SYS_gettid);
 	dune_signals_reset(vcpu, mask);

@@ -455,15 +455,8 @@ static long do_single_threaded(struct dune_vcpu *vcpu, const struct dune_syscall
 	for (int i = 0; i < 1000 && nr_threads() > 1; i++)	/* the worker is exiting */
 		sys2(SYS_nanosleep, &ms, NULL);
 	ret = forward(vcpu, sys);
-	if (dune_vm_rebuild(vm, vcpu, 0) || arch_vcpu_restore(vcpu, vcpu, 0, 0, 0)) {
-		dune_policy_stop(vm, dune_syscall_name(sys->nr), dune_last_error());
-		dune_log("%s: %s; continuing natively outside the VM",
-			 dune_syscall_name(sys->nr), dune_last_error());
-		dune_vcpu_leave(vcpu);
-		arch_capture_native(vcpu);
-		arch_native_set(vcpu, ret, 0);
-		arch_resume_native(vcpu);
-	}
+	if (dune_vm_rebuild(vm, vcpu, 0) || arch_vcpu_restore(vcpu, vcpu, 0, 0, 0))
+		dune_leave_vm_at(vcpu, dune_syscall_name(sys->nr), ret, 0);
 	return ret;
 }
 
