@@ -268,6 +268,16 @@ static long check_in_place(struct dune_vm *vm, const long *a, const struct dune_
 
 	switch (ma->kind) {
 	case DUNE_MA_BUF:
+		/*
+		 * With a header, a message: for a negative size msgrcv fails with
+		 * EINVAL first, msgsnd once it has read the header (its mtype).
+		 */
+		if (ma->size && (long)a[ma->len] < 0) {
+			if (ma->dir == DUNE_MA_WRITE)
+				return 0;
+			len = ma->size;
+			break;
+		}
 		len = (size_t)a[ma->len] > SIZE_MAX - ma->size ? SIZE_MAX : (size_t)a[ma->len] + ma->size;
 		*bytes += a[ma->len];
 		break;

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/msg.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,7 +28,7 @@
 #define PAGE	4096UL
 #define KERNEL_SIGSET_BYTES	((_NSIG - 1) / 8)
 
-static int zero_fd, pipe_fd[2], sock[2], mem_fd;
+static int zero_fd, pipe_fd[2], sock[2], mem_fd, msq;
 
 /* The result of a raw call: its value, or -errno. */
 static long ret(long r)
@@ -126,6 +127,19 @@ static long do_mincore_vec(uintptr_t a, int fd)
 
 	(void)fd;
 	return ret(mincore(page, PAGE, (unsigned char *)a));
+}
+
+/* a negative size: the kernel's EINVAL comes before the buffer */
+static long do_msgsnd_negative(uintptr_t a, int fd)
+{
+	(void)fd;
+	return ret(syscall(SYS_msgsnd, msq, a, -1L, IPC_NOWAIT));
+}
+
+static long do_msgrcv_negative(uintptr_t a, int fd)
+{
+	(void)fd;
+	return ret(syscall(SYS_msgrcv, msq, a, -1L, 0, IPC_NOWAIT));
 }
 
 static long do_poll(uintptr_t a, int fd)
@@ -338,6 +352,8 @@ static const struct reach_case cases[] = {
 	{ "ioctl(FIONREAD) into it", do_ioctl },
 	{ "fcntl(F_GETLK) into it", do_fcntl_getlk },
 	{ "mincore's vector in it", do_mincore_vec },
+	{ "msgsnd from it, size -1", do_msgsnd_negative },
+	{ "msgrcv into it, size -1", do_msgrcv_negative },
 	{ "poll on it", do_poll },
 	{ "rt_sigaction, old action in it", do_sigaction_old },
 	{ "rt_sigprocmask, old set in it", do_sigprocmask_old },
@@ -380,14 +396,21 @@ static void drain(void)
 		;
 }
 
+static void remove_msq(void)
+{
+	msgctl(msq, IPC_RMID, NULL);
+}
+
 static void setup(void)
 {
 	struct sockaddr_un autobind = { .sun_family = AF_UNIX };
 
 	zero_fd = open("/dev/zero", O_RDONLY);
 	mem_fd = open("/proc/self/mem", O_RDWR);
+	msq = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+	atexit(remove_msq);
 	/* the sender gets a name, so that recvfrom has an address to write */
-	if (zero_fd < 0 || mem_fd < 0 || pipe2(pipe_fd, O_NONBLOCK) ||
+	if (zero_fd < 0 || mem_fd < 0 || msq < 0 || pipe2(pipe_fd, O_NONBLOCK) ||
 	    socketpair(AF_UNIX, SOCK_DGRAM, 0, sock) ||
 	    bind(sock[1], (struct sockaddr *)&autobind, sizeof(sa_family_t))) {
 		printf("cannot set up: %s\n", strerror(errno));
