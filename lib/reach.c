@@ -109,11 +109,15 @@ static int take_iov(struct dune_vm *vm, struct reach_copy *c, uintptr_t p, unsig
 		return -ENOMEM;	/* room for two iovec arguments: never short */
 	if (reaches(vm, p, n * sizeof(*iov)) || dune_read_guest(iov, p, n * sizeof(*iov)))
 		return -EFAULT;
+	for (unsigned long i = 0; i < n; i++)
+		if ((ssize_t)iov[i].iov_len < 0)
+			goto copied;	/* the kernel's EINVAL, before it looks at any buffer */
 	for (unsigned long i = 0; i < n; i++) {
 		if (reaches(vm, (uintptr_t)iov[i].iov_base, iov[i].iov_len))
 			return -EFAULT;
 		c->bytes += iov[i].iov_len;
 	}
+copied:
 	c->nr_iov += n;
 	*copy = iov;
 	return 0;

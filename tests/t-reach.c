@@ -57,6 +57,16 @@ static long do_readv_base(uintptr_t a, int fd)
 	return ret(readv(zero_fd, iov, 2));
 }
 
+/* a negative length in a later iovec: the kernel's EINVAL comes before any buffer */
+static long do_readv_negative(uintptr_t a, int fd)
+{
+	static char mine[16];
+	struct iovec iov[2] = { { (void *)a, PAGE }, { mine, (size_t)-1 } };
+
+	(void)fd;
+	return ret(readv(zero_fd, iov, 2));
+}
+
 static long do_readv_array(uintptr_t a, int fd)
 {
 	(void)fd;
@@ -343,6 +353,7 @@ static const struct reach_case cases[] = {
 	{ "write from it", do_write },
 	{ "readv, an iov_base in it", do_readv_base },
 	{ "readv, the iovec array in it", do_readv_array },
+	{ "readv, an iov_base in it and a negative length", do_readv_negative },
 	{ "pread into it", do_pread },
 	{ "recvmsg, an iov_base in it", do_recvmsg_iov },
 	{ "sendmsg, the msghdr in it", do_sendmsg_hdr },
