@@ -307,6 +307,9 @@ int dune_mem_fix_fault(struct dune_vcpu *vcpu, struct dune_fault *f);
 int dune_mem_hva_of_gpa(struct dune_vm *vm, uint64_t gpa, uintptr_t *hva);
 int dune_maps_find(struct dune_vm *vm, uintptr_t addr, struct dune_vma *vma);
 
+/* Notes [start, end) as dune's own memory, out of the program's reach. */
+int dune_own_add(struct dune_vm *vm, uintptr_t start, uintptr_t end);
+
 /* Does [start, end) overlap dune's own memory?  (Inline: checked on most syscalls.) */
 static inline int dune_overlaps_own(const struct dune_vm *vm, uintptr_t start, uintptr_t end)
 {

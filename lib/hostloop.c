@@ -25,22 +25,24 @@ void dune_policy_stop(struct dune_vm *vm, const char *what, const char *why)
 		sys1(SYS_exit_group, DUNE_POLICY_EXIT);
 }
 
-/* The VM cannot go on: say why, and let the program continue natively. */
-static void __attribute__((noreturn)) leave_vm(struct dune_vcpu *vcpu, const char *why, long err)
+/* The VM cannot go on: say why, and take the vCPU's state to continue natively. */
+static void leave_vm_state(struct dune_vcpu *vcpu, const char *what, const char *why)
 {
-	dune_policy_stop(vcpu->vm, why, dune_strerror(err));
-	dune_log("%s (%s); continuing natively outside the VM", why, dune_strerror(err));
+	dune_policy_stop(vcpu->vm, what, why);
+	dune_log("%s (%s); continuing natively outside the VM", what, why);
 	dune_vcpu_leave(vcpu);
 	arch_capture_native(vcpu);
+}
+
+static void __attribute__((noreturn)) leave_vm(struct dune_vcpu *vcpu, const char *why, long err)
+{
+	leave_vm_state(vcpu, why, dune_strerror(err));
 	arch_resume_native(vcpu);
 }
 
 void dune_leave_vm_at(struct dune_vcpu *vcpu, const char *what, long ret, uintptr_t sp)
 {
-	dune_policy_stop(vcpu->vm, what, dune_last_error());
-	dune_log("%s: %s; continuing natively outside the VM", what, dune_last_error());
-	dune_vcpu_leave(vcpu);
-	arch_capture_native(vcpu);
+	leave_vm_state(vcpu, what, dune_last_error());
 	arch_native_set(vcpu, ret, sp);
 	arch_resume_native(vcpu);
 }

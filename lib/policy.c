@@ -416,13 +416,10 @@ int dune_policy_install(const struct dune_policy *p)
 
 long dune_policy_ask(struct dune_vm *vm, long nr, const long *args)
 {
-	int call = DUNE_CALL_IDLE;
-
 	if (!vm->tools.filter)
 		return 0;
-	return arch_forward_syscall(DUNE_SYSCALL_NR, DUNE_OP_POLICY_CHECK | (uint64_t)nr << 32,
-				    args[0], args[1], args[2], args[3], args[4], vm->forward_insn,
-				    &call);
+	return dune_forward6(vm, DUNE_SYSCALL_NR, DUNE_OP_POLICY_CHECK | (uint64_t)nr << 32,
+			     args[0], args[1], args[2], args[3], args[4]);
 }
 
 int dune_policy_in_force(void)
@@ -464,7 +461,5 @@ int dune_forward_init(struct dune_vm *vm)
 		forward_page_mapped = 1;
 	}
 	vm->forward_insn = (void *)DUNE_FORWARD_PAGE;
-	vm->own[vm->nr_own++] = (struct dune_range){ DUNE_FORWARD_PAGE,
-						     DUNE_FORWARD_PAGE + DUNE_PAGE_SIZE };
-	return 0;
+	return dune_own_add(vm, DUNE_FORWARD_PAGE, DUNE_FORWARD_PAGE + DUNE_PAGE_SIZE);
 }

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/sched.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -76,8 +75,7 @@ int dune_fork_init(struct dune_vm *vm)
 		return dune_fail(page, "cannot map the page fork children report through: %s",
 				 dune_strerror(page));
 	vm->fork_words = (uint32_t *)page;
-	vm->own[vm->nr_own++] = (struct dune_range){ page, page + DUNE_PAGE_SIZE };
-	return 0;
+	return dune_own_add(vm, page, page + DUNE_PAGE_SIZE);
 }
 
 static int sigset_has(const dune_ksigset_t *set, int sig)

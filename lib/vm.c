@@ -263,11 +263,13 @@ static int vm_setup(struct dune_vm *vm)
 	return err;
 }
 
-static void note_own_ranges(struct dune_vm *vm)
+int dune_own_add(struct dune_vm *vm, uintptr_t start, uintptr_t end)
 {
-	vm->nr_own = 0;
-	vm->own[vm->nr_own++] = (struct dune_range){ (uintptr_t)vm->area,
-						     (uintptr_t)vm->area + DUNE_AREA_SIZE };
+	if (vm->nr_own == DUNE_MAX_OWN)
+		return dune_fail(-EOVERFLOW, "internal: more than %d ranges of dune's own memory",
+				 DUNE_MAX_OWN);
+	vm->own[vm->nr_own++] = (struct dune_range){ start, end };
+	return 0;
 }
 
 int dune_vm_create(struct dune_vm **vmp)
@@ -285,7 +287,8 @@ int dune_vm_create(struct dune_vm **vmp)
 	vm->arch = area + DUNE_AREA_VM + DUNE_ALIGN_UP(sizeof(*vm), 64);
 	if ((uint8_t *)vm->arch + arch_vm_size() > area + DUNE_AREA_VM_SIZE)
 		return dune_fail(-EOVERFLOW, "internal: VM state larger than its area");
-	note_own_ranges(vm);
+	vm->nr_own = 0;
+	dune_own_add(vm, (uintptr_t)area, (uintptr_t)area + DUNE_AREA_SIZE);
 	vm->stats.size = sizeof(vm->stats);
 	vm->pid = sys0(SYS_getpid);
 	vm->debug = getenv("DUNE_DEBUG") ? atoi(getenv("DUNE_DEBUG")) : 0;
