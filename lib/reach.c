@@ -260,6 +260,18 @@ static size_t fcntl_size(long cmd)
 }
 
 /*
+ * mincore's vector reaches dune's memory, but mincore checks its range
+ * (EINVAL, ENOMEM) first: the same call with a vector no kernel takes says
+ * which error comes.
+ */
+static long mincore_vec_error(struct dune_vm *vm, const long *a)
+{
+	long ret = dune_forward6(vm, SYS_mincore, a[0], a[1], -1L, 0, 0, 0);
+
+	return ret ? ret : -EFAULT;
+}
+
+/*
  * The checks made where the arguments are: -errno, 0, or 1 if the kind
  * needs what the kernel reads copied first (copy_and_call()).  *bytes adds
  * up what the buffers cover, for DUNE_MA_MEM_POS.
@@ -303,7 +315,7 @@ static long check_in_place(struct dune_vm *vm, const long *a, const struct dune_
 		break;
 	case DUNE_MA_PAGE_VEC:
 		len = DUNE_ALIGN_UP((size_t)a[ma->len], DUNE_PAGE_SIZE) / DUNE_PAGE_SIZE;
-		break;
+		return reaches(vm, p, len) ? mincore_vec_error(vm, a) : 0;
 	case DUNE_MA_SOCKADDR:
 		return check_sockaddr(vm, a, ma);
 	case DUNE_MA_MEM_POS:

@@ -270,22 +270,80 @@ static long do_shmdt(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	return ret;
 }
 
-/*
- * madvise, mlock...: natively dune's memory is a hole, which they refuse
- * with ENOMEM, once the kernel has checked the other arguments (flags, a
- * kernel without mseal): the same call of length 0 does those checks only.
- */
-static long refuse_own_range(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+/* sys on [start, end) instead of its range. */
+static long forward_part(struct dune_vcpu *vcpu, const struct dune_syscall *sys,
+			 uintptr_t start, uintptr_t end)
 {
-	uintptr_t addr = sys->args[0], end = addr + sys->args[1];
-	struct dune_syscall empty = *sys;
+	struct dune_syscall part = *sys;
+
+	part.args[0] = start;
+	part.args[1] = end - start;
+	return forward(vcpu, &part);
+}
+
+/* The lowest of dune's ranges that ends above at, or NULL. */
+static const struct dune_range *next_own(const struct dune_vm *vm, uintptr_t at)
+{
+	const struct dune_range *next = NULL;
+
+	for (int i = 0; i < vm->nr_own; i++)
+		if (vm->own[i].end > at && (!next || vm->own[i].start < next->start))
+			next = &vm->own[i];
+	return next;
+}
+
+enum own_range_walk { OWN_RANGE_NONE, OWN_RANGE_BEFORE, OWN_RANGE_AROUND };
+
+/*
+ * madvise, mlock...: natively dune's memory is a hole.  The kernel checks
+ * the other arguments first (flags, a kernel without mseal): the same call
+ * of length 0 does those checks only.  Then it works through the range in
+ * order; at a hole mseal has done nothing, mlock, munlock and mincore stop
+ * after the part before it, madvise and msync go on past it.  Each says
+ * ENOMEM, unless the part of the range it did failed otherwise first.
+ */
+static long own_range_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys,
+			   enum own_range_walk walk)
+{
+	uintptr_t at = sys->args[0], end = at + sys->args[1];
+	const struct dune_range *own;
 	long ret;
 
-	if (!dune_overlaps_own(vcpu->vm, addr, end > addr ? end : addr + 1))
+	if (!dune_overlaps_own(vcpu->vm, at, end > at ? end : at + 1))
 		return forward(vcpu, sys);
-	empty.args[1] = 0;
-	ret = forward(vcpu, &empty);
-	return ret ? ret : -ENOMEM;
+	ret = forward_part(vcpu, sys, at, at);
+	if (ret)
+		return ret;
+	for (; walk != OWN_RANGE_NONE && at < end; at = own->end) {
+		own = next_own(vcpu->vm, at);
+		if (!own || own->start >= end) {
+			ret = forward_part(vcpu, sys, at, end);
+			break;
+		}
+		if (own->start > at) {
+			ret = forward_part(vcpu, sys, at, own->start);
+			if ((ret && ret != -ENOMEM) || walk == OWN_RANGE_BEFORE)
+				break;
+		} else if (walk == OWN_RANGE_BEFORE) {
+			break;
+		}
+	}
+	return ret && ret != -ENOMEM ? ret : -ENOMEM;
+}
+
+static long refuse_own_range(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	return own_range_call(vcpu, sys, OWN_RANGE_NONE);
+}
+
+static long own_range_before(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	return own_range_call(vcpu, sys, OWN_RANGE_BEFORE);
+}
+
+static long own_range_around(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	return own_range_call(vcpu, sys, OWN_RANGE_AROUND);
 }
 
 /* ---- dune's own fds do not exist for the program ---------------------------- */

@@ -99,12 +99,12 @@ struct dune_memarg {
 	X(brk, DUNE_WHY_MEM, do_brk)					\
 	X(shmat, DUNE_WHY_MEM, do_shmat)				\
 	X(shmdt, DUNE_WHY_MEM, do_shmdt)				\
-	X(madvise, DUNE_WHY_REACH, refuse_own_range)			\
-	X(mlock, DUNE_WHY_REACH, refuse_own_range)			\
-	X(mlock2, DUNE_WHY_REACH, refuse_own_range)			\
-	X(munlock, DUNE_WHY_REACH, refuse_own_range)			\
-	X(msync, DUNE_WHY_REACH, refuse_own_range)			\
-	X(mincore, DUNE_WHY_REACH, refuse_own_range, DUNE_MA(PAGE_VEC, 2, 1, WRITE, 0)) \
+	X(madvise, DUNE_WHY_REACH, own_range_around)			\
+	X(mlock, DUNE_WHY_REACH, own_range_before)			\
+	X(mlock2, DUNE_WHY_REACH, own_range_before)			\
+	X(munlock, DUNE_WHY_REACH, own_range_before)			\
+	X(msync, DUNE_WHY_REACH, own_range_around)			\
+	X(mincore, DUNE_WHY_REACH, own_range_before, DUNE_MA(PAGE_VEC, 2, 1, WRITE, 0)) \
 	X(mseal, DUNE_WHY_REACH, refuse_own_range)			\
 	X(close, DUNE_WHY_FD, refuse_own_fd)				\
 	X(dup, DUNE_WHY_FD, refuse_own_fd)				\

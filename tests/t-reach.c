@@ -139,6 +139,15 @@ static long do_mincore_vec(uintptr_t a, int fd)
 	return ret(mincore(page, PAGE, (unsigned char *)a));
 }
 
+/* a range past the end of user space: the kernel's ENOMEM comes before the vector */
+static long do_mincore_past_top(uintptr_t a, int fd)
+{
+	static char page[PAGE] __attribute__((aligned(PAGE)));
+
+	(void)fd;
+	return ret(mincore(page, 1UL << 62, (unsigned char *)a));
+}
+
 /* a negative size: the kernel's EINVAL comes before the buffer */
 static long do_msgsnd_negative(uintptr_t a, int fd)
 {
@@ -363,6 +372,7 @@ static const struct reach_case cases[] = {
 	{ "ioctl(FIONREAD) into it", do_ioctl },
 	{ "fcntl(F_GETLK) into it", do_fcntl_getlk },
 	{ "mincore's vector in it", do_mincore_vec },
+	{ "mincore's vector in it, a range past user space", do_mincore_past_top },
 	{ "msgsnd from it, size -1", do_msgsnd_negative },
 	{ "msgrcv into it, size -1", do_msgrcv_negative },
 	{ "poll on it", do_poll },
@@ -481,16 +491,98 @@ static void check_across(uintptr_t own)
 	munmap(mine, PAGE);
 }
 
+/*
+ * A range from a page of the program's right below a hole [lo, hi) to one
+ * right above it.  What the calls on it did, natively on a hole and inside
+ * on dune's memory: madvise goes on past a hole, mlock and mincore stop at
+ * it, each having done the part before it; the flags are checked first.
+ */
+struct across {
+	long mincore, vec0, mlock, locked_kb, remove, dontneed, low, high;
+};
+
+static long locked_kb(void)
+{
+	char buf[4096], *at;
+	int fd = open("/proc/self/status", O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	at = strstr(buf, "VmLck:");
+	return at ? strtol(at + 6, NULL, 10) : -1;
+}
+
+static int across_hole(uintptr_t lo, uintptr_t hi, struct across *r)
+{
+	char *low = mmap((void *)(lo - PAGE), PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	char *high = mmap((void *)hi, PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	size_t span = hi + PAGE - (lo - PAGE);
+	unsigned char vec = 0xff;
+	long before;
+
+	if (low != (char *)(lo - PAGE) || high != (char *)hi)
+		return 0;
+	*low = *high = 'x';
+	r->mincore = ret(mincore(low, span, &vec));
+	r->vec0 = vec;
+	before = locked_kb();
+	r->mlock = ret(mlock(low, span));
+	r->locked_kb = locked_kb() - before;
+	munlock(low, PAGE);
+	r->remove = ret(madvise(low, span, MADV_REMOVE));
+	r->dontneed = ret(madvise(low, span, MADV_DONTNEED));
+	r->low = *low;
+	r->high = *high;
+	munmap(low, PAGE);
+	munmap(high, PAGE);
+	return 1;
+}
+
+static void check_across_hole(const struct across *native, uintptr_t lo, uintptr_t hi)
+{
+	struct across in;
+	int mapped = across_hole(lo, hi, &in);
+
+	CHECK(mapped, "cannot map pages around dune's memory %#lx-%#lx", (unsigned long)lo,
+	      (unsigned long)hi);
+	if (!mapped)
+		return;
+#define SAME(f, what) \
+	CHECK(in.f == native->f, "across dune's memory: %s: %ld inside, %ld natively", what, \
+	      in.f, native->f)
+	SAME(mincore, "mincore");
+	SAME(vec0, "mincore's vector, first page");
+	SAME(mlock, "mlock");
+	SAME(locked_kb, "kB locked by mlock");
+	SAME(remove, "madvise(MADV_REMOVE) on private memory");
+	SAME(dontneed, "madvise(MADV_DONTNEED)");
+	SAME(low, "the page below after MADV_DONTNEED");
+	SAME(high, "the page above after MADV_DONTNEED");
+#undef SAME
+	check_still_works("after calls across dune's memory");
+}
+
 int main(void)
 {
 	static struct range before[MAX_RANGES], after[MAX_RANGES], own[MAX_RANGES];
 	long native[NR_CASES];
 	int nb, na, n, vm_fd, closed = closed_fd();
-	uintptr_t hole;
+	uintptr_t hole, three;
+	struct across native_across;
 
 	setup();
 	hole = make_hole();
 	CHECK(hole, "no hole");
+	three = (uintptr_t)mmap(NULL, 3 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(three != (uintptr_t)MAP_FAILED && !munmap((void *)three, 3 * PAGE) &&
+	      across_hole(three + PAGE, three + 2 * PAGE, &native_across),
+	      "cannot map pages around a hole natively");
 	for (size_t i = 0; i < NR_CASES; i++) {
 		native[i] = cases[i].fn(hole, closed);
 		drain();
@@ -516,6 +608,7 @@ int main(void)
 	if (n > 0) {
 		check_shmat(own[0].start);
 		check_across(own[0].start);
+		check_across_hole(&native_across, own[0].start, own[0].end);
 	}
 	printf("# %zu cases natively on a hole and inside on dune's memory\n", NR_CASES);
 	return finish();
