@@ -6,6 +6,7 @@
  *   sysargs NAME[:ARG...]...	ARG: a number (strtoull, any base)
  * prints "NAME:ARG...=RESULT" per call, RESULT the return value or -errno
  * (a clone child goes on with the next call too); then waits for children.
+ * NAME "enter" is dune_enter(), which inside dune nests.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "dune.h"
 
 static const struct { const char *name; long nr; } calls[] = {
 	{ "personality", SYS_personality },
@@ -32,6 +35,10 @@ int main(int argc, char **argv)
 		size_t len = p ? (size_t)(p - argv[i]) : strlen(argv[i]);
 		long nr = -1, r;
 
+		if (!strcmp(argv[i], "enter")) {
+			printf("enter=%d\n", dune_enter());
+			continue;
+		}
 		for (size_t c = 0; c < sizeof(calls) / sizeof(calls[0]); c++)
 			if (strlen(calls[c].name) == len && !strncmp(calls[c].name, argv[i], len))
 				nr = calls[c].nr;

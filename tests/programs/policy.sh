@@ -123,6 +123,11 @@ check "clone and rt_sigaction without a policy: a child, and a handler set" \
 check "  ... --deny=clone,rt_sigaction: no child, no handler (EACCES, EPERM)" \
 	sh -c "[ \$(grep -c '^clone:17=' $work/out) = 1 ] && grep -qx 'clone:17=-13' $work/out &&
 	grep -qx 'rt_sigaction:10:0:0:8=-1' $work/out"
+"$dune_run" --deny=clone=EACCES,rt_sigaction "$here/sysargs" enter clone:17 rt_sigaction:10:0:0:8 \
+	>"$work/out" 2>&1 </dev/null
+check "  ... the same in a nested dune (the outer one judges its calls)" \
+	sh -c "grep -qx 'enter=0' $work/out && [ \$(grep -c '^clone:17=' $work/out) = 1 ] &&
+	grep -qx 'clone:17=-13' $work/out && grep -qx 'rt_sigaction:10:0:0:8=-1' $work/out"
 "$dune_run" --allow=execve,brk,mmap,munmap,mprotect,read,write,openat,close,newfstatat,fstat,\
 exit_group,pread64,arch_prctl,set_tid_address,set_robust_list,rseq,prlimit64,getrandom,\
 rt_sigaction,wait4 "$here/sysargs" clone:17 rt_sigaction:10:0:0:8 >"$work/out" 2>&1 </dev/null
