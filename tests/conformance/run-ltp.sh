@@ -13,7 +13,8 @@
 #                     runtime of runtime-bound tests such as fork13)
 #   LTP_RESUME=1      keep the results already recorded (an interrupted run),
 #                     run only the rest; otherwise the selected tests run again
-#   LTP_SIDES=...     "native dune" (default), or one of them
+#   LTP_SIDES=...     "native dune" (default), or one of them (the other's
+#                     results are kept)
 # Results: BUILD_DIR/ltp/results (name side verdict status seconds), each
 # run's output in BUILD_DIR/ltp/log/NAME.SIDE.
 set -euo pipefail
@@ -106,10 +107,11 @@ run_all() {
 	local bin="$scratch/src/testcases/kernel/syscalls" name cmd side status start
 	mkdir -p "$scratch/log"
 	touch "$results"
-	if [ "${LTP_RESUME:-0}" != 1 ]; then	# forget the selected tests' old results
+	if [ "${LTP_RESUME:-0}" != 1 ]; then	# forget the selected tests' old results, these sides'
 		tests | awk '{ print $1 }' >"$scratch/selected"
-		awk 'NR == FNR { sel[$1] = 1; next } !($1 in sel)' "$scratch/selected" "$results" \
-			>"$results.new"
+		awk -v sides="$sides" 'BEGIN { split(sides, s); for (i in s) side[s[i]] = 1 }
+			NR == FNR { sel[$1] = 1; next } !($1 in sel && $2 in side)' \
+			"$scratch/selected" "$results" >"$results.new"
 		mv "$results.new" "$results"
 	fi
 	PATH="$PATH:$(find "$bin" -mindepth 1 -maxdepth 3 -type d | tr '\n' ':')"
