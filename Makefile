@@ -258,6 +258,25 @@ check-vm-kmod-kernels: all
 conformance: all
 	tests/conformance/run-ltp.sh $(BUILD) '$(LTP_TESTS)'
 
+# LTP's syscall tests in the check-vm guest with the module loaded, inside
+# dune with DUNE_MODE=user and kmod (slow; not part of CI; results in
+# $(BUILD)/vm/ltp).  LTP_TESTS='REGEX' picks them; by default the tests of
+# the syscalls the module may serve (kmod/dune_main.c, dune_safe_syscalls).
+KMOD_LTP_SYSCALLS := read write pread pwrite readv writev preadv pwritev open openat fstat stat \
+	statx lseek getdents pipe2 fsync fdatasync readlink readlinkat faccessat faccessat2 access \
+	getcwd uname getpid getppid gettid getuid geteuid getgid getegid getrandom clock_gettime \
+	clock_getres gettimeofday time sched_yield getrusage sysinfo epoll_wait epoll_ctl \
+	epoll_create epoll_create1 eventfd eventfd2 socket socketpair bind listen connect accept \
+	accept4 send sendto sendmsg recv recvfrom recvmsg shutdown getsockname getpeername \
+	setsockopt getsockopt wait4 kill tgkill set_robust_list set_tid_address
+space := $() $()
+KMOD_LTP_TESTS = ($(subst $(space),|,$(strip $(KMOD_LTP_SYSCALLS))))_?[0-9]+(_64)?
+
+conformance-vm-kmod: all
+	tests/conformance/run-ltp.sh --list $(BUILD) getpid01 >/dev/null
+	DUNE_VM_KMOD=$(KMOD_BUILD) DUNE_VM_LTP='$(or $(LTP_TESTS),$(KMOD_LTP_TESTS))' \
+		DUNE_VM_TESTS="$(or $(DUNE_VM_TESTS),t-hello)" tests/vm/check-vm.sh $(BUILD)
+
 # Warnings are errors with both compilers; cppcheck must be silent.
 lint:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=clang all
@@ -291,5 +310,5 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all check check-cross check-vm check-vm-kmod bench-vm-paths check-vm-kernels \
-	check-vm-kmod-kernels conformance lint install clean kmod kmod-clean
+	check-vm-kmod-kernels conformance conformance-vm-kmod lint install clean kmod kmod-clean
 .SECONDARY:

@@ -3,7 +3,8 @@
 # runtest/syscalls), natively and inside dune (dune-run), pass counts side by
 # side, and the tests that fail only inside dune.  LTP is fetched and built in
 # a scratch directory (never committed).  Slow: not part of CI.
-#   Usage: run-ltp.sh BUILD_DIR [NAME-REGEX]
+#   Usage: run-ltp.sh [--list] BUILD_DIR [NAME-REGEX]
+#   --list            print the selected tests' binaries instead (check-vm.sh)
 #   NAME-REGEX        runtest names to run, matched whole (default: all),
 #                     e.g. 'getrusage03|pkey01|fanotify.*'
 #   LTP_SRC=DIR|URL   where to clone LTP from (default: GitHub)
@@ -13,17 +14,27 @@
 #                     runtime of runtime-bound tests such as fork13)
 #   LTP_RESUME=1      keep the results already recorded (an interrupted run),
 #                     run only the rest; otherwise the selected tests run again
+#   LTP_PREBUILT=1    BUILD_DIR/ltp/src holds what is needed: neither fetch
+#                     nor build (check-vm.sh's guest)
 #   LTP_SIDES=...     "native dune" (default), or one of them (the other's
-#                     results are kept)
+#                     results are kept); "user kmod": inside dune with the
+#                     user-space path and with the kernel module's
+#                     (dune-run --mode, tests/vm/check-vm.sh's DUNE_VM_LTP)
 # Results: BUILD_DIR/ltp/results (name side verdict status seconds), each
-# run's output in BUILD_DIR/ltp/log/NAME.SIDE.
+# run's output in BUILD_DIR/ltp/log/NAME.SIDE.  The summary compares the
+# first two sides of LTP_SIDES ("native dune" if it names one): the tests
+# that pass on the first only are in BUILD_DIR/ltp/differ.txt.
 set -euo pipefail
-build=$(cd "${1:?usage: run-ltp.sh BUILD_DIR [NAME-REGEX]}" && pwd)
+list=0
+[ "${1:-}" != --list ] || { list=1; shift; }
+build=$(cd "${1:?usage: run-ltp.sh [--list] BUILD_DIR [NAME-REGEX]}" && pwd)
 filter=${2:-.*}
 src=${LTP_SRC:-https://github.com/linux-test-project/ltp}
 export LTP_TIMEOUT_MUL=${LTP_TIMEOUT_MUL:-4}
 limit=${LTP_TIMEOUT:-$((75 * LTP_TIMEOUT_MUL))}
 sides=${LTP_SIDES:-native dune}
+read -r ref other _ <<<"$sides"
+[ -n "${other:-}" ] || { ref=native other=dune; }
 scratch=$build/ltp
 results=$scratch/results
 packages="autoconf automake m4 pkg-config bison flex libaio-dev libacl1-dev libcap-dev libnuma-dev libkeyutils-dev libssl-dev"
@@ -31,18 +42,18 @@ packages="autoconf automake m4 pkg-config bison flex libaio-dev libacl1-dev libc
 die() { echo "conformance: $*" >&2; exit 1; }
 
 fetch_and_build() {
+	[ "${LTP_PREBUILT:-0}" != 1 ] || return 0
+	[ ! -x "$scratch/src/testcases/kernel/syscalls/getpid/getpid01" ] || return 0
 	for p in $packages; do
 		dpkg -s "$p" >/dev/null 2>&1 || die "missing package $p (apt-get install -y $packages)"
 	done
 	if [ ! -d "$scratch/src" ]; then
 		git clone -q --depth 1 "$src" "$scratch/src" || die "cannot clone LTP from $src"
 	fi
-	if [ ! -x "$scratch/src/testcases/kernel/syscalls/getpid/getpid01" ]; then
-		echo "conformance: building LTP's syscall tests (log: $scratch/build.log)" >&2
-		(cd "$scratch/src" && make autotools && ./configure && make -C lib -j2 &&
-		 make -C testcases/kernel/syscalls -j2 -k) >"$scratch/build.log" 2>&1 ||
-			echo "conformance: some LTP syscall tests did not build (counted as missing)" >&2
-	fi
+	echo "conformance: building LTP's syscall tests (log: $scratch/build.log)" >&2
+	(cd "$scratch/src" && make autotools && ./configure && make -C lib -j2 &&
+	 make -C testcases/kernel/syscalls -j2 -k) >"$scratch/build.log" 2>&1 ||
+		echo "conformance: some LTP syscall tests did not build (counted as missing)" >&2
 }
 
 # The runtest/syscalls entries "name command args" whose name matches.
@@ -69,7 +80,10 @@ run_one() {
 	local side=$1 cmd=$2 log=$3 sid status
 	local wrap=() dir
 
-	[ "$side" = dune ] && wrap=("$build/dune-run" -q)
+	case $side in
+	dune) wrap=("$build/dune-run" -q) ;;
+	user | kmod) wrap=("$build/dune-run" -q --mode="$side") ;;
+	esac
 	dir=$(dirname "$(command -v "${cmd%% *}")")
 	set +e
 	(cd "$dir" && exec setsid sh -c 'echo $$ >"$0.sid"; exec "$@"' "$log" \
@@ -103,8 +117,21 @@ recorded() {
 	[ -f "$results" ] && awk -v n="$1" -v s="$2" '$1 == n && $2 == s { f = 1 } END { exit !f }' "$results"
 }
 
+# The tests' commands on PATH: every directory of LTP's syscall tests.
+ltp_path() {
+	PATH="$PATH:$(find "$scratch/src/testcases/kernel/syscalls" -mindepth 1 -maxdepth 3 -type d |
+		tr '\n' ':')"
+	export PATH
+}
+
+list_binaries() {
+	local name cmd
+	ltp_path
+	tests | while read -r name cmd; do command -v "${cmd%% *}" || true; done | sort -u
+}
+
 run_all() {
-	local bin="$scratch/src/testcases/kernel/syscalls" name cmd side status start
+	local name cmd side status start
 	mkdir -p "$scratch/log"
 	touch "$results"
 	if [ "${LTP_RESUME:-0}" != 1 ]; then	# forget the selected tests' old results, these sides'
@@ -114,8 +141,8 @@ run_all() {
 			"$scratch/selected" "$results" >"$results.new"
 		mv "$results.new" "$results"
 	fi
-	PATH="$PATH:$(find "$bin" -mindepth 1 -maxdepth 3 -type d | tr '\n' ':')"
-	export PATH LTPROOT="$scratch/src" TMPDIR="${TMPDIR:-/tmp}"
+	ltp_path
+	export LTPROOT="$scratch/src" TMPDIR="${TMPDIR:-/tmp}"
 	ls -d "$TMPDIR"/LTP_* 2>/dev/null >"$scratch/tmpdirs.before" || true
 	while read -r name cmd; do
 		for side in $sides; do
@@ -135,14 +162,15 @@ run_all() {
 	summary
 }
 
-# Why a test failed inside: its first TFAIL/TBROK line, or how it ended.
+# Why a test failed on the compared side: its first TFAIL/TBROK line, or
+# how it ended.
 why() {
-	local log=$scratch/log/$1.dune line
+	local log=$scratch/log/$1.$other line
 
 	line=$(grep -m1 -E 'TFAIL|TBROK' "$log" 2>/dev/null || true)
 	case $2 in
 	time) echo "timed out after ${limit}s${line:+; $line}" ;;
-	conf) echo "TCONF inside only: $(grep -m1 TCONF "$log" 2>/dev/null || true)" ;;
+	conf) echo "TCONF on $other only: $(grep -m1 TCONF "$log" 2>/dev/null || true)" ;;
 	*) [ $(($3)) -gt 128 ] && echo "killed by signal $(($3 - 128))${line:+; $line}" ||
 		echo "${line:-exit status $3}" ;;
 	esac
@@ -154,23 +182,27 @@ summary() {
 	awk 'NR == FNR { sel[$1] = 1; next } $1 in sel' "$scratch/selected" "$results" >"$scratch/selected.results"
 	echo
 	printf '%-8s %6s %6s %8s %6s %8s\n' "" pass fail timeout tconf missing
-	for side in native dune; do
+	for side in $ref $other; do
 		awk -v s=$side '$2 == s { n[$3]++ } END {
 			printf "%-8s %6d %6d %8d %6d %8d\n", s, n["pass"], n["fail"], n["time"], n["conf"], n["missing"] }' \
 			"$scratch/selected.results"
 	done
-	awk '$2 == "native" && $3 == "pass" { p[$1] = 1 } $2 == "dune" { d[$1] = $3 " " $4 }
+	awk -v r="$ref" -v o="$other" '$2 == r && $3 == "pass" { p[$1] = 1 } $2 == o { d[$1] = $3 " " $4 }
 	     END { for (n in p) if (n in d) { both++; if (d[n] ~ /^pass/) ok++; else print n, d[n] >"/dev/stderr" }
-		   printf "passing natively: %d; of them inside dune: %d\n", both, ok }' \
-		"$scratch/selected.results" 2>"$scratch/only-native.tmp"
-	sort "$scratch/only-native.tmp" | while read -r name v status; do
+		   printf "passing %s: %d; of them %s: %d\n", r, both, o, ok }' \
+		"$scratch/selected.results" 2>"$scratch/differ.tmp"
+	sort "$scratch/differ.tmp" | while read -r name v status; do
 		echo "$name: $(why "$name" "$v" "$status")"
-	done >"$scratch/only-in-dune.txt"
-	rm -f "$scratch/only-native.tmp"
-	echo "passing natively only: $(wc -l <"$scratch/only-in-dune.txt") (list: $scratch/only-in-dune.txt)"
+	done >"$scratch/differ.txt"
+	rm -f "$scratch/differ.tmp"
+	echo "passing $ref only: $(wc -l <"$scratch/differ.txt") (list: $scratch/differ.txt)"
 }
 
 [ -x "$build/dune-run" ] || die "build first: make"
 mkdir -p "$scratch"
 fetch_and_build
-run_all
+if [ $list = 1 ]; then
+	list_binaries
+else
+	run_all
+fi

@@ -36,6 +36,13 @@ kmod=${DUNE_VM_KMOD:-}
 # "--paths=.": native, user-space and kernel path, paths.dat and paths.gp,
 # which gnuplot draws here; needs DUNE_VM_KMOD).
 bench=${DUNE_VM_BENCH:-}
+# DUNE_VM_LTP='REGEX': also run LTP's syscall tests whose names match after
+# the suite, inside dune with DUNE_MODE=user and kmod (tests/conformance/
+# run-ltp.sh; LTP built by `make conformance` in BUILD_DIR/ltp; needs
+# DUNE_VM_KMOD).  The results come back to BUILD_DIR/vm/ltp.  The guest
+# watchdog's limit is then 4 hours unless DUNE_VM_TIMEOUT says otherwise.
+ltp=${DUNE_VM_LTP:-}
+[ -z "$ltp" ] || suite_timeout=${DUNE_VM_TIMEOUT:-14400}
 shell_mode=${DUNE_VM_SHELL:-}                # "before"/"after": interactive shell
 [ "$shell_mode" != 1 ] || shell_mode=after
 qemu_pid=
@@ -174,12 +181,48 @@ bench_programs() {
 	done
 }
 
+# For DUNE_VM_LTP: run-ltp.sh needs bash and pkill; the selected tests'
+# binaries.
+ltp_programs() {
+	[ -n "$ltp" ] || return 0
+	command -v bash pkill
+	"$here/../conformance/run-ltp.sh" --list "$build" "$ltp"
+}
+
+# The LTP tests at BUILD_DIR/ltp/src as run-ltp.sh expects them (stripped:
+# the initramfs lives in the guest's memory), LTP's list of syscall tests,
+# and the users and groups LTP's tests look for.
+add_ltp() {
+	local root=$1 src=$build/ltp/src f dst
+	[ -n "$ltp" ] || return 0
+	[ -n "$kmod" ] || die "DUNE_VM_LTP needs DUNE_VM_KMOD: it compares the two paths"
+	[ -f "$src/runtest/syscalls" ] || die "no LTP in $build/ltp (make conformance builds it)"
+	mkdir -p "$root$build/ltp/src/runtest"
+	cp "$src/runtest/syscalls" "$root$build/ltp/src/runtest/"
+	cp "$here/../conformance/run-ltp.sh" "$root/dune/run-ltp.sh"
+	for f in $(ltp_programs); do
+		case $f in
+		"$src"/*)
+			dst=$root$build/ltp/src/${f#"$src"/}
+			mkdir -p "$(dirname "$dst")"
+			strip -o "$dst" "$f" 2>/dev/null || cp "$f" "$dst"
+			;;
+		*) copy_abs "$f" "$root" ;;
+		esac
+	done
+	printf '%s\n' root:x:0:0:root:/root:/bin/sh daemon:x:1:1::/:/bin/false \
+		bin:x:2:2::/:/bin/false nobody:x:65534:65534::/nonexistent:/bin/false \
+		>"$root/etc/passwd"
+	printf '%s\n' root:x:0: daemon:x:1: bin:x:2: users:x:100: nogroup:x:65534: \
+		>"$root/etc/group"
+}
+
 # Every shared library the test programs and tools load, at its host path
 # (the dynamic loader too: it is what PT_INTERP names).
 add_libraries() {
 	local root=$1 f lib
 	# shellcheck disable=SC2046 # one path per word
-	for f in "$build/tests"/* $(tools) $(bench_programs); do
+	for f in "$build/tests"/* $(tools) $(bench_programs) $(ltp_programs); do
 		if [ ! -f "$f" ] || [ ! -x "$f" ]; then
 			continue
 		fi
@@ -217,6 +260,7 @@ build_initramfs() {
 	cp $(tools) "$root$build/"
 	for f in $(bench_programs); do copy_abs "$f" "$root"; done
 	cp "$here/../run-tests.sh" "$root/dune/run-tests.sh"
+	add_ltp "$root"
 	add_libraries "$root"
 	cp "$here/init.sh" "$root/init"
 	chmod 755 "$root/init" "$root/dune/run-tests.sh"
@@ -231,6 +275,7 @@ build_initramfs() {
 	conf DUNE_VM_SHELL "$shell_mode"
 	conf DUNE_KMOD "$kmod"
 	conf DUNE_BENCH "$bench"
+	conf DUNE_LTP "$ltp"
 	echo "export DUNE_TEST_TIMEOUT=$test_timeout" >>"$root/etc/dune-vm.conf"
 	# DUNE_VM_ENV="DUNE_DEBUG=1 ...": environment for the guest's tests.
 	local kv
@@ -338,16 +383,30 @@ verdict() {
 	return 2
 }
 
-# The files dune-bench left in the guest ("DUNE-VM-FILE NAME: LINE" on the
-# console, init.sh) into $vmdir/bench/, and paths.gp drawn there.
-bench_files() {
-	local out=$vmdir/bench name
-	rm -rf "$out"
-	mkdir -p "$out"
-	for name in $(tr -d '\r' <"$1" | sed -n 's/^DUNE-VM-FILE \([A-Za-z0-9._-]*\): .*/\1/p' | sort -u); do
-		tr -d '\r' <"$1" | sed -n "s/^DUNE-VM-FILE $name: //p" >"$out/$name"
+# The files the guest sent back ("DUNE-VM-FILE DIR/NAME: LINE" on the
+# console, init.sh: dune-bench's in bench/, LTP's in ltp/) into $vmdir/DIR/.
+guest_files() {
+	local dir name names
+	names=$(tr -d '\r' <"$1" |
+		sed -n 's#^DUNE-VM-FILE \(bench\|ltp\)/\([A-Za-z0-9._-]*\): .*#\1/\2#p' | sort -u)
+	for dir in bench ltp; do
+		grep -q "^$dir/" <<<"$names" || continue
+		rm -rf "${vmdir:?}/$dir"
+		mkdir -p "$vmdir/$dir"
+		for name in $(grep "^$dir/" <<<"$names"); do
+			tr -d '\r' <"$1" | sed -n "s|^DUNE-VM-FILE $name: ||p" >"$vmdir/$name"
+		done
+		if [ "$dir" = bench ]; then
+			bench_plot "$vmdir/bench"
+		else
+			say "LTP's results: $vmdir/ltp"
+		fi
 	done
-	[ -n "$(ls -A "$out")" ] || return 0
+}
+
+# dune-bench's paths.gp drawn in $1.
+bench_plot() {
+	local out=$1
 	say "dune-bench's files: $out"
 	if [ ! -e "$out/paths.gp" ]; then
 		return 0
@@ -398,7 +457,7 @@ main() {
 		cat "$vmdir/verdict"
 		say "retrying the boot once (console log kept in $log)"
 	done
-	[ -z "$bench" ] || bench_files "$log"
+	guest_files "$log"
 	say "total ${SECONDS}s"
 	cat "$vmdir/verdict"
 	exit $((status == 0 ? 0 : 1))

@@ -11,8 +11,11 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TMPDIR=/tmp
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-# what udev would add: dune-run -s writes to /dev/stderr
+# what udev would add: dune-run -s writes to /dev/stderr, bash's process
+# substitution (run-ltp.sh) opens /dev/fd/N, LTP's tests use /dev/shm
 for i in 0:stdin 1:stdout 2:stderr; do ln -sf "/proc/self/fd/${i%%:*}" "/dev/${i#*:}"; done
+ln -sf /proc/self/fd /dev/fd
+mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
 # The build tree sits at its host path, which may be under /tmp: keep that
 # visible (the initramfs root is in RAM and writable anyway).
 [ -n "$(ls -A /tmp)" ] || mount -t tmpfs tmpfs /tmp
@@ -101,6 +104,11 @@ if [ "$DUNE_VM_SHELL" = before ]; then
 	setsid cttyhack sh
 fi
 
+# File $2 to the host, into its directory $1 (check-vm.sh's guest_files).
+send_file() {
+	[ -f "$2" ] && sed "s|^|DUNE-VM-FILE $1/${2##*/}: |" "$2"
+}
+
 # The suite once, DUNE_MODE=$1 if given; its status in /tmp/suite.rc and
 # its count line in /tmp/suite.counts.
 suite() {
@@ -132,8 +140,25 @@ else
 		(cd /tmp/dune-bench && "$DUNE_BUILD/dune-bench" $DUNE_BENCH) </dev/null 2>&1 |
 			tee -a /tmp/suite.log
 		for f in /tmp/dune-bench/*; do
-			[ -f "$f" ] && sed "s|^|DUNE-VM-FILE ${f##*/}: |" "$f"
+			send_file bench "$f"
 		done
+	fi
+	if [ -n "$DUNE_LTP" ]; then
+		say "LTP's syscall tests matching '$DUNE_LTP', DUNE_MODE=user and kmod"
+		LTP_PREBUILT=1 LTP_SIDES="user kmod" /dune/run-ltp.sh "$DUNE_BUILD" "$DUNE_LTP" \
+			</dev/null 2>&1 | tee -a /tmp/suite.log
+		for f in results differ.txt; do
+			send_file ltp "$DUNE_BUILD/ltp/$f"
+		done
+		# run-ltp.sh's summary: "passing user: N; of them kmod: M"
+		if grep -q '^passing user: \([1-9][0-9]*\); of them kmod: \1$' /tmp/suite.log; then
+			say "ok - LTP: every test that passes with DUNE_MODE=user passes with kmod"
+			pass=$((pass + 1))
+		else
+			say "not ok - LTP: tests that pass with DUNE_MODE=user only:" \
+				"$(cat "$DUNE_BUILD/ltp/differ.txt" 2>/dev/null)"
+			rc=1 fail=$((fail + 1))
+		fi
 	fi
 	# every dune process has exited: the module must go now
 	if rmmod dune 2>&1 | tee -a /tmp/suite.log; [ ! -d /sys/module/dune ]; then
