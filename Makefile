@@ -214,7 +214,8 @@ ifeq ($(ARCH),loongarch64)
 QEMU	?= $(abspath $(LA_SYSROOT))/qemu/usr/bin/qemu-loongarch64 \
 	   -L $(abspath $(LA_USR))/loongarch64-linux-gnu
 else
-QEMU	?= qemu-$(ARCH)el-static -L /usr/$(ARCH)el-linux-gnuabi64
+# as the Loongson-3A4000, the VZ CPU the port is for: it has MSA (t-mips-msa)
+QEMU	?= qemu-$(ARCH)el-static -cpu Loongson-3A4000 -L /usr/$(ARCH)el-linux-gnuabi64
 endif
 # arch/<isa>/rules.mk may add unit tests to CROSS_TESTS, and to CROSS_CHECKS
 # targets of its own (each printing TAP and a count line), run after them.

@@ -65,24 +65,61 @@ int mips_get_one(struct dune_vcpu *vcpu, uint64_t id, uint64_t *value)
 	return err;
 }
 
-/* The FPU's 32 64-bit registers and FCSR (KVM_CAP_MIPS_FPU; FR=1, as n64 runs). */
-int mips_get_fpu(struct dune_vcpu *vcpu, uint64_t fpr[32], uint32_t *fcsr)
+/* Which half of KVM's 128-bit $wN is the low one: the least significant byte comes first. */
+#define VEC_LO	(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 0 : 1)
+
+static int vec_one(struct dune_vcpu *vcpu, unsigned long ioctl, int n, uint64_t v[2])
 {
-	uint64_t csr = 0;
+	struct kvm_one_reg reg = { .id = KVM_REG_MIPS_VEC_128(n), .addr = (uintptr_t)v };
+
+	return sys3(SYS_ioctl, vcpu->fd, ioctl, &reg);
+}
+
+/*
+ * The FPU's 32 64-bit registers and FCSR (KVM_CAP_MIPS_FPU; FR=1, as n64
+ * runs); with MSA, the 128-bit vector registers they are the low halves of,
+ * and MSACSR.
+ */
+int mips_get_fpu(struct dune_vcpu *vcpu, struct mips_fpu *fpu)
+{
+	uint64_t csr = 0, v[2];
 	int err = mips_get_one(vcpu, KVM_REG_MIPS_FCR_CSR, &csr);
 
-	for (int i = 0; i < 32 && !err; i++)
-		err = mips_get_one(vcpu, KVM_REG_MIPS_FPR_64(i), &fpr[i]);
-	*fcsr = csr;
+	fpu->fcsr = csr;
+	fpu->msa = mips_vm(vcpu->vm)->has_msa;
+	for (int i = 0; i < 32 && !err; i++) {
+		if (!fpu->msa) {
+			err = mips_get_one(vcpu, KVM_REG_MIPS_FPR_64(i), &fpu->fpr[i]);
+			continue;
+		}
+		err = vec_one(vcpu, KVM_GET_ONE_REG, i, v);
+		fpu->fpr[i] = v[VEC_LO];
+		fpu->wr_hi[i] = v[!VEC_LO];
+	}
+	if (!err && fpu->msa) {
+		err = mips_get_one(vcpu, KVM_REG_MIPS_MSA_CSR, &csr);
+		fpu->msacsr = csr;
+	}
 	return err;
 }
 
-int mips_set_fpu(struct dune_vcpu *vcpu, const uint64_t fpr[32], uint32_t fcsr)
+int mips_set_fpu(struct dune_vcpu *vcpu, const struct mips_fpu *fpu)
 {
-	int err = mips_set_one(vcpu, KVM_REG_MIPS_FCR_CSR, fcsr);
+	int msa = fpu->msa && mips_vm(vcpu->vm)->has_msa;
+	int err = mips_set_one(vcpu, KVM_REG_MIPS_FCR_CSR, fpu->fcsr);
+	uint64_t v[2];
 
-	for (int i = 0; i < 32 && !err; i++)
-		err = mips_set_one(vcpu, KVM_REG_MIPS_FPR_64(i), fpr[i]);
+	for (int i = 0; i < 32 && !err; i++) {
+		if (!msa) {
+			err = mips_set_one(vcpu, KVM_REG_MIPS_FPR_64(i), fpu->fpr[i]);
+			continue;
+		}
+		v[VEC_LO] = fpu->fpr[i];
+		v[!VEC_LO] = fpu->wr_hi[i];
+		err = vec_one(vcpu, KVM_SET_ONE_REG, i, v);
+	}
+	if (!err && msa)
+		err = mips_set_one(vcpu, KVM_REG_MIPS_MSA_CSR, fpu->msacsr);
 	return err;
 }
 

@@ -6,6 +6,7 @@
  * convention, signal frames, and a vCPU's block.  Built into libdune, and into the
  * bare-metal test (tests/mips64/bare/) that runs guest.S under qemu-system.
  */
+#include <errno.h>
 #include <linux/audit.h>
 #include <sys/mman.h>
 
@@ -224,24 +225,30 @@ void mips_block_init(void *block, uint64_t pgd, uint64_t exit)
 	f->flush = MIPS_FLUSH_ALL;
 }
 
-/* setup_sigcontext(): the frame's registers, FPU in FR=1 layout. */
-void mips_frame_to_sigcontext(const struct mips_frame *f, const uint64_t fpr[32], uint32_t fcsr,
+/*
+ * setup_sigcontext(): the frame's registers, FPU in FR=1 layout; an
+ * extended context follows for MSA (mips_sigframe_setup()).
+ */
+void mips_frame_to_sigcontext(const struct mips_frame *f, const struct mips_fpu *fpu,
 			      struct mips_sigcontext *sc)
 {
 	__builtin_memset(sc, 0, sizeof(*sc));
 	for (int i = 1; i < 32; i++)
 		sc->sc_regs[i] = f->regs[i];
-	__builtin_memcpy(sc->sc_fpregs, fpr, sizeof(sc->sc_fpregs));
+	__builtin_memcpy(sc->sc_fpregs, fpu->fpr, sizeof(sc->sc_fpregs));
 	sc->sc_mdhi = f->hi;
 	sc->sc_mdlo = f->lo;
 	sc->sc_pc = f->pc;
-	sc->sc_fpc_csr = fcsr;
-	sc->sc_used_math = MIPS_USED_FP | MIPS_USED_FR1;
+	sc->sc_fpc_csr = fpu->fcsr;
+	sc->sc_used_math = MIPS_USED_FP | MIPS_USED_FR1 | (fpu->msa ? MIPS_USED_EXTCONTEXT : 0);
 }
 
-/* restore_sigcontext(): everything but k0/k1, which the guest half clobbers anyway. */
+/*
+ * restore_sigcontext(): everything but k0/k1, which the guest half clobbers
+ * anyway; the MSA state stays as it is (mips_extcontext_to_fpu()).
+ */
 void mips_sigcontext_to_frame(const struct mips_sigcontext *sc, struct mips_frame *f,
-			      uint64_t fpr[32], uint32_t *fcsr)
+			      struct mips_fpu *fpu)
 {
 	for (int i = 1; i < 32; i++)
 		f->regs[i] = sc->sc_regs[i];
@@ -249,20 +256,57 @@ void mips_sigcontext_to_frame(const struct mips_sigcontext *sc, struct mips_fram
 	f->hi = sc->sc_mdhi;
 	f->lo = sc->sc_mdlo;
 	f->pc = sc->sc_pc;
-	__builtin_memcpy(fpr, sc->sc_fpregs, sizeof(sc->sc_fpregs));
-	*fcsr = sc->sc_fpc_csr;
+	__builtin_memcpy(fpu->fpr, sc->sc_fpregs, sizeof(sc->sc_fpregs));
+	fpu->fcsr = sc->sc_fpc_csr;
+}
+
+/*
+ * restore_extcontext(), for a frame whose sc_used_math says it has one: an
+ * MSA context of its size, then the end marker; -EINVAL for anything else
+ * (the kernel's SIGSEGV), as for MSA context where the VM has no MSA.
+ */
+int mips_extcontext_to_fpu(const struct mips_rt_sigframe *frame, struct mips_fpu *fpu)
+{
+	const struct mips_msa_extcontext *msa = &frame->rs_msa;
+
+	if (msa->magic == MIPS_END_EXTCONTEXT_MAGIC)
+		return 0;
+	if (msa->magic != MIPS_MSA_EXTCONTEXT_MAGIC || msa->size != sizeof(*msa) || !fpu->msa ||
+	    frame->rs_end != MIPS_END_EXTCONTEXT_MAGIC)
+		return -EINVAL;
+	__builtin_memcpy(fpu->wr_hi, msa->wr, sizeof(fpu->wr_hi));
+	fpu->msacsr = msa->csr;
+	return 0;
+}
+
+/*
+ * The frame's size as the kernel's get_sigframe() counts it: the extended
+ * context and its end marker only for a thread with MSA.  dune counts a
+ * thread of a VM with MSA as one whose MSA context is live (README.md).
+ */
+size_t mips_sigframe_size(const struct mips_fpu *fpu)
+{
+	return fpu->msa ? offsetof(struct mips_rt_sigframe, rs_end) + sizeof(uint32_t)
+			: offsetof(struct mips_rt_sigframe, rs_msa);
 }
 
 /*
  * The frame for act's handler at sp, and the registers that enter it; the
  * handler returns to ret_code (frame.rs_uc.uc_stack is the caller's).
  */
-void mips_sigframe_setup(struct mips_frame *f, const uint64_t fpr[32], uint32_t fcsr,
+void mips_sigframe_setup(struct mips_frame *f, const struct mips_fpu *fpu,
 			 const siginfo_t *info, const struct dune_sigaction *act, uint64_t old_mask,
 			 uint64_t sp, uint64_t ret_code, struct mips_rt_sigframe *frame)
 {
 	__builtin_memcpy(frame->rs_info, info, sizeof(frame->rs_info));
-	mips_frame_to_sigcontext(f, fpr, fcsr, &frame->rs_uc.uc_mcontext);
+	mips_frame_to_sigcontext(f, fpu, &frame->rs_uc.uc_mcontext);
+	if (fpu->msa) {
+		frame->rs_msa.magic = MIPS_MSA_EXTCONTEXT_MAGIC;
+		frame->rs_msa.size = sizeof(frame->rs_msa);
+		__builtin_memcpy(frame->rs_msa.wr, fpu->wr_hi, sizeof(frame->rs_msa.wr));
+		frame->rs_msa.csr = fpu->msacsr;
+		frame->rs_end = MIPS_END_EXTCONTEXT_MAGIC;
+	}
 	frame->rs_uc.uc_sigmask[0] = old_mask;
 	frame->rs_uc.uc_sigmask[1] = 0;
 	f->regs[R_A0] = info->si_signo;

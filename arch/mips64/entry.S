@@ -7,22 +7,28 @@
  */
 #include <asm/unistd.h>
 
-/* struct mips_entry_ctx and struct mips_native (mips.h) */
+/* struct mips_entry_ctx and struct mips_native (mips.h, checked in exit.c) */
 #define CTX_S		0
 #define CTX_GP		64
 #define CTX_SP		72
 #define CTX_FP		80
 #define CTX_RA		88
 #define CTX_FPR		96
-#define CTX_FCSR	352
-#define CTX_TLS		360
+#define CTX_WR_HI	352
+#define CTX_FCSR	608
+#define CTX_MSACSR	612
+#define CTX_MSA		616
+#define CTX_TLS		624
 #define NAT_REGS	0
 #define NAT_HI		256
 #define NAT_LO		264
 #define NAT_PC		272
 #define NAT_FPR		280
-#define NAT_FCSR	536
-#define NAT_TLS		544
+#define NAT_WR_HI	536
+#define NAT_FCSR	792
+#define NAT_MSACSR	796
+#define NAT_MSA		800
+#define NAT_TLS		808
 
 #define FPR(op, n, base, off)	op	$f##n, (off + 8 * n)(base)
 #define FPRS(op, base, off)						\
@@ -37,6 +43,19 @@
 	FPR(op, 24, base, off); FPR(op, 25, base, off); FPR(op, 26, base, off);	\
 	FPR(op, 27, base, off); FPR(op, 28, base, off); FPR(op, 29, base, off);	\
 	FPR(op, 30, base, off); FPR(op, 31, base, off)
+
+/* MSA: the high half of $wN from or to (off + 8 * n)(base), through $12 */
+#define SAVE_HI(n, base, off)	copy_s.d $12, $w##n[1]; sd $12, (off + 8 * n)(base)
+#define LOAD_HI(n, base, off)	ld $12, (off + 8 * n)(base); insert.d $w##n[1], $12
+#define WRS_HI(op, base, off)						\
+	op(0, base, off); op(1, base, off); op(2, base, off); op(3, base, off);	\
+	op(4, base, off); op(5, base, off); op(6, base, off); op(7, base, off);	\
+	op(8, base, off); op(9, base, off); op(10, base, off); op(11, base, off); \
+	op(12, base, off); op(13, base, off); op(14, base, off); op(15, base, off); \
+	op(16, base, off); op(17, base, off); op(18, base, off); op(19, base, off); \
+	op(20, base, off); op(21, base, off); op(22, base, off); op(23, base, off); \
+	op(24, base, off); op(25, base, off); op(26, base, off); op(27, base, off); \
+	op(28, base, off); op(29, base, off); op(30, base, off); op(31, base, off)
 
 #define GPR(n)	ld	$##n, (NAT_REGS + 8 * n)($1)
 
@@ -68,8 +87,19 @@ mips_enter:
 	sd	$31, CTX_RA($4)
 	FPRS(sdc1, $4, CTX_FPR)
 	cfc1	$12, $31
-	sd	$12, CTX_FCSR($4)
-	rdhwr	$12, $29
+	sw	$12, CTX_FCSR($4)
+	lw	$12, CTX_MSA($4)
+	beqz	$12, 1f
+	nop
+	.set	push
+	.set	mips64r5
+	.set	fp=64
+	.set	msa
+	WRS_HI(SAVE_HI, $4, CTX_WR_HI)
+	cfcmsa	$12, $1			/* MSACSR */
+	sw	$12, CTX_MSACSR($4)
+	.set	pop
+1:	rdhwr	$12, $29
 	sd	$12, CTX_TLS($4)
 	move	$29, $6
 	move	$25, $7
@@ -104,9 +134,21 @@ mips_resume_native:
 	li	$2, __NR_set_thread_area
 	syscall
 	FPRS(ldc1, $1, NAT_FPR)
-	ld	$2, NAT_FCSR($1)
+	lw	$2, NAT_FCSR($1)
 	ctc1	$2, $31
-	ld	$2, NAT_HI($1)
+	/* after ldc1, which leaves the high halves UNPREDICTABLE */
+	lw	$12, NAT_MSA($1)
+	beqz	$12, 1f
+	nop
+	.set	push
+	.set	mips64r5
+	.set	fp=64
+	.set	msa
+	WRS_HI(LOAD_HI, $1, NAT_WR_HI)
+	lw	$12, NAT_MSACSR($1)
+	ctcmsa	$1, $12			/* MSACSR */
+	.set	pop
+1:	ld	$2, NAT_HI($1)
 	mthi	$2
 	ld	$2, NAT_LO($1)
 	mtlo	$2

@@ -10,9 +10,28 @@
 
 #include "mips.h"
 
+/* entry.S's offsets into struct mips_entry_ctx and struct mips_native */
+_Static_assert(offsetof(struct mips_entry_ctx, fpu.fpr) == 96 &&
+	       offsetof(struct mips_entry_ctx, fpu.wr_hi) == 352 &&
+	       offsetof(struct mips_entry_ctx, fpu.fcsr) == 608 &&
+	       offsetof(struct mips_entry_ctx, fpu.msacsr) == 612 &&
+	       offsetof(struct mips_entry_ctx, fpu.msa) == 616 &&
+	       offsetof(struct mips_entry_ctx, tls) == 624, "entry.S's CTX_*");
+_Static_assert(offsetof(struct mips_native, pc) == 272 &&
+	       offsetof(struct mips_native, fpu.fpr) == 280 &&
+	       offsetof(struct mips_native, fpu.wr_hi) == 536 &&
+	       offsetof(struct mips_native, fpu.fcsr) == 792 &&
+	       offsetof(struct mips_native, fpu.msacsr) == 796 &&
+	       offsetof(struct mips_native, fpu.msa) == 800 &&
+	       offsetof(struct mips_native, tls) == 808, "entry.S's NAT_*");
+
+/* The caller's MSA registers are noted too where the VM has MSA (the CPU has it then). */
 int arch_enter(struct dune_vcpu *vcpu, void *host_stack_top)
 {
-	return mips_enter(&mips_vcpu(vcpu)->ctx, vcpu, host_stack_top, dune_host_start);
+	struct mips_vcpu *mc = mips_vcpu(vcpu);
+
+	mc->ctx.fpu.msa = mips_vm(vcpu->vm)->has_msa;
+	return mips_enter(&mc->ctx, vcpu, host_stack_top, dune_host_start);
 }
 
 /* The next KVM_RUN starts the guest half's return path: eret to the frame. */
@@ -48,7 +67,7 @@ void arch_vcpu_start(struct dune_vcpu *vcpu)
 	f->tls = ctx->tls;
 	f->flush = MIPS_FLUSH_ALL;
 	mc->syscall = 0;
-	mc->start_err = mips_set_fpu(vcpu, ctx->fpr, ctx->fcsr);
+	mc->start_err = mips_set_fpu(vcpu, &ctx->fpu);
 	if (!mc->start_err)
 		mc->start_err = mips_run_from_frame(vcpu);
 }
@@ -188,14 +207,11 @@ void arch_capture_native(struct dune_vcpu *vcpu)
 	struct mips_vcpu *mc = mips_vcpu(vcpu);
 	struct mips_native *n = &mc->native;
 	const struct mips_frame *f = mc->frame;
-	uint32_t fcsr;
 
 	/* Without a usable vCPU (a fork child that got no VM) the state of the fork is it. */
-	if (mips_take_state(vcpu) || mips_get_fpu(vcpu, n->fpr, &fcsr)) {
+	if (mips_take_state(vcpu) || mips_get_fpu(vcpu, &n->fpu)) {
 		f = &mc->saved;
-		for (int i = 0; i < 32; i++)
-			n->fpr[i] = mc->saved_fpr[i];
-		fcsr = mc->saved_fcsr;
+		n->fpu = mc->saved_fpu;
 		mc->syscall = 1;
 	}
 	for (int i = 0; i < 32; i++)
@@ -204,7 +220,6 @@ void arch_capture_native(struct dune_vcpu *vcpu)
 	n->hi = f->hi;
 	n->lo = f->lo;
 	n->pc = f->pc + (mc->syscall ? 4 : 0);	/* a syscall not returned yet: after it */
-	n->fcsr = fcsr;
 	n->tls = f->tls;
 }
 
@@ -228,7 +243,7 @@ int arch_vcpu_save(struct dune_vcpu *vcpu)
 	struct mips_vcpu *mc = mips_vcpu(vcpu);
 
 	mc->saved = *mc->frame;
-	return mips_get_fpu(vcpu, mc->saved_fpr, &mc->saved_fcsr) ? -EIO : 0;
+	return mips_get_fpu(vcpu, &mc->saved_fpu) ? -EIO : 0;
 }
 
 /*
@@ -253,7 +268,7 @@ int arch_vcpu_restore(struct dune_vcpu *vcpu, struct dune_vcpu *from, uintptr_t 
 		f->tls = tls;
 	f->flush = MIPS_FLUSH_ALL;
 	mc->syscall = 0;
-	if (mips_set_fpu(vcpu, mf->saved_fpr, mf->saved_fcsr) || mips_run_from_frame(vcpu))
+	if (mips_set_fpu(vcpu, &mf->saved_fpu) || mips_run_from_frame(vcpu))
 		return -EIO;
 	return 0;
 }

@@ -155,19 +155,31 @@ struct mips_vm {
 	int rixi;		/* the CPU has RI/XI: non-executable pages */
 };
 
+/*
+ * The FPU (FR=1, as n64 runs) and, where the VM has MSA, the vector
+ * registers: $wN is fpr[N] in its low 64 bits and wr_hi[N] in its high
+ * ones (entry.S knows this layout).
+ */
+struct mips_fpu {
+	uint64_t fpr[32];
+	uint64_t wr_hi[32];
+	uint32_t fcsr, msacsr;
+	uint32_t msa;			/* wr_hi and msacsr hold MSA state */
+	uint32_t pad;
+};
+
 /* What dune_enter()'s caller must find again inside the guest (entry.S). */
 struct mips_entry_ctx {
 	uint64_t s[8], gp, sp, fp, ra;
-	uint64_t fpr[32];
-	uint64_t fcsr, tls;
+	struct mips_fpu fpu;
+	uint64_t tls;
 };
 
 /* Registers for continuing natively (entry.S knows this layout). */
 struct mips_native {
 	uint64_t regs[32];
 	uint64_t hi, lo, pc;
-	uint64_t fpr[32];
-	uint64_t fcsr;
+	struct mips_fpu fpu;
 	uint64_t tls;
 };
 
@@ -181,8 +193,7 @@ struct mips_vcpu {
 	int regs_set;			/* rt_sigreturn set v0/a3: the return leaves them */
 	int start_err;			/* arch_vcpu_start() could not set KVM's registers */
 	struct mips_frame saved;	/* arch_vcpu_save(): the state at a syscall */
-	uint64_t saved_fpr[32];
-	uint32_t saved_fcsr;
+	struct mips_fpu saved_fpu;
 	struct mips_native native;
 };
 
@@ -199,21 +210,23 @@ static inline struct mips_vcpu *mips_vcpu(struct dune_vcpu *vcpu)
 uint64_t *mips_pgd(struct dune_vm *vm);
 int mips_set_one(struct dune_vcpu *vcpu, uint64_t id, uint64_t value);
 int mips_get_one(struct dune_vcpu *vcpu, uint64_t id, uint64_t *value);
-int mips_get_fpu(struct dune_vcpu *vcpu, uint64_t fpr[32], uint32_t *fcsr);
-int mips_set_fpu(struct dune_vcpu *vcpu, const uint64_t fpr[32], uint32_t fcsr);
+int mips_get_fpu(struct dune_vcpu *vcpu, struct mips_fpu *fpu);
+int mips_set_fpu(struct dune_vcpu *vcpu, const struct mips_fpu *fpu);
 int mips_take_state(struct dune_vcpu *vcpu);
 int mips_run_from_frame(struct dune_vcpu *vcpu);
 uint64_t mips_kseg0(struct dune_vm *vm, const void *hva);
 
 struct mips_sigcontext;
 struct mips_rt_sigframe;
-void mips_sigframe_setup(struct mips_frame *f, const uint64_t fpr[32], uint32_t fcsr,
+size_t mips_sigframe_size(const struct mips_fpu *fpu);
+void mips_sigframe_setup(struct mips_frame *f, const struct mips_fpu *fpu,
 			 const siginfo_t *info, const struct dune_sigaction *act, uint64_t old_mask,
 			 uint64_t sp, uint64_t ret_code, struct mips_rt_sigframe *frame);
-void mips_frame_to_sigcontext(const struct mips_frame *f, const uint64_t fpr[32], uint32_t fcsr,
+void mips_frame_to_sigcontext(const struct mips_frame *f, const struct mips_fpu *fpu,
 			      struct mips_sigcontext *sc);
 void mips_sigcontext_to_frame(const struct mips_sigcontext *sc, struct mips_frame *f,
-			      uint64_t fpr[32], uint32_t *fcsr);
+			      struct mips_fpu *fpu);
+int mips_extcontext_to_fpu(const struct mips_rt_sigframe *frame, struct mips_fpu *fpu);
 
 /* entry.S */
 int mips_enter(struct mips_entry_ctx *ctx, struct dune_vcpu *vcpu, void *host_stack_top,

@@ -1,6 +1,6 @@
 # MIPS64: unit tests of the backend's host-side logic under qemu-user, and
 # the guest half bare-metal under qemu-system-mips64el (tests/mips64/bare/).
-CROSS_TESTS += t-mips-decode t-mips-paging t-mips-sigframe t-mips-forward t-mips-enter
+CROSS_TESTS += t-mips-decode t-mips-paging t-mips-sigframe t-mips-forward t-mips-enter t-mips-msa
 CROSS_CHECKS += check-mips-bare
 
 MIPS_BARE := $(BUILD)/tests/mips-bare.elf

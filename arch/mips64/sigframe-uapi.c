@@ -44,4 +44,17 @@ _Static_assert(sizeof(struct sigcontext) == sizeof(struct mips_sigcontext), "sig
 _Static_assert(sizeof(struct ucontext) == sizeof(struct mips_ucontext), "ucontext size");
 _Static_assert(sizeof(siginfo_t) == MIPS_SIGINFO_SIZE, "siginfo size");
 _Static_assert(sizeof(sigset_t) == sizeof(((struct mips_ucontext *)0)->uc_sigmask), "sigset size");
-_Static_assert(USED_FP == MIPS_USED_FP && USED_FR1 == MIPS_USED_FR1, "sc_used_math bits");
+_Static_assert(USED_FP == MIPS_USED_FP && USED_FR1 == MIPS_USED_FR1 &&
+	       USED_EXTCONTEXT == MIPS_USED_EXTCONTEXT, "sc_used_math bits");
+SAME(struct msa_extcontext, struct mips_msa_extcontext, wr);
+SAME(struct msa_extcontext, struct mips_msa_extcontext, csr);
+_Static_assert(offsetof(struct msa_extcontext, ext.magic) ==
+	       offsetof(struct mips_msa_extcontext, magic) &&
+	       offsetof(struct msa_extcontext, ext.size) == offsetof(struct mips_msa_extcontext, size),
+	       "extcontext header");
+_Static_assert(sizeof(struct msa_extcontext) == sizeof(struct mips_msa_extcontext),
+	       "msa_extcontext size");
+_Static_assert(offsetof(struct kernel_rt_sigframe, rs_uc.uc_extcontext) ==
+	       offsetof(struct mips_rt_sigframe, rs_msa), "uc_extcontext");
+_Static_assert(MSA_EXTCONTEXT_MAGIC == MIPS_MSA_EXTCONTEXT_MAGIC &&
+	       END_EXTCONTEXT_MAGIC == MIPS_END_EXTCONTEXT_MAGIC, "extcontext magics");

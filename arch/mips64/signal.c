@@ -46,10 +46,11 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	struct mips_vcpu *mc = mips_vcpu(vcpu);
 	struct mips_frame *f = mc->frame, entry;
 	struct mips_rt_sigframe frame;
-	uint64_t fpr[32], sp;
-	uint32_t fcsr;
+	struct mips_fpu fpu;
+	uint64_t sp;
+	size_t size;
 
-	if (mips_take_state(vcpu) || mips_get_fpu(vcpu, fpr, &fcsr))
+	if (mips_take_state(vcpu) || mips_get_fpu(vcpu, &fpu))
 		return dune_fail(-EIO, "cannot read the vCPU's registers for a signal frame");
 	if (restart) {
 		f->pc -= 4;
@@ -58,11 +59,12 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 	}
 	memset(&frame, 0, sizeof(frame));
 	sp = frame_top(f->regs[R_SP], act->flags & SA_ONSTACK, &frame.rs_uc.uc_stack);
-	sp = (sp - sizeof(frame)) & ALMASK;
+	size = mips_sigframe_size(&fpu);
+	sp = (sp - size) & ALMASK;
 	entry = *f;
-	mips_sigframe_setup(&entry, fpr, fcsr, info, act, old_mask, sp,
-			    (uintptr_t)mips_sigreturn_code, &frame);
-	if (dune_write_guest(vcpu->vm, sp, &frame, sizeof(frame)))
+	mips_sigframe_setup(&entry, &fpu, info, act, old_mask, sp, (uintptr_t)mips_sigreturn_code,
+			    &frame);
+	if (dune_write_guest(vcpu->vm, sp, &frame, size))
 		return dune_fail(-EFAULT, "no room for a signal frame at %#lx (pc %#lx)",
 				 (unsigned long)sp, (unsigned long)f->pc);
 	*f = entry;
@@ -76,19 +78,29 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret)
 	struct mips_vcpu *mc = mips_vcpu(vcpu);
 	struct mips_frame *f = mc->frame;
 	struct mips_rt_sigframe frame;
-	uint64_t sp = f->regs[R_SP], fpr[32];
-	uint32_t fcsr;
+	struct mips_fpu fpu;
+	uint64_t sp = f->regs[R_SP];
+	size_t size = offsetof(struct mips_rt_sigframe, rs_msa);
 
 	/* a frame in dune's own memory is as unreadable as natively */
-	if (dune_overlaps_own(vcpu->vm, sp, sp + sizeof(frame)) ||
-	    dune_read_guest(&frame, sp, sizeof(frame)))
+	if (dune_overlaps_own(vcpu->vm, sp, sp + size) || dune_read_guest(&frame, sp, size))
 		return dune_fail(-EFAULT, "no signal frame at %#lx (pc %#lx)", (unsigned long)sp,
 				 (unsigned long)f->pc);
-	mips_sigcontext_to_frame(&frame.rs_uc.uc_mcontext, f, fpr, &fcsr);
+	/* the MSA state where the frame has none: the handler's, as natively */
+	if (mips_get_fpu(vcpu, &fpu))
+		return dune_fail(-EIO, "cannot read the vCPU's FPU");
+	if (frame.rs_uc.uc_mcontext.sc_used_math & MIPS_USED_EXTCONTEXT) {
+		size = sizeof(frame);
+		if (dune_overlaps_own(vcpu->vm, sp, sp + size) || dune_read_guest(&frame, sp, size) ||
+		    mips_extcontext_to_fpu(&frame, &fpu))
+			return dune_fail(-EFAULT, "no extended context in the signal frame at %#lx",
+					 (unsigned long)sp);
+	}
+	mips_sigcontext_to_frame(&frame.rs_uc.uc_mcontext, f, &fpu);
 	*mask = frame.rs_uc.uc_sigmask[0];
 	*ret = f->regs[R_V0];
 	mc->regs_set = 1;	/* v0, a3 and pc are the frame's: arch_syscall_return leaves them */
-	return mips_set_fpu(vcpu, fpr, fcsr) ? dune_fail(-EIO, "cannot restore the FPU") : 0;
+	return mips_set_fpu(vcpu, &fpu) ? dune_fail(-EIO, "cannot restore the FPU") : 0;
 }
 
 /*

@@ -18,6 +18,7 @@ static uint8_t block[MIPS_BLOCK_SIZE] __attribute__((aligned(MIPS_BLOCK_SIZE)));
 static struct dune_vm vm;
 static struct dune_vcpu vcpu;
 static struct mips_vcpu mc;
+static struct mips_vm mv;		/* no MSA */
 static struct kvm_run run;
 
 static struct mips_frame *frame_for(unsigned int exc, uint64_t pc, uint64_t badvaddr)
@@ -286,14 +287,15 @@ static void test_native_and_clone(void)
 	mc.saved.pc = 0x120005000;
 	mc.saved.hi = 7;
 	mc.saved.tls = 0x7ff0009abc;
-	mc.saved_fpr[3] = 0x3ff0000000000000ULL;
-	mc.saved_fcsr = 0x800;
+	mc.saved_fpu.fpr[3] = 0x3ff0000000000000ULL;
+	mc.saved_fpu.fcsr = 0x800;
 	mc.in_frame = 1;
 	arch_capture_native(&vcpu);
 	CHECK(n->regs[0] == 0 && n->regs[5] == 0x905 && n->regs[31] == 0x91f && n->hi == 7,
 	      "native registers from the saved state");
-	CHECK(n->pc == 0x120005004 && n->tls == 0x7ff0009abc && n->fpr[3] == 0x3ff0000000000000ULL &&
-	      n->fcsr == 0x800, "native pc after the syscall %#lx, TLS, FPU", (unsigned long)n->pc);
+	CHECK(n->pc == 0x120005004 && n->tls == 0x7ff0009abc &&
+	      n->fpu.fpr[3] == 0x3ff0000000000000ULL && n->fpu.fcsr == 0x800,
+	      "native pc after the syscall %#lx, TLS, FPU", (unsigned long)n->pc);
 	arch_native_set(&vcpu, -EAGAIN, 0x7fff2000);
 	CHECK(n->regs[R_V0] == EAGAIN && n->regs[R_A3] == 1 && n->regs[R_SP] == 0x7fff2000,
 	      "native return value and stack");
@@ -345,6 +347,7 @@ int main(void)
 {
 	vm.area = block;	/* only mips_kseg0() arithmetic uses it */
 	vm.area_gpa = DUNE_GPA_BASE + DUNE_AREA_GUEST;
+	vm.arch = &mv;
 	vcpu.vm = &vm;
 	vcpu.fd = -1;
 	vcpu.run = &run;

@@ -14,14 +14,69 @@ static void handler(int sig)
 	(void)sig;
 }
 
+/*
+ * A thread with MSA: save_msa_extcontext()'s high halves and MSACSR after
+ * the ucontext, then the end marker, sc_used_math saying so, and a frame
+ * 276 bytes longer (get_sigframe()'s extcontext_max_size()).
+ */
+static void test_msa(const struct mips_frame *f, const struct mips_fpu *base)
+{
+	struct mips_fpu fpu = *base, back;
+	struct mips_frame entry = *f, regs;
+	struct mips_rt_sigframe frame;
+	struct dune_sigaction act = { .flags = SA_SIGINFO, .handler = (void *)handler };
+	siginfo_t info = { .si_signo = SIGUSR1, .si_code = SI_USER };
+
+	fpu.msa = 1;
+	fpu.msacsr = 0x4;
+	for (int i = 0; i < 32; i++)
+		fpu.wr_hi[i] = 0x5000000000000000ULL + i;
+	CHECK(mips_sigframe_size(&fpu) == 808 + 272 + 4, "frame size with MSA: %zu",
+	      mips_sigframe_size(&fpu));
+	memset(&frame, 0, sizeof(frame));
+	mips_sigframe_setup(&entry, &fpu, &info, &act, 0, 0x7fff0000,
+			    (uintptr_t)mips_sigreturn_code, &frame);
+	CHECK(frame.rs_uc.uc_mcontext.sc_used_math ==
+	      (MIPS_USED_FP | MIPS_USED_FR1 | MIPS_USED_EXTCONTEXT), "sc_used_math with MSA");
+	CHECK(frame.rs_msa.magic == 0x784d5341 && frame.rs_msa.size == 272 &&
+	      frame.rs_msa.wr[0] == fpu.wr_hi[0] && frame.rs_msa.wr[31] == fpu.wr_hi[31] &&
+	      frame.rs_msa.csr == 0x4 && frame.rs_end == 0x78454e44, "MSA extended context");
+	CHECK(frame.rs_uc.uc_mcontext.sc_fpregs[9] == fpu.fpr[9], "low halves in sc_fpregs");
+
+	/* rt_sigreturn takes the handler's edits of the high halves */
+	frame.rs_msa.wr[2] = 0x77;
+	frame.rs_msa.csr = 0x8;
+	back = fpu;
+	mips_sigcontext_to_frame(&frame.rs_uc.uc_mcontext, &regs, &back);
+	CHECK(!mips_extcontext_to_fpu(&frame, &back) && back.wr_hi[2] == 0x77 &&
+	      back.wr_hi[3] == fpu.wr_hi[3] && back.msacsr == 0x8, "MSA state back");
+
+	/* restore_extcontext(): only the end marker is fine, anything else is not */
+	frame.rs_msa.magic = 0x78454e44;
+	back = fpu;
+	CHECK(!mips_extcontext_to_fpu(&frame, &back) && back.wr_hi[2] == fpu.wr_hi[2],
+	      "an empty extended context leaves MSA as it is");
+	frame.rs_msa.magic = 0x12345678;
+	CHECK(mips_extcontext_to_fpu(&frame, &back) == -EINVAL, "unknown extended context");
+	frame.rs_msa.magic = 0x784d5341;
+	frame.rs_msa.size = 264;
+	CHECK(mips_extcontext_to_fpu(&frame, &back) == -EINVAL, "MSA context of a wrong size");
+	frame.rs_msa.size = 272;
+	frame.rs_end = 0;
+	CHECK(mips_extcontext_to_fpu(&frame, &back) == -EINVAL, "no end marker");
+	frame.rs_end = 0x78454e44;
+	back.msa = 0;
+	CHECK(mips_extcontext_to_fpu(&frame, &back) == -EINVAL, "MSA context without MSA");
+}
+
 int main(void)
 {
 	struct mips_frame f = { 0 }, entry, back = { 0 };
 	struct mips_rt_sigframe frame;
 	struct dune_sigaction act = { .flags = SA_SIGINFO, .handler = (void *)handler };
 	siginfo_t info = { .si_signo = SIGUSR1, .si_code = SI_USER };
-	uint64_t fpr[32], fpr_back[32], sp = 0x7fff0000;
-	uint32_t fcsr_back;
+	struct mips_fpu fpu = { .fcsr = 0x01000f80 }, fpu_back = { 0 };
+	uint64_t *fpr = fpu.fpr, sp = 0x7fff0000;
 
 	/* asm/ucontext.h, asm/sigcontext.h, arch/mips/kernel/signal.c (n64) */
 	CHECK(offsetof(struct mips_rt_sigframe, rs_info) == 24, "rs_info");
@@ -35,6 +90,9 @@ int main(void)
 	      offsetof(struct mips_sigcontext, sc_used_math) == 588 &&
 	      sizeof(struct mips_sigcontext) == 600, "sigcontext");
 	CHECK(sizeof(struct mips_ucontext) == 656, "ucontext %zu", sizeof(struct mips_ucontext));
+	CHECK(offsetof(struct mips_rt_sigframe, rs_msa) == 808 &&
+	      sizeof(struct mips_msa_extcontext) == 272, "uc_extcontext, msa_extcontext");
+	CHECK(mips_sigframe_size(&fpu) == 808, "frame size without MSA");
 
 	for (int i = 0; i < 32; i++) {
 		f.regs[i] = 0x1000 + i;
@@ -45,7 +103,7 @@ int main(void)
 	f.pc = 0x120004000;
 	entry = f;
 	memset(&frame, 0, sizeof(frame));
-	mips_sigframe_setup(&entry, fpr, 0x01000f80, &info, &act, 0x8000000000000101ULL, sp,
+	mips_sigframe_setup(&entry, &fpu, &info, &act, 0x8000000000000101ULL, sp,
 			    (uintptr_t)mips_sigreturn_code, &frame);
 	CHECK(frame.rs_uc.uc_mcontext.sc_regs[0] == 0 && frame.rs_uc.uc_mcontext.sc_regs[31] == 0x101f,
 	      "sc_regs");
@@ -69,10 +127,12 @@ int main(void)
 	frame.rs_uc.uc_mcontext.sc_regs[R_V0] = 42;
 	frame.rs_uc.uc_mcontext.sc_pc += 8;
 	frame.rs_uc.uc_mcontext.sc_fpregs[31] = 7;
-	mips_sigcontext_to_frame(&frame.rs_uc.uc_mcontext, &back, fpr_back, &fcsr_back);
+	mips_sigcontext_to_frame(&frame.rs_uc.uc_mcontext, &back, &fpu_back);
 	CHECK(back.regs[R_V0] == 42 && back.regs[R_A3] == f.regs[R_A3] && back.regs[0] == 0 &&
 	      back.regs[R_RA] == f.regs[R_RA], "registers back");
 	CHECK(back.pc == f.pc + 8 && back.hi == 0x11 && back.lo == 0x22, "pc, hi, lo back");
-	CHECK(fpr_back[31] == 7 && fpr_back[0] == fpr[0] && fcsr_back == 0x01000f80, "FPU back");
+	CHECK(fpu_back.fpr[31] == 7 && fpu_back.fpr[0] == fpr[0] && fpu_back.fcsr == 0x01000f80,
+	      "FPU back");
+	test_msa(&f, &fpu);
 	return finish();
 }

@@ -204,10 +204,9 @@ static void do_syscall(struct dune_exit *e)
 	case __NR_rt_sigreturn: {
 		struct mips_rt_sigframe *sf = KSEG0_OF(frame->regs[R_SP] - BARE_STACK_VA +
 						      PA_OF(stack_page));
-		uint64_t fpr[32];
-		uint32_t fcsr;
+		struct mips_fpu fpu;
 
-		mips_sigcontext_to_frame(&sf->rs_uc.uc_mcontext, frame, fpr, &fcsr);
+		mips_sigcontext_to_frame(&sf->rs_uc.uc_mcontext, frame, &fpu);
 		ok(frame->pc == USER_VA(user_break) + 4 && frame->regs[16] == 0x5a50,
 		   "rt_sigreturn: the frame's registers, the handler's pc edit", frame->pc);
 		return;		/* v0, a3 and pc are the frame's */
@@ -227,12 +226,12 @@ static void deliver(struct dune_exit *e)
 {
 	struct dune_sigaction act = { .flags = SA_SIGINFO, .handler = (void *)USER_VA(user_handler) };
 	siginfo_t info = { .si_signo = e->fault.signo, .si_code = e->fault.code };
-	uint64_t fpr[32] = { 0 }, sp = (frame->regs[R_SP] - MIPS_SIGFRAME_GAP -
-					 sizeof(struct mips_rt_sigframe)) & ~15UL;
+	struct mips_fpu fpu = { .fcsr = 0 };
+	uint64_t sp = (frame->regs[R_SP] - MIPS_SIGFRAME_GAP - mips_sigframe_size(&fpu)) & ~15UL;
 	struct mips_rt_sigframe *sf = KSEG0_OF(sp - BARE_STACK_VA + PA_OF(stack_page));
 
-	memset(sf, 0, sizeof(*sf));
-	mips_sigframe_setup(frame, fpr, 0, &info, &act, 0, sp, USER_VA(user_sigreturn), sf);
+	memset(sf, 0, mips_sigframe_size(&fpu));
+	mips_sigframe_setup(frame, &fpu, &info, &act, 0, sp, USER_VA(user_sigreturn), sf);
 }
 
 static void do_fault(struct dune_exit *e)
