@@ -194,6 +194,23 @@ static int set_cp0(struct dune_vcpu *vcpu)
 	return err ? dune_fail(err, "KVM_SET_ONE_REG of the guest CP0: %s", dune_strerror(err)) : 0;
 }
 
+/*
+ * MSA for the guest: KVM_CAP_MIPS_MSA, and Config5.MSAEn, which Linux sets
+ * for a thread at its first MSA instruction; without it that instruction
+ * takes the MSA Disabled exception (SIGILL).
+ */
+static int enable_msa(struct dune_vcpu *vcpu)
+{
+	uint64_t config5 = 0;
+	int err = enable_cap(vcpu, KVM_CAP_MIPS_MSA);
+
+	if (!err)
+		err = mips_get_one(vcpu, KVM_REG_MIPS_CP0_CONFIG5, &config5);
+	if (!err)
+		err = mips_set_one(vcpu, KVM_REG_MIPS_CP0_CONFIG5, config5 | CONFIG5_MSAEN);
+	return err;
+}
+
 /* A new KVM vCPU (vm->lock held): its block, CP0, FPU and MSA. */
 int arch_vcpu_init(struct dune_vcpu *vcpu)
 {
@@ -211,7 +228,7 @@ int arch_vcpu_init(struct dune_vcpu *vcpu)
 	err = enable_cap(vcpu, KVM_CAP_MIPS_FPU);
 	if (err)
 		return dune_fail(err, "KVM_ENABLE_CAP(KVM_CAP_MIPS_FPU): %s", dune_strerror(err));
-	if (mips_vm(vm)->has_msa && enable_cap(vcpu, KVM_CAP_MIPS_MSA))
+	if (mips_vm(vm)->has_msa && enable_msa(vcpu))
 		mips_vm(vm)->has_msa = 0;	/* MSA stays off: its instructions are SIGILL */
 	return set_cp0(vcpu);
 }

@@ -25,10 +25,12 @@
 #define KVM_REG_MIPS_CP0_EPC		MIPS_CP0_64(14, 0)
 #define KVM_REG_MIPS_CP0_EBASE		MIPS_CP0_64(15, 1)
 #define KVM_REG_MIPS_CP0_CONFIG3	MIPS_CP0_32(16, 3)
+#define KVM_REG_MIPS_CP0_CONFIG5	MIPS_CP0_32(16, 5)
 
 /* The ids as the kernel computes them (a typo here would set another register). */
 _Static_assert(KVM_REG_MIPS_CP0_STATUS == 0x7020000000010060ULL, "CP0 Status id");
 _Static_assert(KVM_REG_MIPS_CP0_EBASE == 0x7030000000010079ULL, "CP0 EBase id");
+_Static_assert(KVM_REG_MIPS_CP0_CONFIG5 == 0x7020000000010085ULL, "CP0 Config5 id");
 _Static_assert(KVM_REG_MIPS_CP0_USERLOCAL == 0x7030000000010022ULL, "CP0 UserLocal id");
 _Static_assert(KVM_REG_MIPS_PC == 0x7030000000000022ULL, "PC id");
 _Static_assert(KVM_REG_MIPS_FPR_64(31) == 0x703000000003001fULL, "FPR id");

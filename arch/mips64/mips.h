@@ -61,6 +61,7 @@
 #define PAGEMASK_16K	0x6000U
 #define CONFIG3_RXI	(1U << 12)
 #define CONFIG3_ULRI	(1U << 13)
+#define CONFIG5_MSAEN	(1U << 27)	/* MSA instructions enabled */
 /* HWREna: CPUNum, SYNCI_Step, CC, CCRes and UserLocal readable by rdhwr */
 #define HWRENA_USER	((1U << 29) | 0xf)
 
