@@ -26,12 +26,17 @@ cell=' +[0-9.]+ \[[0-9.]+\.\.[0-9.]+\]'
 for load in getpid '1-byte pipe write\+read' '4 KiB pread' 'getpriority \(declined\)'; do
 	check "a row for $load" grep -Eq "^$load$cell$cell$cell$cell +[0-9.]+%$" "$work/out"
 done
+# the guest is x86-64 (check-vm): KVM's own exit (the share: of the timer's syscalls, if any)
+check "a row for KVM's own exit (cpuid)" \
+	grep -Eq "^KVM's own exit \(cpuid\)$cell$cell$cell$cell +([0-9.]+%|-)$" "$work/out"
 share=$(sed -n 's/^getpid .* \([0-9.]*\)%$/\1/p' "$work/out")
 check "the module served getpid on the kernel path (${share:-?}%)" \
 	awk -v s="${share:-0}" 'BEGIN { exit !(s > 50) }'
 check "getpriority declined by policy" grep -q '^getpriority (declined) on the kernel path, declined by the module: policy [1-9]' \
 	"$work/out"
 check "the getpid ratio" grep -Eq '^getpid kernel/user: [0-9.]+ \[.* [0-9.]+ of the best rounds' "$work/out"
+check "KVM's own exit against getpid" \
+	grep -Eq "^KVM's own exit on the kernel path / getpid on the user path: [0-9.]+ \[" "$work/out"
 check "the declined-call overhead" grep -Eq '^declined syscall, .*: [-+][0-9.]+% \[' "$work/out"
 check "the programs' header" grep -q '^real programs (tests/programs), ms per run; 1 ' "$work/out"
 check "a row for shell-pipeline" grep -Eq "^shell-pipeline( +[0-9]+ \[[0-9]+\.\.[0-9]+\]){3}$cell( |$)" \
@@ -40,8 +45,8 @@ check "a row for shell-pipeline" grep -Eq "^shell-pipeline( +[0-9]+ \[[0-9]+\.\.
 # guest, static busybox's applets exec'd inside dune fail: README)
 grep 'exit status differs' "$work/out" | sed 's/^/# note: /'
 check "paths.txt is the table" sh -c "grep -v '^dune-bench: ' '$work/out' | cmp -s - '$work/paths.txt'"
-check "paths.dat: 4 calls with 3 paths x 3 numbers" \
-	[ "$(awk 'NF == 0 { exit } !/^#/ && NF >= 10' "$work/paths.dat" | wc -l)" = 4 ]
+check "paths.dat: 5 calls with 3 paths x 3 numbers" \
+	[ "$(awk 'NF == 0 { exit } !/^#/ && NF >= 10' "$work/paths.dat" | wc -l)" = 5 ]
 check "paths.gp draws paths.png from paths.dat" grep -q "paths.dat' index 0" "$work/paths.gp"
 if command -v gnuplot >/dev/null; then
 	check "paths.png" [ -s "$work/paths.png" ]

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The x86-64 pieces of the tools: dune-exec-static's entry, dune-bench's bare exit. */
+/*
+ * The x86-64 pieces of the tools: dune-exec-static's entry, dune-bench's bare
+ * exit and KVM's own exit.
+ */
 #ifndef DUNE_TOOL_ARCH_H
 #define DUNE_TOOL_ARCH_H
 
@@ -28,6 +31,21 @@ static inline void bare_exit_loop(int n)
 		long rax = DUNE_SYSCALL_NR;
 
 		asm volatile("out %%eax, $0x20" : "+a"(rax) : "D"((long)DUNE_OP_NOP) : "rcx", "memory");
+	}
+}
+
+/*
+ * dune-bench --paths: an exit KVM serves itself, in the kernel (cpuid), the
+ * round trip under every syscall of the kernel path.
+ */
+#define HAVE_KVM_EXIT	1
+
+static inline void kvm_exit_loop(int n)
+{
+	for (int i = 0; i < n; i++) {
+		unsigned int a = 0, b, c = 0, d;
+
+		asm volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d) :: "memory");
 	}
 }
 
