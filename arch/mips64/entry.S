@@ -44,7 +44,14 @@
 	FPR(op, 27, base, off); FPR(op, 28, base, off); FPR(op, 29, base, off);	\
 	FPR(op, 30, base, off); FPR(op, 31, base, off)
 
-/* MSA: the high half of $wN from or to (off + 8 * n)(base), through $12 */
+/*
+ * MSA: what follows up to label 1 runs if the word at off(base) says the
+ * state has MSA; the high half of $wN from or to (off + 8 * n)(base),
+ * through $12.
+ */
+#define IF_MSA(base, off)	lw $12, off(base); beqz $12, 1f; nop;	\
+				.set push; .set mips64r5; .set fp=64; .set msa
+#define END_MSA			.set pop; 1:
 #define SAVE_HI(n, base, off)	copy_s.d $12, $w##n[1]; sd $12, (off + 8 * n)(base)
 #define LOAD_HI(n, base, off)	ld $12, (off + 8 * n)(base); insert.d $w##n[1], $12
 #define WRS_HI(op, base, off)						\
@@ -88,18 +95,12 @@ mips_enter:
 	FPRS(sdc1, $4, CTX_FPR)
 	cfc1	$12, $31
 	sw	$12, CTX_FCSR($4)
-	lw	$12, CTX_MSA($4)
-	beqz	$12, 1f
-	nop
-	.set	push
-	.set	mips64r5
-	.set	fp=64
-	.set	msa
+	IF_MSA($4, CTX_MSA)
 	WRS_HI(SAVE_HI, $4, CTX_WR_HI)
 	cfcmsa	$12, $1			/* MSACSR */
 	sw	$12, CTX_MSACSR($4)
-	.set	pop
-1:	rdhwr	$12, $29
+	END_MSA
+	rdhwr	$12, $29
 	sd	$12, CTX_TLS($4)
 	move	$29, $6
 	move	$25, $7
@@ -136,19 +137,12 @@ mips_resume_native:
 	FPRS(ldc1, $1, NAT_FPR)
 	lw	$2, NAT_FCSR($1)
 	ctc1	$2, $31
-	/* after ldc1, which leaves the high halves UNPREDICTABLE */
-	lw	$12, NAT_MSA($1)
-	beqz	$12, 1f
-	nop
-	.set	push
-	.set	mips64r5
-	.set	fp=64
-	.set	msa
+	IF_MSA($1, NAT_MSA)		/* after ldc1, which leaves the high halves UNPREDICTABLE */
 	WRS_HI(LOAD_HI, $1, NAT_WR_HI)
 	lw	$12, NAT_MSACSR($1)
 	ctcmsa	$1, $12			/* MSACSR */
-	.set	pop
-1:	ld	$2, NAT_HI($1)
+	END_MSA
+	ld	$2, NAT_HI($1)
 	mthi	$2
 	ld	$2, NAT_LO($1)
 	mtlo	$2
