@@ -189,11 +189,13 @@ ltp_programs() {
 	"$here/../conformance/run-ltp.sh" --list "$build" "$ltp"
 }
 
-# The LTP tests at BUILD_DIR/ltp/src as run-ltp.sh expects them (stripped:
-# the initramfs lives in the guest's memory), LTP's list of syscall tests,
-# and the users and groups LTP's tests look for.
+# The LTP tests at BUILD_DIR/ltp/src as run-ltp.sh expects them, with the
+# other programs of their directories (helpers they run), stripped: the
+# initramfs lives in the guest's memory.  LTP's list of syscall tests, the
+# kernel's config (LTP's kconfig checks read /boot/config-VER), and the
+# users and groups LTP's tests look for.
 add_ltp() {
-	local root=$1 src=$build/ltp/src f dst
+	local root=$1 kver=$2 src=$build/ltp/src f d dst dirs=()
 	[ -n "$ltp" ] || return 0
 	[ -n "$kmod" ] || die "DUNE_VM_LTP needs DUNE_VM_KMOD: it compares the two paths"
 	[ -f "$src/runtest/syscalls" ] || die "no LTP in $build/ltp (make conformance builds it)"
@@ -202,14 +204,22 @@ add_ltp() {
 	cp "$here/../conformance/run-ltp.sh" "$root/dune/run-ltp.sh"
 	for f in $(ltp_programs); do
 		case $f in
-		"$src"/*)
-			dst=$root$build/ltp/src/${f#"$src"/}
-			mkdir -p "$(dirname "$dst")"
-			strip -o "$dst" "$f" 2>/dev/null || cp "$f" "$dst"
-			;;
+		"$src"/*) dirs+=("${f%/*}") ;;
 		*) copy_abs "$f" "$root" ;;
 		esac
 	done
+	for d in $(printf '%s\n' "${dirs[@]}" | sort -u); do
+		mkdir -p "$root$build/ltp/src/${d#"$src"/}"
+		for f in "$d"/*; do
+			[ -f "$f" ] && [ -x "$f" ] || continue
+			dst=$root$build/ltp/src/${f#"$src"/}
+			strip -o "$dst" "$f" 2>/dev/null || cp "$f" "$dst"
+		done
+	done
+	if [ -r "$kdir/boot/config-$kver" ]; then
+		mkdir -p "$root/boot"
+		cp "$kdir/boot/config-$kver" "$root/boot/"
+	fi
 	printf '%s\n' root:x:0:0:root:/root:/bin/sh daemon:x:1:1::/:/bin/false \
 		bin:x:2:2::/:/bin/false nobody:x:65534:65534::/nonexistent:/bin/false \
 		>"$root/etc/passwd"
@@ -260,7 +270,7 @@ build_initramfs() {
 	cp $(tools) "$root$build/"
 	for f in $(bench_programs); do copy_abs "$f" "$root"; done
 	cp "$here/../run-tests.sh" "$root/dune/run-tests.sh"
-	add_ltp "$root"
+	add_ltp "$root" "$kver"
 	add_libraries "$root"
 	cp "$here/init.sh" "$root/init"
 	chmod 755 "$root/init" "$root/dune/run-tests.sh"

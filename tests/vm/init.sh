@@ -16,6 +16,8 @@ mount -t devtmpfs devtmpfs /dev
 for i in 0:stdin 1:stdout 2:stderr; do ln -sf "/proc/self/fd/${i%%:*}" "/dev/${i#*:}"; done
 ln -sf /proc/self/fd /dev/fd
 mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
+# the loopback interface, which LTP's socket tests (and t-programs) bind to
+ip link set lo up 2>/dev/null
 # The build tree sits at its host path, which may be under /tmp: keep that
 # visible (the initramfs root is in RAM and writable anyway).
 [ -n "$(ls -A /tmp)" ] || mount -t tmpfs tmpfs /tmp
@@ -147,7 +149,13 @@ else
 		say "LTP's syscall tests matching '$DUNE_LTP', DUNE_MODE=user and kmod"
 		LTP_PREBUILT=1 LTP_SIDES="user kmod" /dune/run-ltp.sh "$DUNE_BUILD" "$DUNE_LTP" \
 			</dev/null 2>&1 | tee -a /tmp/suite.log
-		for f in results differ.txt; do
+		# why each test failed on the user path (on both, if differ.txt is empty)
+		awk '$2 == "user" && $3 != "pass" { print $1 }' "$DUNE_BUILD/ltp/results" |
+			while read -r name; do
+				echo "$name: $(grep -m1 -E 'TFAIL|TBROK|TCONF' \
+					"$DUNE_BUILD/ltp/log/$name.user" 2>/dev/null)"
+			done >"$DUNE_BUILD/ltp/not-passing.txt"
+		for f in results differ.txt not-passing.txt; do
 			send_file ltp "$DUNE_BUILD/ltp/$f"
 		done
 		# run-ltp.sh's summary: "passing user: N; of them kmod: M"
