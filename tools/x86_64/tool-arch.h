@@ -35,8 +35,9 @@ static inline void bare_exit_loop(int n)
 }
 
 /*
- * dune-bench --paths: an exit KVM serves itself, in the kernel (cpuid), the
- * round trip under every syscall of the kernel path.
+ * dune-bench --paths: an exit KVM serves itself, in the kernel (cpuid): the
+ * round trip every syscall of the kernel path makes, with KVM's emulation
+ * of cpuid in place of the module's work.
  */
 #define HAVE_KVM_EXIT	1
 
