@@ -63,6 +63,17 @@ static void getpid_loop(int n)
 		syscall(SYS_getpid);
 }
 
+/* 10,000 steps of an LCG chain per call: CPU-bound, nothing in it traps. */
+static void cpu_loop(int n)
+{
+	uint64_t x = 1;
+
+	for (long i = 0; i < 10000L * n; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		asm volatile("" : "+r"(x));
+	}
+}
+
 static void nop_loop(int n)
 {
 	for (int i = 0; i < n; i++)
@@ -828,6 +839,7 @@ static int paths_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	double native_getpid, native_pipe, native_touch, enter, floor_out = -1;
+	double native_cpu, cpu_inside;
 	double nop, fwd_getpid, fwd_pipe, touch;
 	double native_fork, native_thread, fork_inside, thread_inside;
 	double native_signal, native_barrier, signal_inside, barrier_inside, escape;
@@ -844,6 +856,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	native_getpid = measure(getpid_loop, iterations * 100);
+	native_cpu = measure(cpu_loop, iterations);
 	native_pipe = measure(pipe_loop, iterations * 10);
 	native_touch = first_touch_ns(4096);
 	setup_signals();
@@ -863,6 +876,7 @@ int main(int argc, char **argv)
 		floor_out = measure(bare_exit_loop, iterations);
 #endif
 	nop = measure(nop_loop, iterations);
+	cpu_inside = measure(cpu_loop, iterations);
 	fwd_getpid = measure(getpid_loop, iterations);
 	fwd_pipe = measure(pipe_loop, iterations / 2);
 	touch = first_touch_ns(4096);
@@ -875,6 +889,8 @@ int main(int argc, char **argv)
 	printf("dune-bench %s: %d iterations per batch, median of %d batches\n",
 	       DUNE_VERSION, iterations, BATCHES);
 	row("native getpid", native_getpid, "");
+	row("native CPU-bound loop", native_cpu, "10,000 steps of an LCG chain");
+	row("CPU-bound loop inside", cpu_inside, "");
 	if (bare)
 		row("bare KVM exit round trip (floor)", floor_out, "guest `out` -> host loop -> guest");
 	else
@@ -899,6 +915,7 @@ int main(int argc, char **argv)
 	row("pthread_create+join inside", thread_inside, "a pooled vCPU, a new host thread");
 	if (!bare)
 		floor_out = nop;
+	ratio("CPU-bound loop / native", cpu_inside / native_cpu, "target <= 1.05");
 	ratio("forwarded getpid / native", fwd_getpid / native_getpid, "");
 	ratio("forwarded getpid / floor", fwd_getpid / floor_out, "");
 	ratio("forwarded getpid / (floor + native)", fwd_getpid / (floor_out + native_getpid),
