@@ -245,7 +245,7 @@ void mips_frame_to_sigcontext(const struct mips_frame *f, const struct mips_fpu 
 
 /*
  * restore_sigcontext(): everything but k0/k1, which the guest half clobbers
- * anyway; the MSA state stays as it is (mips_extcontext_to_fpu()).
+ * anyway; the MSA state comes from mips_extcontext_to_fpu().
  */
 void mips_sigcontext_to_frame(const struct mips_sigcontext *sc, struct mips_frame *f,
 			      struct mips_fpu *fpu)
@@ -263,14 +263,18 @@ void mips_sigcontext_to_frame(const struct mips_sigcontext *sc, struct mips_fram
 /*
  * restore_extcontext(), for a frame whose sc_used_math says it has one: an
  * MSA context of its size, then the end marker; -EINVAL for anything else
- * (the kernel's SIGSEGV), as for MSA context where the VM has no MSA.
+ * (the kernel's SIGSEGV), as for MSA context where the VM has no MSA
+ * (fpu->msa 0).  With no MSA context fpu->msa becomes 0: the vector
+ * registers' high halves and MSACSR stay as they are.
  */
 int mips_extcontext_to_fpu(const struct mips_rt_sigframe *frame, struct mips_fpu *fpu)
 {
 	const struct mips_msa_extcontext *msa = &frame->rs_msa;
 
-	if (msa->magic == MIPS_END_EXTCONTEXT_MAGIC)
+	if (msa->magic == MIPS_END_EXTCONTEXT_MAGIC) {
+		fpu->msa = 0;
 		return 0;
+	}
 	if (msa->magic != MIPS_MSA_EXTCONTEXT_MAGIC || msa->size != sizeof(*msa) || !fpu->msa ||
 	    frame->rs_end != MIPS_END_EXTCONTEXT_MAGIC)
 		return -EINVAL;

@@ -78,7 +78,7 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret)
 	struct mips_vcpu *mc = mips_vcpu(vcpu);
 	struct mips_frame *f = mc->frame;
 	struct mips_rt_sigframe frame;
-	struct mips_fpu fpu;
+	struct mips_fpu fpu = { .msa = 0 };	/* no MSA context: its state stays the handler's */
 	uint64_t sp = f->regs[R_SP];
 	size_t size = offsetof(struct mips_rt_sigframe, rs_msa);
 
@@ -86,11 +86,9 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret)
 	if (dune_overlaps_own(vcpu->vm, sp, sp + size) || dune_read_guest(&frame, sp, size))
 		return dune_fail(-EFAULT, "no signal frame at %#lx (pc %#lx)", (unsigned long)sp,
 				 (unsigned long)f->pc);
-	/* the MSA state where the frame has none: the handler's, as natively */
-	if (mips_get_fpu(vcpu, &fpu))
-		return dune_fail(-EIO, "cannot read the vCPU's FPU");
 	if (frame.rs_uc.uc_mcontext.sc_used_math & MIPS_USED_EXTCONTEXT) {
 		size = sizeof(frame);
+		fpu.msa = mips_vm(vcpu->vm)->has_msa;
 		if (dune_overlaps_own(vcpu->vm, sp, sp + size) || dune_read_guest(&frame, sp, size) ||
 		    mips_extcontext_to_fpu(&frame, &fpu))
 			return dune_fail(-EFAULT, "no extended context in the signal frame at %#lx",
