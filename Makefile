@@ -57,6 +57,7 @@ HELPERS	:= $(filter-out $(X86_BOUND),$(HELPERS))
 endif
 ARCH_TESTS := $(patsubst tests/$(ARCH)/%.c,$(BUILD)/tests/%,$(wildcard tests/$(ARCH)/t-*.c))
 SCRIPTS	:= $(BUILD)/tests/t-programs $(BUILD)/tests/t-dune-run $(BUILD)/tests/t-policy \
+	$(BUILD)/tests/t-loader \
 	$(BUILD)/tests/check.sh
 # t-policy's seccomp profiles: its own, and the default one of Podman and the
 # other containers tools (Debian's golang-github-containers-common; Docker's
@@ -117,7 +118,7 @@ $(BUILD)/libdune.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libdune.so -o $@ $^
 
 # dune-run's preload: the library and a constructor that enters dune
-$(BUILD)/libdune-run.so: tools/dune-run-preload.c lib/policy.h $(LIB_OBJ)
+$(BUILD)/libdune-run.so: tools/dune-run-preload.c tools/run-enter.h lib/policy.h $(LIB_OBJ)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $(filter-out %.h,$^)
 
 $(BUILD)/tests/%: tests/%.c tests/check.h tests/own.h tests/kmod.h lib/dune.h $(BUILD)/libdune.a
@@ -159,6 +160,7 @@ $(BUILD)/tests/t-kmod-stat: tests/programs/kmod-stat.sh
 $(BUILD)/tests/t-bench-paths: tests/programs/bench-paths.sh
 $(BUILD)/tests/check.sh: tests/programs/check.sh
 $(BUILD)/tests/t-policy: tests/programs/policy.sh $(PROFILES)
+$(BUILD)/tests/t-loader: tests/programs/loader.sh
 $(SCRIPTS):
 	@mkdir -p $(dir $@)
 	install -m 755 $< $@
@@ -197,6 +199,11 @@ ifeq ($(ARCH),$(HOST_ARCH))
 $(BUILD)/dune-run: TOOL_CFLAGS = $(shell pkg-config --cflags json-c libcap) -DDUNE_HAVE_JSON_C
 $(BUILD)/dune-run: TOOL_LIBS = $(shell pkg-config --libs json-c libcap)
 endif
+
+# static, so that nothing in the environment runs in it natively (its comment);
+# arch/<isa>/rules.mk may set LOADER_LDFLAGS (Debian's MIPS libc has no static PIE)
+$(BUILD)/dune-exec-static: TOOL_CFLAGS = $(or $(LOADER_LDFLAGS),-static-pie)
+$(BUILD)/dune-exec-static: tools/run-enter.h
 
 $(BUILD)/%: tools/%.c lib/dune.h lib/policy.h $(wildcard tools/$(ARCH)/*.h) $(BUILD)/libdune.a
 	$(CC) $(CPPFLAGS) -Itools/$(ARCH) $(TOOL_CFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libdune.a \

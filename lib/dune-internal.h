@@ -40,7 +40,7 @@
 #define DUNE_MAX_OWN		4
 #define DUNE_MAX_KEYED		64	/* ranges with a protection key other than 0 */
 #define DUNE_MAX_SHARED_FDS	(DUNE_MAX_VCPUS + 1)
-#define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 6 + DUNE_MAX_SHARED_FDS)
+#define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 7 + DUNE_MAX_SHARED_FDS)
 #define DUNE_FD_TOP		65536	/* dune's fds stay below (see util.c) */
 #define DUNE_FD_ROOM		(DUNE_MAX_VCPUS + 64)
 #define DUNE_RUN_EAGAIN_MAX	1000
@@ -190,8 +190,8 @@ struct dune_vm {
 	int lock;			/* memory map, page tables, vCPU pool */
 	int fd_lock;			/* RLIMIT_NOFILE lifted (dune_fds_begin) */
 	char kvm_path[128];
-	char static_loader[256];	/* DUNE_EXEC_STATIC: see exec.c */
-	int exe_fd;			/* the static program the loader runs, or -1 */
+	int loader_fd;			/* dune-exec-static, or -1: see exec.c */
+	int exe_fd;			/* the program the loader runs, or -1 */
 	/*
 	 * A process cloned with CLONE_FILES but not CLONE_VM shares its fd table
 	 * with its parent: it must neither close the parent's VM and vCPU fds
@@ -370,6 +370,8 @@ int dune_fastpath_may_serve(long nr);
 
 /* exec.c */
 long dune_execve(struct dune_vm *vm, const struct dune_syscall *sys);
+/* dune-exec-static (dune_set_exec_loader(), else DUNE_EXEC_STATIC) as an fd, or -errno. */
+int dune_open_loader(void);
 long dune_set_exec_file(struct dune_vm *vm, long fd);
 
 /* api.c */

@@ -1,20 +1,47 @@
 // SPDX-License-Identifier: MIT
 /*
- * execve(2) from inside dune.  The new image runs natively unless something
- * enters dune in it: dune-run's preloaded library does, in a dynamically
- * linked program.  A static one has no dynamic loader to preload into, so
- * under dune-run (DUNE_EXEC_STATIC names dune-exec-static) that loader is
- * exec'd instead, with the program's path and argv, and maps the program
- * itself, inside dune.  Host loop code: raw syscalls only.
+ * execve(2) and execveat(2) from inside dune.  The new image runs natively
+ * unless something enters dune in it: dune-run's preloaded library does, in
+ * a dynamically linked program.  A static one has no dynamic loader to
+ * preload into, so under dune-run (DUNE_EXEC_STATIC names dune-exec-static)
+ * that loader is exec'd instead, with the program's path and argv, and maps
+ * the program itself, inside dune.
+ *
+ * Under a policy every image goes through the loader, dynamic programs and
+ * scripts too: the preload would run only after the dynamic loader, the
+ * program's IFUNC resolvers and its .preinit_array, natively, where the
+ * filter cannot tell their calls from dune's own.  The loader then enters
+ * before any of the program's instructions.  It is dune's own fd, opened when
+ * the VM is made: by the loader, from its own /proc/self/exe, since the
+ * environment is the program's.  Host loop code: raw syscalls only.
  */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "dune-internal.h"
+#include "policy.h"
+
+static const char *loader_self;
+
+void dune_set_exec_loader(const char *path)
+{
+	loader_self = path;
+}
+
+int dune_open_loader(void)
+{
+	const char *path = loader_self ? loader_self : getenv("DUNE_EXEC_STATIC");
+
+	if (!path || !*path)
+		return -1;
+	return dune_take_high(sys4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0));
+}
 
 /*
  * The program at path (the guest's pointer), opened close-on-exec, if it is
@@ -59,37 +86,85 @@ static long count_args(uintptr_t argv)
 }
 
 /*
- * execve(loader, [loader, --fd=N, path, argv...], envp), from a temporary
- * mapping.  The loader maps the program from fd N, inherited across the
- * exec, and closes it: a path such as /proc/self/exe would name the loader
- * once it runs.
+ * Under a policy, any file the kernel would execute: checked as execve
+ * checks it (execute permission, then an ELF image or a "#!" script; other
+ * binfmts are ENOEXEC) and opened close-on-exec for the loader, or -errno.
+ */
+static long open_any(struct dune_vm *vm, long dirfd, uintptr_t path, long flags)
+{
+	char name[PATH_MAX], magic[4];
+	struct rlimit program;
+	long fd, err;
+
+	if (dune_read_guest_string(name, sizeof(name), path))
+		return -EFAULT;
+	if (!name[0] && (flags & AT_EMPTY_PATH)) {	/* fexecve: the file dirfd is */
+		dune_fmt(name, sizeof(name), "/proc/self/fd/%ld", dirfd);
+		dirfd = AT_FDCWD;
+	}
+	err = sys4(SYS_faccessat2, dirfd, name, X_OK, AT_EACCESS |
+		   (flags & AT_SYMLINK_NOFOLLOW));
+	if (err == -ENOSYS)	/* before Linux 5.8 */
+		err = sys3(SYS_faccessat, dirfd, name, X_OK);
+	if (err)
+		return err;
+	dune_fds_begin(vm, &program);	/* a full fd table must not change what runs */
+	fd = sys4(SYS_openat, dirfd, name,
+		  O_RDONLY | O_CLOEXEC | (flags & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0);
+	dune_fds_end(vm, &program);
+	if (fd < 0)
+		return fd;
+	err = sys4(SYS_pread64, fd, magic, sizeof(magic), 0);
+	if (err == sizeof(magic) && !memcmp(magic, ELFMAG, SELFMAG))
+		return fd;
+	if (err >= 2 && magic[0] == '#' && magic[1] == '!')
+		return fd;
+	sys1(SYS_close, fd);
+	return err == -EISDIR ? -EACCES : err < 0 ? err : -ENOEXEC;
+}
+
+/*
+ * execve(loader, [loader, --fd=N, path, argv...], envp), as the program's own call (execve or execveat): the filter judges
+ * it.  The loader maps the program from fd N, inherited across the exec, and
+ * closes it: a path such as /proc/self/exe would name the loader once it runs.
  */
 static long exec_loader(struct dune_vm *vm, const struct dune_syscall *sys, long fd)
 {
-	uintptr_t path = sys->args[0], argv = sys->args[1], *args;
+	int at = sys->nr == SYS_execveat;
+	uintptr_t path = sys->args[at], argv = sys->args[at + 1], envp = sys->args[at + 2];
+	uintptr_t small[512], *args = small;	/* no mmap: RLIMIT_AS may be low by now */
 	long n = count_args(argv), ret;
 	size_t len, strings;
-	char *fd_arg;
+	char *fd_arg, *self;
 
 	if (n < 0)
 		return n;
 	strings = (n + 4) * sizeof(*args);
-	len = DUNE_ALIGN_UP(strings + sizeof("--fd=") + 20, DUNE_PAGE_SIZE);
-	args = (uintptr_t *)sys6(SYS_mmap, 0, len, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (IS_ERR_VALUE(args))
-		return (long)args;
+	len = strings + 2 * sizeof("/proc/self/fd/") + 40;
+	if (len > sizeof(small)) {
+		len = DUNE_ALIGN_UP(len, DUNE_PAGE_SIZE);
+		args = (uintptr_t *)sys6(SYS_mmap, 0, len, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (IS_ERR_VALUE(args))
+			return (long)args;
+	}
 	fd_arg = (char *)args + strings;
-	dune_fmt(fd_arg, len - strings, "--fd=%ld", fd);
-	args[0] = (uintptr_t)vm->static_loader;
+	self = fd_arg + dune_fmt(fd_arg, 32, "--fd=%ld", fd) + 1;
+	dune_fmt(self, 32, "/proc/self/fd/%d", vm->loader_fd);
+	args[0] = (uintptr_t)"dune-exec-static";
 	args[1] = (uintptr_t)fd_arg;
 	args[2] = path;
+	args[n + 3] = 0;
 	ret = n ? dune_read_guest(args + 3, argv, n * sizeof(*args)) : 0;
 	if (!ret)
 		ret = sys3(SYS_fcntl, fd, F_SETFD, 0);
-	if (!ret)
-		ret = dune_forward6(vm, SYS_execve, vm->static_loader, args, sys->args[2], 0, 0, 0);
-	sys2(SYS_munmap, args, len);
+	if (!ret && at)
+		ret = dune_forward6(vm, SYS_execveat, vm->loader_fd, (uintptr_t)"", args, envp,
+				    AT_EMPTY_PATH, 0);
+	else if (!ret)
+		ret = dune_forward6(vm, SYS_execve, self, args, envp, 0, 0, 0);
+	if (args != small)
+		sys2(SYS_munmap, args, len);
 	return ret;
 }
 
@@ -108,7 +183,7 @@ static int names_own_exe(uintptr_t path)
 	       !strcmp(buf, pid);
 }
 
-/* The program the loader runs, for an execve of /proc/self/exe: a new fd, or -1. */
+/* The program the loader runs, for an execve of /proc/self/exe: a new fd, or -errno. */
 static long dup_exec_file(struct dune_vm *vm)
 {
 	struct rlimit program;
@@ -117,19 +192,27 @@ static long dup_exec_file(struct dune_vm *vm)
 	dune_fds_begin(vm, &program);
 	fd = sys3(SYS_fcntl, vm->exe_fd, F_DUPFD_CLOEXEC, 0);
 	dune_fds_end(vm, &program);
-	return fd < 0 ? -1 : fd;
+	return fd;
 }
 
 long dune_execve(struct dune_vm *vm, const struct dune_syscall *sys)
 {
+	const long *a = sys->args;
+	int at = sys->nr == SYS_execveat;
 	long fd = -1, ret;
 
-	if (vm->static_loader[0])
-		fd = vm->exe_fd >= 0 && names_own_exe(sys->args[0]) ? dup_exec_file(vm) :
-								       open_static_elf(vm, sys->args[0]);
+	if (vm->loader_fd < 0)
+		return dune_forward6(vm, sys->nr, a[0], a[1], a[2], a[3], a[4], 0);
+	if (vm->exe_fd >= 0 && names_own_exe(a[at]) && (!at || a[0] == AT_FDCWD))
+		fd = dup_exec_file(vm);
+	else if (vm->tools.filter)
+		fd = open_any(vm, at ? a[0] : AT_FDCWD, a[at], at ? a[4] : 0);
+	else if (!at)
+		fd = open_static_elf(vm, a[0]);
+	if (vm->tools.filter && fd < 0)
+		return fd;
 	if (fd < 0)
-		return dune_forward6(vm, SYS_execve, sys->args[0], sys->args[1], sys->args[2],
-				     0, 0, 0);
+		return dune_forward6(vm, sys->nr, a[0], a[1], a[2], a[3], a[4], 0);
 	ret = exec_loader(vm, sys, fd);
 	sys1(SYS_close, fd);	/* the exec failed */
 	return ret;

@@ -79,6 +79,12 @@ int dune_policy_install(const struct dune_policy *p);
 long dune_policy_ask(struct dune_vm *vm, long nr, const long *args);
 /* Is a dune-run policy filter in force (natively or inside dune)? */
 int dune_policy_in_force(void);
+/*
+ * For dune-exec-static, before it enters: the VM's later execs go through the
+ * image at path (its own /proc/self/exe), not DUNE_EXEC_STATIC, which is the
+ * program's to set.
+ */
+void dune_set_exec_loader(const char *path);
 /* Map the page program syscalls are forwarded from (see arch-policy.h). */
 int dune_forward_init(struct dune_vm *vm);
 

@@ -415,7 +415,7 @@ static long do_execve(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 	dune_signals_unhold(vcpu);
 	dune_lock(&vm->fd_lock);
 	dune_unlock(&vm->fd_lock);
-	return sys->nr == SYS_execve ? dune_execve(vm, sys) : forward(vcpu, sys);
+	return dune_execve(vm, sys);
 }
 
 /* ---- calls the kernel allows a single-threaded process only ----------------- */
@@ -679,7 +679,8 @@ static long handle_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sy
  * table above and the tools' rules name native syscalls, so the arch serves
  * it (as the native call where the kernel's is the same, refusing others dune
  * would have to intercept), and under a policy it is refused: the rules
- * could not judge it.
+ * could not judge it.  dune-run's filter kills a foreign ABI natively, so
+ * under it the call kills the process here too.
  */
 static long handle_compat_syscall(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 {
@@ -687,6 +688,8 @@ static long handle_compat_syscall(struct dune_vcpu *vcpu, const struct dune_sysc
 	long ret;
 
 	vcpu->vm->stats.syscalls++;
+	if (vcpu->vm->tools.filter)
+		dune_force_signal(SIGSYS, &(siginfo_t){ .si_signo = SIGSYS, .si_code = SI_KERNEL });
 	if (vcpu->vm->tools.policy)
 		return -ENOSYS;
 	ret = dune_seccomp_check(sys, &skip);

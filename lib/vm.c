@@ -274,7 +274,7 @@ int dune_own_add(struct dune_vm *vm, uintptr_t start, uintptr_t end)
 
 int dune_vm_create(struct dune_vm **vmp)
 {
-	const char *path = getenv("DUNE_KVM_DEVICE"), *loader = getenv("DUNE_EXEC_STATIC");
+	const char *path = getenv("DUNE_KVM_DEVICE");
 	uint8_t *area = map_area();
 	struct dune_vm *vm;
 	int err;
@@ -293,8 +293,7 @@ int dune_vm_create(struct dune_vm **vmp)
 	vm->pid = sys0(SYS_getpid);
 	vm->debug = getenv("DUNE_DEBUG") ? atoi(getenv("DUNE_DEBUG")) : 0;
 	strncpy(vm->kvm_path, path && *path ? path : "/dev/kvm", sizeof(vm->kvm_path) - 1);
-	if (loader && strlen(loader) < sizeof(vm->static_loader))
-		strcpy(vm->static_loader, loader);
+	vm->loader_fd = dune_open_loader();
 	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = vm->fast.fd = vm->exe_fd = -1;
 	err = dune_guest_copy_check();
 	if (!err)
@@ -407,7 +406,7 @@ void dune_vm_before_exit(struct dune_vm *vm)
 static int *own_fd_slot(struct dune_vm *vm, int n)
 {
 	int *tools[] = { &vm->vm_fd, &vm->tools.trace_fd, &vm->tools.stats_fd, &vm->tools.json_fd,
-			 &vm->fast.fd, &vm->exe_fd };
+			 &vm->fast.fd, &vm->exe_fd, &vm->loader_fd };
 	int nr_tools = sizeof(tools) / sizeof(tools[0]);
 
 	if (n < nr_tools)

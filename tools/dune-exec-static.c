@@ -1,22 +1,31 @@
 // SPDX-License-Identifier: MIT
 /*
- * dune-exec-static [--fd=N] PROGRAM [ARGV0 ARGS...]: run a statically linked
- * PROGRAM inside dune (from the open file N if given: dune's execve passes
- * the file it checked, since a path such as /proc/self/exe would name this
- * loader once it runs).  A static executable has no dynamic loader, so nothing can be
- * preloaded into it to enter dune before its first instruction.  This small
- * dynamic program is started by dune-run instead (the preloaded library has
- * entered dune before main), and does the kernel's part of execve(2) itself:
- * it maps PROGRAM's segments, builds a fresh initial stack (argv, envp, the
- * auxiliary vector) and jumps to PROGRAM's entry point, still inside the VM.
+ * dune-exec-static [--fd=N] PROGRAM [ARGV0 ARGS...]: enter dune, then run
+ * PROGRAM inside it (from the open file N if given: dune's execve passes the
+ * file it checked, since a path such as /proc/self/exe would name this
+ * loader once it runs).  A static executable has no dynamic loader, so
+ * nothing can be preloaded into it to enter dune before its first
+ * instruction; and under a policy nothing of a program may run natively
+ * before dune has entered (the dynamic loader, IFUNC resolvers and
+ * .preinit_array would run before the preload's constructor, where the
+ * filter cannot tell their calls from dune's own), so dune-run and dune's
+ * execve start every program here then.  This program is static, so that
+ * nothing in the environment (LD_PRELOAD, LD_LIBRARY_PATH) can run in it
+ * natively.  It does the kernel's part of execve(2) itself: it follows a
+ * "#!" line, maps PROGRAM's segments and those of its dynamic loader, builds
+ * a fresh initial stack (argv, envp, the auxiliary vector) and jumps to the
+ * entry point, still inside the VM.
  *
  * What differs from a real exec: /proc/self/exe and /proc/self/cmdline name
- * this loader (dune runs the program again for an execve of /proc/self/exe), the program break starts after the loader's, and the loader's
- * own libraries stay mapped (unused).  The process name is set to PROGRAM's.
+ * this loader (dune runs the program again for an execve of /proc/self/exe,
+ * but a dynamic loader's $ORIGIN is this loader's directory), the program
+ * break starts after the loader's, and the loader's own memory stays mapped
+ * (unused).  The process name is set to PROGRAM's.
  */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,18 +34,21 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "dune.h"
+#include "policy.h"
+#include "run-enter.h"
 #include "tool-arch.h"	/* tools/<isa>/: NATIVE_MACHINE, start() */
 
-#define EXIT_FAILED	125
 #define EXIT_CANNOT_RUN	126
 #define STACK_SIZE	(8UL << 20)
 #define MAX_PHDRS	64
 #define MAX_AUXV	64
+#define MAX_SCRIPTS	4	/* "#!" interpreters that are scripts themselves */
 #define PAGE_DOWN(x)	((x) & ~(uintptr_t)(page - 1))
 #define PAGE_UP(x)	PAGE_DOWN((x) + page - 1)
 
@@ -55,6 +67,7 @@ struct image {
 	Elf64_Phdr ph[MAX_PHDRS];
 	uintptr_t bias;		/* load address - link address (0 for ET_EXEC) */
 	uintptr_t phdr;		/* where the program headers are mapped */
+	char interp[PATH_MAX];	/* PT_INTERP, or "" */
 };
 
 static void read_headers(int fd, struct image *im)
@@ -70,9 +83,17 @@ static void read_headers(int fd, struct image *im)
 	if (pread(fd, im->ph, eh->e_phnum * sizeof(Elf64_Phdr), eh->e_phoff) !=
 	    (ssize_t)(eh->e_phnum * sizeof(Elf64_Phdr)))
 		fail(EXIT_CANNOT_RUN, "truncated program headers", 0);
-	for (int i = 0; i < eh->e_phnum; i++)
-		if (im->ph[i].p_type == PT_INTERP)
-			fail(EXIT_CANNOT_RUN, "dynamically linked: run it with dune-run directly", 0);
+	im->interp[0] = 0;
+	for (int i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = &im->ph[i];
+
+		if (ph->p_type != PT_INTERP)
+			continue;
+		if (ph->p_filesz < 2 || ph->p_filesz > sizeof(im->interp) ||
+		    pread(fd, im->interp, ph->p_filesz, ph->p_offset) != (ssize_t)ph->p_filesz ||
+		    im->interp[ph->p_filesz - 1])
+			fail(EXIT_CANNOT_RUN, "a bad PT_INTERP", 0);
+	}
 }
 
 static int prot_of(uint32_t flags)
@@ -132,7 +153,7 @@ static void map_segment(int fd, const struct image *im, const Elf64_Phdr *ph)
 		fail(EXIT_CANNOT_RUN, "mprotect", errno);
 }
 
-/* Map the program from fd, which load() closes. */
+/* Map an image from fd. */
 static void load(int fd, struct image *im)
 {
 	read_headers(fd, im);
@@ -149,16 +170,13 @@ static void load(int fd, struct image *im)
 			 im->eh.e_phoff < ph->p_offset + ph->p_filesz)
 			im->phdr = im->bias + ph->p_vaddr + (im->eh.e_phoff - ph->p_offset);
 	}
-	/* so that an execve of /proc/self/exe runs the program, not this loader */
-	if (syscall(DUNE_SYSCALL_NR, DUNE_OP_EXEC_FILE, fd))
-		fail(EXIT_CANNOT_RUN, "cannot hand it to dune", errno);
-	close(fd);
 	if (!im->phdr)
 		fail(EXIT_CANNOT_RUN, "its program headers are not loaded", 0);
 }
 
 /* Our own auxiliary vector, with the entries that describe the program replaced. */
-static int build_auxv(const struct image *im, Elf64_auxv_t *out, uintptr_t execfn, uintptr_t random)
+static int build_auxv(const struct image *im, uintptr_t base, Elf64_auxv_t *out, uintptr_t execfn,
+		      uintptr_t random)
 {
 	int fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC), n = 0;
 	Elf64_auxv_t av;
@@ -171,7 +189,7 @@ static int build_auxv(const struct image *im, Elf64_auxv_t *out, uintptr_t execf
 		case AT_PHENT: av.a_un.a_val = sizeof(Elf64_Phdr); break;
 		case AT_PHNUM: av.a_un.a_val = im->eh.e_phnum; break;
 		case AT_ENTRY: av.a_un.a_val = im->bias + im->eh.e_entry; break;
-		case AT_BASE: av.a_un.a_val = 0; break;	/* no interpreter */
+		case AT_BASE: av.a_un.a_val = base; break;	/* the interpreter's, or 0 */
 		case AT_EXECFN: av.a_un.a_val = execfn; break;
 		case AT_RANDOM: av.a_un.a_val = random; break;
 		default: break;
@@ -197,7 +215,7 @@ static uintptr_t push_string(uintptr_t *top, const char *s)
  * The initial stack as the kernel lays it out: argc, argv[], NULL, envp[],
  * NULL, auxv[], then the strings and AT_RANDOM's bytes above.
  */
-static uintptr_t build_stack(const struct image *im, char **argv, char **envp)
+static uintptr_t build_stack(const struct image *im, uintptr_t base, char **argv, char **envp)
 {
 	int argc = 0, envc = 0, auxc;
 	Elf64_auxv_t auxv[MAX_AUXV];
@@ -225,7 +243,7 @@ static uintptr_t build_stack(const struct image *im, char **argv, char **envp)
 	top = (top - sizeof(random)) & ~15UL;
 	rnd = top;
 	memcpy((void *)rnd, random, sizeof(random));
-	auxc = build_auxv(im, auxv, execfn, rnd);
+	auxc = build_auxv(im, base, auxv, execfn, rnd);
 
 	/* argc, argv, NULL, envp, NULL, auxv: 16-byte aligned at argc */
 	sp = (uintptr_t *)((top - (1 + argc + 1 + envc + 1 + 2 * auxc) * 8) & ~15UL);
@@ -253,12 +271,60 @@ static void drop_rseq(void)
 		fail(EXIT_FAILED, "cannot unregister the loader's rseq area", errno);
 }
 
+/*
+ * A "#!" script as the kernel runs one (binfmt_script): its first line names
+ * the interpreter and at most one argument, which come before the script's
+ * path and the arguments after argv[0].  Returns the interpreter's fd and
+ * sets *argvp, or returns fd itself if it is not a script.
+ */
+static int follow_script(int fd, const char *path, char ***argvp)
+{
+	char line[256], *interp, *arg, *end, **argv = *argvp, **args;
+	ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
+	int argc = 0, nfd;
+
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		return fd;
+	line[n] = 0;
+	end = strchr(line, '\n');
+	if (!end)
+		fail(EXIT_CANNOT_RUN, "its #! line is longer than the kernel reads", ENOEXEC);
+	do
+		*end = 0;
+	while (end > line && (*--end == ' ' || *end == '\t'));
+	interp = line + 2 + strspn(line + 2, " \t");
+	arg = interp + strcspn(interp, " \t");
+	if (*arg)
+		*arg++ = 0;
+	arg += strspn(arg, " \t");
+	if (!*interp)
+		fail(EXIT_CANNOT_RUN, "its #! line names no interpreter", 0);
+	while (argv[argc])
+		argc++;
+	args = calloc(argc + 4, sizeof(*args));
+	if (!args)
+		fail(EXIT_FAILED, "out of memory", 0);
+	n = 0;
+	args[n++] = strdup(interp);
+	if (*arg)
+		args[n++] = strdup(arg);
+	args[n++] = (char *)path;
+	memcpy(args + n, argv + (argc > 0), (argc - (argc > 0)) * sizeof(*args));
+	*argvp = args;
+	nfd = open(args[0], O_RDONLY | O_CLOEXEC);
+	if (nfd < 0)
+		fail(errno == ENOENT ? 127 : EXIT_CANNOT_RUN, "cannot open its interpreter", errno);
+	close(fd);
+	return nfd;
+}
+
 int main(int argc, char **argv, char **envp)
 {
-	struct image im;
-	uintptr_t sp;
+	struct image im, interp;
+	struct rlimit nofile;
+	uintptr_t sp, base = 0, entry;
 	const char *name;
-
+	char **args;
 	int fd = -1, n;
 
 	if (argc > 1 && sscanf(argv[1], "--fd=%d%n", &fd, &n) == 1 && !argv[1][n] && fd >= 0) {
@@ -266,23 +332,59 @@ int main(int argc, char **argv, char **envp)
 		argv++;
 	}
 	if (argc < 2) {
-		fputs("usage: dune-exec-static [--fd=N] PROGRAM [ARGV0 ARGS...] (started by dune-run)\n",
-		      stderr);
+		fputs("usage: dune-exec-static [--fd=N] PROGRAM [ARGV0 ARGS...]\n", stderr);
 		return EXIT_FAILED;
 	}
 	prog = argv[1];
-	if (syscall(DUNE_SYSCALL_NR, DUNE_OP_IS_INSIDE) != 1)
-		fail(EXIT_FAILED, "not inside dune (start it with dune-run)", 0);
 	page = sysconf(_SC_PAGESIZE);
+	/* the kernel's exec takes no fds: the program's limit applies from its start */
+	getrlimit(RLIMIT_NOFILE, &nofile);
+	setrlimit(RLIMIT_NOFILE, &(struct rlimit){ nofile.rlim_max, nofile.rlim_max });
 	if (fd < 0)
 		fd = open(prog, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		fail(errno == ENOENT ? 127 : EXIT_CANNOT_RUN, "cannot open", errno);
+	args = argv + 2;
+	for (n = 0; n <= MAX_SCRIPTS; n++) {
+		int next = follow_script(fd, n ? args[0] : prog, &args);
+
+		if (next == fd)
+			break;
+		fd = next;
+	}
+	if (n > MAX_SCRIPTS)
+		fail(EXIT_CANNOT_RUN, "too many #! interpreters", ELOOP);
 	load(fd, &im);
-	sp = build_stack(&im, argv + 2, envp);
+	entry = im.bias + im.eh.e_entry;
+	if (im.interp[0]) {
+		int ifd = open(im.interp, O_RDONLY | O_CLOEXEC);
+
+		if (ifd < 0)
+			fail(errno == ENOENT ? 127 : EXIT_CANNOT_RUN, "cannot open its interpreter", errno);
+		load(ifd, &interp);
+		close(ifd);
+		if (interp.interp[0])
+			fail(EXIT_CANNOT_RUN, "its interpreter has an interpreter", 0);
+		base = interp.bias;
+		entry = interp.bias + interp.eh.e_entry;
+	}
+	sp = build_stack(&im, base, args, envp);
 	name = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
-	prctl(PR_SET_NAME, name, 0, 0, 0);
+	prctl(PR_SET_NAME, name, 0, 0, 0);	/* a policy may refuse it: only a name */
 	fflush(NULL);
 	drop_rseq();
-	start(im.bias + im.eh.e_entry, sp);
+	setrlimit(RLIMIT_NOFILE, &nofile);
+	/*
+	 * All of the above is the kernel's part of execve, done natively: the
+	 * program's rules do not judge it.  Only then enter, as late as possible.
+	 */
+	if (!dune_is_inside()) {
+		dune_set_exec_loader("/proc/self/exe");
+		run_enter();
+	}
+	/* so that an execve of /proc/self/exe runs the program, not this loader */
+	if (dune_is_inside() && syscall(DUNE_SYSCALL_NR, DUNE_OP_EXEC_FILE, fd))
+		fail(EXIT_CANNOT_RUN, "cannot hand it to dune", errno);
+	close(fd);
+	start(entry, sp);
 }

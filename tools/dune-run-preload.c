@@ -1,43 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * libdune-run.so: preloaded by dune-run into every program it starts (and,
- * through the inherited environment, into everything those exec), it enters
- * dune before main().  A program that cannot enter says so once and runs
- * natively, unless a policy is in force (dune-run's filter, which the kernel
- * reports whatever the environment says, or DUNE_DENY) or the kernel path was
- * asked for (DUNE_MODE=kmod): then running natively would run it without
- * what the user asked for, so it stops with dune-run's own status.
+ * libdune-run.so: preloaded by dune-run into every program it starts without
+ * a policy (and, through the inherited environment, into everything those
+ * exec), it enters dune before main() (run-enter.h).  Under a policy
+ * dune-exec-static starts programs instead, entering before their first
+ * instruction.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "dune.h"
-#include "policy.h"
-
-#define EXIT_FAILED	125	/* as dune-run's own failures */
+#include "run-enter.h"
 
 __attribute__((constructor)) static void dune_run_enter(void)
 {
-	const char *policy = getenv("DUNE_DENY"), *mode = getenv("DUNE_MODE");
-	int err;
-
-	if (dune_is_inside())
-		return;
-	err = dune_enter();
-	if (!err)
-		return;
-	if ((policy && *policy) || dune_policy_in_force()) {
-		fprintf(stderr, "dune-run: cannot enter dune, so the policy cannot hold: %s\n",
-			dune_last_error());
-		_exit(EXIT_FAILED);
-	}
-	if (mode && !strcmp(mode, "kmod")) {
-		fprintf(stderr, "dune-run: cannot enter dune: %s\n", dune_last_error());
-		_exit(EXIT_FAILED);
-	}
-	if (!getenv("DUNE_RUN_QUIET"))
-		fprintf(stderr, "dune-run: cannot enter dune, running natively: %s\n",
-			dune_last_error());
+	run_enter();
 }

@@ -3,7 +3,8 @@
  * dune-run: run an unmodified program inside dune.  It sets the environment
  * (LD_PRELOAD of libdune-run.so, DUNE_TRACE, DUNE_STATS, ...) and execs the
  * program, so the program, its children and what they exec enter dune before
- * main().  A static program is loaded by dune-exec-static.  A policy (deny
+ * main().  A static program, and under a policy every program, is loaded by
+ * dune-exec-static, which enters before its first instruction.  A policy (deny
  * rules, an allow-list, a seccomp profile) becomes a seccomp filter installed
  * here, before the exec (lib/policy.c).  Exit status: the program's, or 125
  * (dune-run failed), 126 (cannot execute), 127 (not found), like env(1).
@@ -465,8 +466,9 @@ static int is_static_elf(const char *path)
 
 /*
  * A static executable has no dynamic loader to preload into: dune-exec-static
- * (dynamic, so it enters dune) loads it, inside.  DUNE_EXEC_STATIC tells the
- * library to do the same for static programs exec'd later.
+ * enters dune and loads it, inside.  DUNE_EXEC_STATIC tells the library to do
+ * the same for static programs exec'd later.  Under a policy every program
+ * starts there, so that none of its code runs natively before dune enters.
  */
 static void set_static_loader(char *out, size_t size)
 {
@@ -554,9 +556,10 @@ int main(int argc, char **argv)
 	parse(argc, argv);
 	resolve(argv[optind], path, sizeof(path));
 	set_static_loader(loader, sizeof(loader));
-	preload();
+	if (!have_policy)
+		preload();
 	install_policy();
-	if (is_static_elf(path))
+	if (have_policy || is_static_elf(path))
 		exec_static(loader, path, argv + optind, argc - optind);
 	execv(path, argv + optind);
 	fail(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN, "%s: cannot execute", argv[optind]);

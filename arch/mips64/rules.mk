@@ -3,6 +3,10 @@
 CROSS_TESTS += t-mips-decode t-mips-paging t-mips-sigframe t-mips-forward t-mips-enter t-mips-msa
 CROSS_CHECKS += check-mips-bare
 
+# dune-exec-static: no rcrt1.o for a static PIE in Debian's libc6-dev-mips64el,
+# so static, linked far above where static programs are (0x120000000)
+LOADER_LDFLAGS := -static -Wl,-Ttext-segment=0x5550000000
+
 MIPS_BARE := $(BUILD)/tests/mips-bare.elf
 MIPS_BARE_SRC := tests/mips64/bare/start.S tests/mips64/bare/harness.c arch/mips64/guest.S \
 	arch/mips64/decode.c arch/mips64/paging.c

@@ -5,9 +5,12 @@
  * `dune-run --deny=mkdir` (DIR must not exist afterwards) and without a
  * policy (it must: the mode does reach mkdir).  Prints what it got.
  *   mkdir        just mkdir(DIR)
+ *   write        write(2) to the file DIR (for `--deny=write`: a call dune
+ *                makes natively itself, so the filter tells whose it is)
  *   escape       leave dune with its escape operation first
  *   ports        `out` to the ports dune's I/O bitmap opened, past SIGSEGV
- *   exec-clean M the same binary, mode M, without LD_PRELOAD (runs natively)
+ *   exec-clean M the same binary, mode M, without LD_PRELOAD (without a
+ *                policy it runs natively)
  *   exec-nokvm   exec'd with DUNE_KVM_DEVICE=/nonexistent
  *   exec-nofile  exec'd with an RLIMIT_NOFILE too small to enter dune
  *   exec-as      exec'd with an RLIMIT_AS too small for dune's area
@@ -18,7 +21,8 @@
  *   edit-mem     clear dune's deny table and policy flag through /proc/self/mem,
  *                escape, then mkdir; edit-vm: the same with process_vm_writev
  * With HOSTILE_PREINIT=DIR in the environment, code in .preinit_array (run
- * before any constructor, so before dune's) makes the directory.
+ * before any constructor, so before the preload's) makes the directory;
+ * with HOSTILE_PREINIT_WRITE=FILE it writes to the file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,13 +55,26 @@ static int try_mkdir(const char *how)
 	return 0;
 }
 
+static int try_write(const char *file)
+{
+	int fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	ssize_t ret = fd < 0 ? -1 : write(fd, "written\n", 8);
+
+	if (fd >= 0)
+		close(fd);
+	return ret != 8;
+}
+
 static void preinit(int argc, char **argv, char **envp)
 {
 	(void)argc;
 	(void)argv;
-	for (char **e = envp; *e; e++)
+	for (char **e = envp; *e; e++) {
 		if (!strncmp(*e, "HOSTILE_PREINIT=", 16))
 			mkdir(*e + 16, 0755);
+		if (!strncmp(*e, "HOSTILE_PREINIT_WRITE=", 22))
+			try_write(*e + 22);
+	}
 }
 __attribute__((section(".preinit_array"), used)) static void (*const preinit_fn)(int, char **, char **) =
 	preinit;
@@ -218,6 +235,8 @@ int main(int argc, char **argv)
 	dir = argv[argc - 1];
 	if (!strcmp(mode, "mkdir"))
 		return try_mkdir("mkdir");
+	if (!strcmp(mode, "write"))
+		return try_write(dir);
 	if (!strcmp(mode, "escape")) {
 		printf("escape=%d\n", dune_escape());
 		return try_mkdir("escape");
@@ -229,7 +248,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "exec-nokvm"))
 		return reexec("mkdir", "DUNE_KVM_DEVICE=", "DUNE_KVM_DEVICE=/nonexistent");
 	if (!strcmp(mode, "exec-nofile"))
-		return limited_exec(RLIMIT_NOFILE, 4);
+		return limited_exec(RLIMIT_NOFILE, 5);
 	if (!strcmp(mode, "exec-as"))
 		return limited_exec(RLIMIT_AS, 256UL << 20);
 	if (!strcmp(mode, "fork-full"))

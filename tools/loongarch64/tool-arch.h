@@ -18,7 +18,7 @@ static inline void __attribute__((noreturn)) start(uintptr_t entry, uintptr_t sp
 	asm volatile("move $sp, %0\n\t"
 		     "move $a0, $zero\n\t"
 		     "jirl $zero, %1, 0"
-		     :: "r"(sp), "r"(entry) : "memory");
+		     :: "r"(sp), "r"(entry) : "$a0", "memory");	/* (a0: not an input) */
 	__builtin_unreachable();
 }
 

@@ -23,7 +23,7 @@ static inline void __attribute__((noreturn)) start(uintptr_t entry, uintptr_t sp
 		     "move $25, %1\n\t"
 		     "jr $25\n\t"
 		     "nop"
-		     :: "r"(sp), "r"(entry) : "memory");
+		     :: "r"(sp), "r"(entry) : "$2", "$25", "memory");	/* (not inputs) */
 	__builtin_unreachable();
 }
 

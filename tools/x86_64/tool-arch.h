@@ -18,7 +18,7 @@ static inline void __attribute__((noreturn)) start(uintptr_t entry, uintptr_t sp
 		     "xor %%edx, %%edx\n\t"
 		     "xor %%ebp, %%ebp\n\t"
 		     "jmp *%1"
-		     :: "r"(sp), "r"(entry) : "memory");
+		     :: "c"(sp), "a"(entry) : "memory");	/* (not in rdx or rbp) */
 	__builtin_unreachable();
 }
 
