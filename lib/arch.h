@@ -131,6 +131,11 @@ int arch_signal_deliver(struct dune_vcpu *vcpu, const siginfo_t *info,
 			const struct dune_sigaction *act, uint64_t old_mask, int restart,
 			long restart_nr);
 int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret);
+/*
+ * The current syscall returns into a new image: at entry with the stack at
+ * sp and the other registers as Linux starts a program (start_thread).
+ */
+int arch_exec_start(struct dune_vcpu *vcpu, uintptr_t entry, uintptr_t sp);
 
 /* Release *busy (if not NULL) and end the calling thread. */
 void arch_exit_thread(int *busy, long status) __attribute__((noreturn));

@@ -37,7 +37,7 @@
 #define DUNE_GPA_UNITS		(1UL << 19)	/* 2 MiB units of guest-physical space: 1 TiB */
 #define DUNE_MAX_VCPUS		256	/* threads inside at once (KVM may allow fewer) */
 #define DUNE_THREAD_STACK	(256UL << 10)	/* host-loop stack of other threads */
-#define DUNE_MAX_OWN		4
+#define DUNE_MAX_OWN		6
 #define DUNE_MAX_KEYED		64	/* ranges with a protection key other than 0 */
 #define DUNE_MAX_SHARED_FDS	(DUNE_MAX_VCPUS + 1)
 #define DUNE_MAX_OWN_FDS	(DUNE_MAX_VCPUS + 7 + DUNE_MAX_SHARED_FDS)
@@ -191,6 +191,8 @@ struct dune_vm {
 	int fd_lock;			/* RLIMIT_NOFILE lifted (dune_fds_begin) */
 	char kvm_path[128];
 	int loader_fd;			/* dune-exec-static, or -1: see exec.c */
+	struct dune_range loader_image;	/* its image, when it is this process */
+	int started;			/* DUNE_OP_EXEC_START was done */
 	int exe_fd;			/* the program the loader runs, or -1 */
 	/*
 	 * A process cloned with CLONE_FILES but not CLONE_VM shares its fd table
@@ -370,9 +372,11 @@ int dune_fastpath_may_serve(long nr);
 
 /* exec.c */
 long dune_execve(struct dune_vm *vm, const struct dune_syscall *sys);
-/* dune-exec-static (dune_set_exec_loader(), else DUNE_EXEC_STATIC) as an fd, or -errno. */
-int dune_open_loader(void);
-long dune_set_exec_file(struct dune_vm *vm, long fd);
+/* vm->loader_fd and loader_image, from dune_set_exec_loader() or DUNE_EXEC_STATIC. */
+void dune_open_loader(struct dune_vm *vm);
+/* [start, end) becomes dune's own memory, no longer mapped for the guest. */
+int dune_mem_make_own(struct dune_vm *vm, uintptr_t start, uintptr_t end);
+long dune_exec_start(struct dune_vcpu *vcpu, long fd, uintptr_t entry, uintptr_t sp);
 
 /* api.c */
 void dune_copy_stats(struct dune_stats *stats, size_t size);

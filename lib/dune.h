@@ -45,11 +45,14 @@ enum dune_op {
 	 */
 	DUNE_OP_POLICY = 6,
 	/*
-	 * (op, fd): dune-exec-static hands over the static program it loaded.
-	 * The fd becomes dune's, and an execve of /proc/self/exe runs that
-	 * program again, as natively.  Returns 0 or -errno.
+	 * (op, fd, entry, sp): dune-exec-static's last step, the end of its
+	 * execve.  The fd (of the program it loaded) becomes dune's, and an
+	 * execve of /proc/self/exe runs that program again, as natively; under
+	 * a policy the loader's own image becomes dune's memory; and the call
+	 * returns to entry with the stack at sp, in a new image's registers.
+	 * Returns -errno (and does nothing) on failure.
 	 */
-	DUNE_OP_EXEC_FILE = 7,
+	DUNE_OP_EXEC_START = 7,
 	/*
 	 * (op | nr << 32, the call's first five arguments): before dune performs
 	 * a program's call itself (clone, the signal calls...), it asks a dune-run

@@ -17,6 +17,7 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -28,19 +29,108 @@
 #include "policy.h"
 
 static const char *loader_self;
+static struct dune_range loader_image;
 
-void dune_set_exec_loader(const char *path)
+/* The image this code is in: the loader's, which links libdune statically. */
+static int find_image(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	loader_self = path;
+	uintptr_t lo = UINTPTR_MAX, hi = 0, here = (uintptr_t)find_image;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		lo = start < lo ? start : lo;
+		hi = start + ph->p_memsz > hi ? start + ph->p_memsz : hi;
+	}
+	if (here < lo || here >= hi)
+		return 0;
+	loader_image = (struct dune_range){ DUNE_ALIGN_DOWN(lo, DUNE_PAGE_SIZE),
+					    DUNE_ALIGN_UP(hi, DUNE_PAGE_SIZE) };
+	*(struct dl_phdr_info *)arg = *info;
+	return 1;
 }
 
-int dune_open_loader(void)
+/*
+ * [start, end) of this image, read-only, as the same bytes in a sealed memfd
+ * mapped shared: the kernel writes a private mapping's read-only pages for
+ * ptrace and /proc/PID/mem (FOLL_FORCE, by copy on write), a shared one's
+ * never.  The code running here is replaced by the same bytes.
+ */
+static long seal_pages(uintptr_t start, uintptr_t end, int prot)
+{
+	long fd, err = 0, at;
+
+	if (start >= end)
+		return 0;
+	fd = sys2(SYS_memfd_create, "dune-exec-static", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return fd;
+	for (uintptr_t p = start; !err && p < end; p += err)
+		err = sys3(SYS_write, fd, p, end - p);
+	if (err >= 0)
+		err = sys3(SYS_fcntl, fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+			   F_SEAL_SEAL);
+	at = err ? err : sys6(SYS_mmap, start, end - start, prot, MAP_SHARED | MAP_FIXED, fd, 0);
+	sys1(SYS_close, fd);
+	return IS_ERR_VALUE(at) ? at : 0;
+}
+
+/* The loader's code, constants and RELRO, sealed (its data stays writable). */
+static long seal_image(const struct dl_phdr_info *info)
+{
+	uintptr_t rw_lo = UINTPTR_MAX;
+	long err = 0;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = DUNE_ALIGN_DOWN(info->dlpi_addr + ph->p_vaddr, DUNE_PAGE_SIZE);
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && start < rw_lo)
+			rw_lo = start;
+	}
+	for (int i = 0; !err && i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
+
+		if (ph->p_type == PT_LOAD && !(ph->p_flags & PF_W)) {
+			end = DUNE_ALIGN_UP(end, DUNE_PAGE_SIZE);
+			err = seal_pages(DUNE_ALIGN_DOWN(start, DUNE_PAGE_SIZE),
+					 end > rw_lo && start < rw_lo ? rw_lo : end,
+					 (ph->p_flags & PF_R ? PROT_READ : 0) |
+					 (ph->p_flags & PF_X ? PROT_EXEC : 0));
+		} else if (ph->p_type == PT_GNU_RELRO) {	/* as glibc's _dl_protect_relro */
+			err = seal_pages(DUNE_ALIGN_DOWN(start, DUNE_PAGE_SIZE),
+					 DUNE_ALIGN_DOWN(end, DUNE_PAGE_SIZE), PROT_READ);
+		}
+	}
+	return err;
+}
+
+int dune_set_exec_loader(const char *path)
+{
+	struct dl_phdr_info info;
+	long err;
+
+	loader_self = path;
+	if (!dl_iterate_phdr(find_image, &info))
+		return dune_fail(-ENOENT, "dune-exec-static: its own image not found");
+	err = seal_image(&info);
+	return err ? dune_fail(err, "cannot seal dune-exec-static's code: %s", dune_strerror(err)) : 0;
+}
+
+void dune_open_loader(struct dune_vm *vm)
 {
 	const char *path = loader_self ? loader_self : getenv("DUNE_EXEC_STATIC");
 
-	if (!path || !*path)
-		return -1;
-	return dune_take_high(sys4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0));
+	vm->loader_image = loader_image;
+	vm->loader_fd = -1;
+	if (path && *path)
+		vm->loader_fd = dune_take_high(sys4(SYS_openat, AT_FDCWD, path,
+						    O_RDONLY | O_CLOEXEC, 0));
 }
 
 /*
@@ -218,8 +308,8 @@ long dune_execve(struct dune_vm *vm, const struct dune_syscall *sys)
 	return ret;
 }
 
-/* DUNE_OP_EXEC_FILE: keep the loader's program as dune's own fd. */
-long dune_set_exec_file(struct dune_vm *vm, long fd)
+/* The program the loader runs: dune's own fd, for an execve of /proc/self/exe. */
+static long set_exec_file(struct dune_vm *vm, long fd)
 {
 	long own;
 
@@ -231,5 +321,29 @@ long dune_set_exec_file(struct dune_vm *vm, long fd)
 	if (vm->exe_fd >= 0)
 		sys1(SYS_close, vm->exe_fd);
 	vm->exe_fd = own;
+	sys1(SYS_close, fd);
 	return 0;
+}
+
+/*
+ * DUNE_OP_EXEC_START.  Under a policy the loader's image (its code, which
+ * includes the host loop's, and libdune's data) becomes dune's memory here,
+ * before the program's first instruction: from now on the guest runs none of
+ * it, and nothing the program does reaches it.  Once per process image.
+ */
+long dune_exec_start(struct dune_vcpu *vcpu, long fd, uintptr_t entry, uintptr_t sp)
+{
+	struct dune_vm *vm = vcpu->vm;
+	const struct dune_range *im = &vm->loader_image;
+	long err;
+
+	if (vm->started)
+		return -EBUSY;
+	err = set_exec_file(vm, fd);
+	if (!err && vm->tools.filter && im->end)
+		err = dune_mem_make_own(vm, im->start, im->end);
+	if (!err)
+		err = arch_exec_start(vcpu, entry, sp);
+	vm->started = !err;
+	return err;
 }

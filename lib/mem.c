@@ -577,6 +577,17 @@ void dune_mem_unmap(struct dune_vm *vm, uintptr_t start, uintptr_t end)
 	dune_unlock(&vm->lock);
 }
 
+int dune_mem_make_own(struct dune_vm *vm, uintptr_t start, uintptr_t end)
+{
+	int err;
+
+	dune_mem_unmap(vm, start, end);
+	dune_lock(&vm->lock);
+	err = dune_own_add(vm, start, end);
+	dune_unlock(&vm->lock);
+	return err;
+}
+
 /* ---- /proc/self/maps, read with raw syscalls into a preallocated buffer ---- */
 
 static uintptr_t parse_hex(const char **p)

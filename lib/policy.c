@@ -6,9 +6,9 @@
  * dune's memory, its environment or its limits.  Inside dune the host loop
  * forwards each program syscall from one instruction at DUNE_FORWARD_PAGE
  * (arch-policy.h), and seccomp reports where a call came from: there the
- * filter applies the program's rules; elsewhere (dune itself, and the
- * dynamic loader before dune's constructor enters) the calls dune makes
- * natively pass, and every other rule still holds.  Calls dune performs
+ * filter applies the program's rules; elsewhere (dune itself: under a
+ * policy every program starts inside, from dune-exec-static, exec.c) the
+ * calls dune makes natively pass, and every other rule still holds.  Calls dune performs
  * itself (clone, the signal calls...) it asks about first, from that same
  * instruction (emit_check()).  Rules with conditions
  * compare the call's 64-bit arguments, a 32-bit half at a time, as libseccomp
@@ -28,8 +28,9 @@
 #include "syscalls.h"
 
 /*
- * What dune and glibc's start-up issue natively, besides what dune services
- * (syscalls.h): a rule on one of them binds the calls made inside dune only.
+ * What dune and dune-exec-static's C library start-up issue natively,
+ * besides what dune services (syscalls.h): a rule on one of them binds the
+ * forwarded calls, which are all the program makes.
  */
 #define NATIVE_SYSCALLS(X)						\
 	X(read) X(write) X(openat) X(close) X(pread64) X(newfstatat)	\
@@ -40,7 +41,7 @@
 	X(clock_gettime) X(sigaltstack) X(sched_getaffinity) X(uname)	\
 	X(getuid) X(geteuid) X(getgid) X(getegid) X(statx) X(lseek)	\
 	X(restart_syscall) X(ppoll) X(rt_sigpending) X(pipe2) X(statfs)	\
-	X(fstatfs) X(dup)						\
+	X(fstatfs) X(dup) X(memfd_create)				\
 	DUNE_ARCH_NATIVE_SYSCALLS(X)
 
 #define NATIVE_ENTRY(name)	[SYS_##name - DUNE_SYSCALL_BASE] = 1,

@@ -54,7 +54,8 @@ struct dune_policy {
 /* What a rule on a syscall can bind (dune_policy_reach()). */
 enum dune_policy_reach {
 	DUNE_REACH_ALL,		/* every call, native or inside dune */
-	DUNE_REACH_INSIDE,	/* the calls made inside dune: dune makes it natively */
+	DUNE_REACH_INSIDE,	/* the calls made inside dune (all the program's under
+				   a policy): dune makes it natively */
 	DUNE_REACH_NONE,	/* dune performs it itself, having asked (dune_policy_ask()) */
 };
 
@@ -82,9 +83,11 @@ int dune_policy_in_force(void);
 /*
  * For dune-exec-static, before it enters: the VM's later execs go through the
  * image at path (its own /proc/self/exe), not DUNE_EXEC_STATIC, which is the
- * program's to set.
+ * program's to set; this image becomes dune's own memory when it starts the
+ * program (DUNE_OP_EXEC_START), and its code is sealed now.  -errno with
+ * dune_last_error().
  */
-void dune_set_exec_loader(const char *path);
+int dune_set_exec_loader(const char *path);
 /* Map the page program syscalls are forwarded from (see arch-policy.h). */
 int dune_forward_init(struct dune_vm *vm);
 

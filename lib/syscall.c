@@ -71,8 +71,8 @@ static long dune_op(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
 		return dune_copy_stats_to_guest(vcpu->vm, sys->args[1], sys->args[2]);
 	case DUNE_OP_POLICY:
 		return vcpu->vm->tools.policy;
-	case DUNE_OP_EXEC_FILE:
-		return dune_set_exec_file(vcpu->vm, sys->args[1]);
+	case DUNE_OP_EXEC_START:
+		return dune_exec_start(vcpu, sys->args[1], sys->args[2], sys->args[3]);
 	default:
 		return -EINVAL;
 	}

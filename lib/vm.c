@@ -293,7 +293,7 @@ int dune_vm_create(struct dune_vm **vmp)
 	vm->pid = sys0(SYS_getpid);
 	vm->debug = getenv("DUNE_DEBUG") ? atoi(getenv("DUNE_DEBUG")) : 0;
 	strncpy(vm->kvm_path, path && *path ? path : "/dev/kvm", sizeof(vm->kvm_path) - 1);
-	vm->loader_fd = dune_open_loader();
+	dune_open_loader(vm);
 	vm->tools.trace_fd = vm->tools.stats_fd = vm->tools.json_fd = vm->fast.fd = vm->exe_fd = -1;
 	err = dune_guest_copy_check();
 	if (!err)

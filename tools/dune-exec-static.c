@@ -19,8 +19,10 @@
  * What differs from a real exec: /proc/self/exe and /proc/self/cmdline name
  * this loader (dune runs the program again for an execve of /proc/self/exe,
  * but a dynamic loader's $ORIGIN is this loader's directory), the program
- * break starts after the loader's, and the loader's own memory stays mapped
- * (unused).  The process name is set to PROGRAM's.
+ * break starts after the loader's, and the loader's own memory stays mapped:
+ * its code sealed read-only (dune_set_exec_loader()), and under a policy all
+ * of it dune's own memory once the program starts.  The process name is set
+ * to PROGRAM's.
  */
 #include <elf.h>
 #include <errno.h>
@@ -379,12 +381,15 @@ int main(int argc, char **argv, char **envp)
 	 * program's rules do not judge it.  Only then enter, as late as possible.
 	 */
 	if (!dune_is_inside()) {
-		dune_set_exec_loader("/proc/self/exe");
+		if (dune_set_exec_loader("/proc/self/exe") && dune_policy_in_force())
+			fail(EXIT_FAILED, dune_last_error(), 0);
 		run_enter();
 	}
-	/* so that an execve of /proc/self/exe runs the program, not this loader */
-	if (dune_is_inside() && syscall(DUNE_SYSCALL_NR, DUNE_OP_EXEC_FILE, fd))
+	/* returns to the program's entry, with its file as dune's /proc/self/exe */
+	if (dune_is_inside()) {
+		syscall(DUNE_SYSCALL_NR, DUNE_OP_EXEC_START, fd, entry, sp);
 		fail(EXIT_CANNOT_RUN, "cannot hand it to dune", errno);
+	}
 	close(fd);
 	start(entry, sp);
 }

@@ -94,6 +94,15 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret)
 	return la_set_user_regs(vcpu, regs, pc);
 }
 
+/* (a0, the syscall's result, is 0: no rtld_fini) */
+int arch_exec_start(struct dune_vcpu *vcpu, uintptr_t entry, uintptr_t sp)
+{
+	uint64_t regs[32] = { 0 };
+
+	regs[LA_SP] = sp;
+	return la_set_user_regs(vcpu, regs, entry);
+}
+
 /*
  * The interrupted host code was in arch_forward_syscall (entry.S) past its
  * check of *call (in s0 there) but before the kernel took the call: return

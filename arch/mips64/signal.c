@@ -101,6 +101,21 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *ret)
 	return mips_set_fpu(vcpu, &fpu) ? dune_fail(-EIO, "cannot restore the FPU") : 0;
 }
 
+/* t9 the entry as well: PIC code finds gp from it (tools/mips64/tool-arch.h) */
+int arch_exec_start(struct dune_vcpu *vcpu, uintptr_t entry, uintptr_t sp)
+{
+	struct mips_vcpu *mc = mips_vcpu(vcpu);
+	struct mips_frame *f = mc->frame;
+
+	memset(f->regs, 0, sizeof(f->regs));
+	f->hi = f->lo = 0;
+	f->regs[R_SP] = sp;
+	f->regs[R_T9] = entry;
+	f->pc = entry;
+	mc->regs_set = 1;	/* v0 stays 0: no rtld_fini */
+	return 0;
+}
+
 /*
  * The interrupted host code was in arch_forward_syscall (entry.S) past its
  * check of *call, or at the template's `syscall` called from there, which

@@ -230,6 +230,15 @@ int arch_sigreturn(struct dune_vcpu *vcpu, uint64_t *mask, long *rax)
 	return set_user_regs(vcpu, &r, frame.uc.uc_mcontext.cs | 3, user_cs(vcpu));
 }
 
+int arch_exec_start(struct dune_vcpu *vcpu, uintptr_t entry, uintptr_t sp)
+{
+	struct kvm_regs r;
+
+	user_regs(vcpu, &r);
+	r = (struct kvm_regs){ .rip = entry, .rsp = sp, .rflags = r.rflags & ~RFLAGS_USER };
+	return set_user_regs(vcpu, &r, GDT_USER_CS, user_cs(vcpu));
+}
+
 /*
  * The interrupted host code was in arch_forward_syscall (entry.S) past its
  * check of *call, or at the template's `syscall` called from there, which

@@ -20,6 +20,9 @@
  *   i386, x32    mkdir through another ABI
  *   edit-mem     clear dune's deny table and policy flag through /proc/self/mem,
  *                escape, then mkdir; edit-vm: the same with process_vm_writev
+ *   edit-loader  write into dune-exec-static's image (which runs the host
+ *                loop under a policy) every way dune checks, and its code from
+ *                a fork child too, and load from it
  * With HOSTILE_PREINIT=DIR in the environment, code in .preinit_array (run
  * before any constructor, so before the preload's) makes the directory;
  * with HOSTILE_PREINIT_WRITE=FILE it writes to the file.
@@ -226,6 +229,62 @@ static int edit(int use_vm_writev)
 	return try_mkdir("edit");
 }
 
+/* The first mapping whose /proc/self/maps line ends with name, or 0. */
+static uintptr_t find_mapping(const char *name)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[512];
+	uintptr_t start = 0;
+
+	while (maps && !start && fgets(line, sizeof(line), maps))
+		if (strlen(line) > strlen(name) && !strcmp(line + strlen(line) - strlen(name), name))
+			sscanf(line, "%lx", &start);
+	if (maps)
+		fclose(maps);
+	return start;
+}
+
+/* A fork child's pwrite of a byte at at through /proc/<parent>/mem: 0 or errno. */
+static int child_pwrite(uintptr_t at)
+{
+	char path[64];
+	int status, err;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)getppid());
+		err = open(path, O_RDWR);
+		_exit(err < 0 ? errno : pwrite(err, "", 1, at) == 1 ? 0 : errno);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) ?
+	       WEXITSTATUS(status) : -1;
+}
+
+static int edit_loader(void)
+{
+	uintptr_t code = find_mapping("/memfd:dune-exec-static (deleted)\n");
+	uintptr_t data = find_mapping("/dune-exec-static\n");
+	int mem = open("/proc/self/mem", O_RDWR), e_pwrite, e_vm, e_mprotect;
+	char byte = 0;
+	struct iovec local = { &byte, 1 }, remote = { (void *)data, 1 };
+	volatile int loaded = 0;
+
+	e_pwrite = pwrite(mem, &byte, 1, code) == 1 ? 0 : errno;
+	printf("edit-loader: code %s pwrite=%d child=%d\n", code ? "found" : "none", e_pwrite,
+	       child_pwrite(code));
+	e_pwrite = pwrite(mem, &byte, 1, data) == 1 ? 0 : errno;
+	e_vm = process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == 1 ? 0 : errno;
+	e_mprotect = mprotect((void *)data, 4096, PROT_READ) ? errno : 0;
+	signal(SIGSEGV, on_fault);
+	if (!sigsetjmp(fault_jmp, 1)) {
+		byte = *(volatile char *)data;
+		loaded = 1;
+	}
+	printf("edit-loader: data %s pwrite=%d vm_writev=%d mprotect=%d load=%s\n",
+	       data ? "found" : "none", e_pwrite, e_vm, e_mprotect, loaded ? "read" : "fault");
+	return try_mkdir("edit-loader");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 2 ? argv[1] : "";
@@ -259,6 +318,8 @@ int main(int argc, char **argv)
 		return uring();
 	if (!strcmp(mode, "i386") || !strcmp(mode, "x32"))
 		return other_abi(!strcmp(mode, "x32"));
+	if (!strcmp(mode, "edit-loader"))
+		return edit_loader();
 	if (!strcmp(mode, "edit-mem") || !strcmp(mode, "edit-vm"))
 		return edit(!strcmp(mode, "edit-vm"));
 	fprintf(stderr, "usage: hostile MODE [ARG] DIR (modes: see the source)\n");
