@@ -74,9 +74,11 @@ int dune_fastpath_may_serve(long nr)
 	const struct dune_memarg *ma = dune_syscall_memargs(nr);
 	unsigned int why = dune_syscall_why(nr);
 
-	if (!dune_syscall_name(nr) || nr >= DUNE_KMOD_MAX_SYSCALLS || (why & ~DUNE_WHY_REACH))
+	/* (DUNE_WHY_POLICY: the module serves nothing under a policy) */
+	if (!dune_syscall_name(nr) || nr >= DUNE_KMOD_MAX_SYSCALLS ||
+	    (why & ~(DUNE_WHY_REACH | DUNE_WHY_POLICY)))
 		return 0;
-	if (why && !ma[0].kind)
+	if ((why & DUNE_WHY_REACH) && !ma[0].kind)
 		return 0;
 	for (int i = 0; i < DUNE_MAX_MEMARGS && ma[i].kind; i++)
 		if (!kmod_kind(&ma[i]))

@@ -339,7 +339,8 @@ static void emit_check(struct prog *b, const struct dune_policy *p, int dflt)
 	emit(b, LD_ARG(0, 1));
 	b->check = 1;
 	for (long nr = DUNE_SYSCALL_BASE; nr < DUNE_SYSCALL_BASE + DUNE_NR_SYSCALLS; nr++)
-		if (dune_policy_reach(nr) == DUNE_REACH_NONE)
+		if (dune_policy_reach(nr) == DUNE_REACH_NONE ||
+		    (dune_syscall_why(nr) & DUNE_WHY_POLICY))
 			emit_call(b, p, nr, 1, dflt);
 	emit(b, RET(ret_of(b, dflt)));
 	b->check = 0;

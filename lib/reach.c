@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 
 #include "dune-internal.h"
+#include "policy.h"
 #include "syscalls.h"
 
 #define CMSG_COPY	4096		/* control data copied for the SCM_RIGHTS check */
@@ -70,8 +71,8 @@ static int is_own_process(struct dune_vm *vm, long pid)
 	return same == 0;
 }
 
-/* Is fd /proc/<pid>/mem (or a task's) of this process? */
-static int is_own_mem_file(struct dune_vm *vm, long fd)
+/* If fd is /proc/<pid>/mem (or a task's), the pid; else -1. */
+static long mem_file_pid(long fd)
 {
 	char path[PROC_PATH], link[PROC_PATH];
 	const char *p, *digits;
@@ -80,21 +81,85 @@ static int is_own_mem_file(struct dune_vm *vm, long fd)
 	dune_fmt(path, sizeof(path), "/proc/self/fd/%ld", fd);
 	n = sys4(SYS_readlinkat, AT_FDCWD, path, link, sizeof(link) - 1);
 	if (n < 0)
-		return 0;
+		return -1;
 	link[n] = '\0';
 	if (strncmp(link, "/proc/", 6))
-		return 0;
+		return -1;
 	digits = link + 6;
 	pid = dune_parse_ulong(digits, &p);
-	if (p == digits || !is_own_process(vm, pid))
-		return 0;
+	if (p == digits)
+		return -1;
 	if (!strncmp(p, "/task/", 6)) {
 		digits = p + 6;
 		dune_parse_ulong(digits, &p);
 		if (p == digits)
-			return 0;
+			return -1;
 	}
-	return !strcmp(p, "/mem");
+	return strcmp(p, "/mem") ? -1 : pid;
+}
+
+/* Is fd /proc/<pid>/mem (or a task's) of this process? */
+static int is_own_mem_file(struct dune_vm *vm, long fd)
+{
+	long pid = mem_file_pid(fd);
+
+	return pid >= 0 && is_own_process(vm, pid);
+}
+
+/*
+ * Under a policy no /proc/PID/mem opens for writing (EACCES, as where the
+ * kernel's ptrace access check refuses it): write(2), sendfile or splice at
+ * a position set by lseek would reach dune's memory past the checks of the
+ * calls that take an offset, in this process or, through another's file, in
+ * a parent or child under the same policy.  The file is opened O_PATH first,
+ * which pins it (no rename or symlink can change what the check saw), then
+ * reopened through /proc/self/fd with the call's flags.  The policy's filter
+ * judges the program's call as it made it, first.  A file that does not exist
+ * yet is made with O_EXCL (retried if it appears meanwhile): it is not one.
+ * For the calls that may write the file (the caller's test); how is
+ * openat2's struct open_how, copied.
+ */
+long dune_open_checked(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long dirfd,
+		       uintptr_t path, long flags, long mode, const void *how)
+{
+	struct dune_vm *vm = vcpu->vm;
+	long pin, fd, err, resolve = how ? ((const uint64_t *)how)[2] : 0;
+	char self[PROC_PATH];
+
+	err = dune_policy_ask(vm, sys->nr, sys->args);
+	if (err)
+		return err;
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t pin_how[3] = { O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW | O_DIRECTORY)),
+					0, resolve };
+
+		pin = how ? sys4(SYS_openat2, dirfd, path, pin_how, sizeof(pin_how)) :
+			    sys4(SYS_openat, dirfd, path, pin_how[0], 0);
+		if (pin == -ENOENT && (flags & O_CREAT)) {
+			uint64_t excl_how[3] = { flags | O_EXCL, mode, resolve };
+
+			fd = how ? sys4(SYS_openat2, dirfd, path, excl_how, sizeof(excl_how)) :
+				   sys4(SYS_openat, dirfd, path, flags | O_EXCL, mode);
+			if (fd != -EEXIST || (flags & O_EXCL))
+				return fd;
+			continue;
+		}
+		if (pin < 0)
+			return pin;
+		if (mem_file_pid(pin) >= 0)
+			err = -EACCES;
+		else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+			err = -EEXIST;
+		dune_fmt(self, sizeof(self), "/proc/self/fd/%ld", pin);
+		fd = err ? err : sys4(SYS_openat, AT_FDCWD, self, flags & ~(O_NOFOLLOW | O_CREAT), mode);
+		sys1(SYS_close, pin);
+		if (fd != -ENOENT)
+			return fd;
+		/* no /proc/self/fd: no /proc/PID/mem either */
+		return how ? sys4(SYS_openat2, dirfd, path, how, 24) :
+			     sys4(SYS_openat, dirfd, path, flags, mode);
+	}
+	return -EEXIST;
 }
 
 /* Copy and check n guest iovecs; the copy's address replaces the guest's. */

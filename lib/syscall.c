@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/aio_abi.h>
 #include <linux/close_range.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -544,6 +545,53 @@ static long refuse_own_fd(struct dune_vcpu *vcpu, const struct dune_syscall *sys
 {
 	return dune_is_own_fd(vcpu->vm, sys->args[0]) ? -EBADF : forward(vcpu, sys);
 }
+
+/*
+ * The open calls: under a policy one that may write the file goes through
+ * dune_open_checked() (no /proc/PID/mem for writing), others as they are.
+ */
+static long open_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long dirfd,
+		      uintptr_t path, long flags, long mode, const void *how)
+{
+	if (!vcpu->vm->tools.filter ||
+	    ((flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_TRUNC))))
+		return forward(vcpu, sys);
+	return dune_open_checked(vcpu, sys, dirfd, path, flags, mode, how);
+}
+
+static long do_openat(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	const long *a = sys->args;
+
+	return open_call(vcpu, sys, a[0], a[1], a[2], a[3], NULL);
+}
+
+static long do_openat2(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	const long *a = sys->args;
+	struct open_how how;
+
+	if (!vcpu->vm->tools.filter || a[3] != sizeof(how) ||
+	    dune_overlaps_own(vcpu->vm, a[2], a[2] + sizeof(how)) ||
+	    dune_read_guest(&how, a[2], sizeof(how)))
+		return forward(vcpu, sys);	/* the kernel's E2BIG, EINVAL, EFAULT */
+	return open_call(vcpu, sys, a[0], a[1], how.flags, how.mode, &how);
+}
+
+#ifdef SYS_open
+static long do_open(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	const long *a = sys->args;
+
+	return open_call(vcpu, sys, AT_FDCWD, a[0], a[1], a[2], NULL);
+}
+
+static long do_creat(struct dune_vcpu *vcpu, const struct dune_syscall *sys)
+{
+	return open_call(vcpu, sys, AT_FDCWD, sys->args[0], O_CREAT | O_WRONLY | O_TRUNC,
+			 sys->args[1], NULL);
+}
+#endif
 
 /* Checked in reach.c, forwarded here as every program call is. */
 static long do_pidfd_getfd(struct dune_vcpu *vcpu, const struct dune_syscall *sys)

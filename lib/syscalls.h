@@ -35,6 +35,8 @@ enum dune_why {
 	DUNE_WHY_SERVED = 1 << 9,	/* dune performs it (or some of its uses) itself:
 					   a policy filter never sees the program's call */
 	DUNE_WHY_REACH = 1 << 10,	/* memory arguments could reach dune's own */
+	DUNE_WHY_POLICY = 1 << 11,	/* under a policy dune makes it itself, having
+					   asked (the open calls: reach.c) */
 };
 
 /*
@@ -106,6 +108,8 @@ struct dune_memarg {
 	X(msync, DUNE_WHY_REACH, own_range_around)			\
 	X(mincore, DUNE_WHY_REACH, own_range_before, DUNE_MA(PAGE_VEC, 2, 1, WRITE, 0)) \
 	X(mseal, DUNE_WHY_REACH, refuse_own_range)			\
+	X(openat, DUNE_WHY_POLICY, do_openat)				\
+	X(openat2, DUNE_WHY_POLICY, do_openat2)				\
 	X(close, DUNE_WHY_FD, refuse_own_fd)				\
 	X(dup, DUNE_WHY_FD, refuse_own_fd)				\
 	X(fcntl, DUNE_WHY_FD, refuse_own_fd, DUNE_MA(FCNTL, 2, 1, WRITE, 0)) \

@@ -327,7 +327,7 @@ int main(int argc, char **argv, char **envp)
 	uintptr_t sp, base = 0, entry;
 	const char *name;
 	char **args;
-	int fd = -1, n;
+	int fd = -1, n, entered = 0;
 
 	if (argc > 1 && sscanf(argv[1], "--fd=%d%n", &fd, &n) == 1 && !argv[1][n] && fd >= 0) {
 		argc--;
@@ -384,9 +384,13 @@ int main(int argc, char **argv, char **envp)
 		if (dune_set_exec_loader("/proc/self/exe") && dune_policy_in_force())
 			fail(EXIT_FAILED, dune_last_error(), 0);
 		run_enter();
+		entered = dune_is_inside();
 	}
-	/* returns to the program's entry, with its file as dune's /proc/self/exe */
-	if (dune_is_inside()) {
+	/*
+	 * Returns to the program's entry, with its file as dune's /proc/self/exe.
+	 * (Run inside dune already, by an outer dune-run's loader, it just jumps.)
+	 */
+	if (entered) {
 		syscall(DUNE_SYSCALL_NR, DUNE_OP_EXEC_START, fd, entry, sp);
 		fail(EXIT_CANNOT_RUN, "cannot hand it to dune", errno);
 	}

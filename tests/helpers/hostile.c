@@ -20,9 +20,12 @@
  *   i386, x32    mkdir through another ABI
  *   edit-mem     clear dune's deny table and policy flag through /proc/self/mem,
  *                escape, then mkdir; edit-vm: the same with process_vm_writev
+ *   open-mem     open /proc/self/mem for writing (directly, through a symlink),
+ *                and a fork child its parent's: write(2) at an lseek'd position
+ *                would go past dune's checks
  *   edit-loader  write into dune-exec-static's image (which runs the host
- *                loop under a policy) every way dune checks, and its code from
- *                a fork child too, and load from it
+ *                loop under a policy): its code from a fork child as tracer,
+ *                its data with process_vm_writev and mprotect, and load from it
  * With HOSTILE_PREINIT=DIR in the environment, code in .preinit_array (run
  * before any constructor, so before the preload's) makes the directory;
  * with HOSTILE_PREINIT_WRITE=FILE it writes to the file.
@@ -35,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -244,35 +248,73 @@ static uintptr_t find_mapping(const char *name)
 	return start;
 }
 
-/* A fork child's pwrite of a byte at at through /proc/<parent>/mem: 0 or errno. */
-static int child_pwrite(uintptr_t at)
+static int open_errno(const char *path)
 {
-	char path[64];
-	int status, err;
-	pid_t pid = fork();
+	int fd = open(path, O_RDWR | O_CLOEXEC);
 
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 ? errno : 0;
+}
+
+static int open_mem(void)
+{
+	char link[4096], path[64];
+	int self, via, status, parent = -1;
+	pid_t pid;
+
+	snprintf(link, sizeof(link), "%s.link", dir);
+	self = open_errno("/proc/self/mem");
+	via = symlink("/proc/self/mem", link) ? errno : open_errno(link);
+	unlink(link);
+	pid = fork();
 	if (pid == 0) {
 		snprintf(path, sizeof(path), "/proc/%d/mem", (int)getppid());
-		err = open(path, O_RDWR);
-		_exit(err < 0 ? errno : pwrite(err, "", 1, at) == 1 ? 0 : errno);
+		_exit(open_errno(path));
 	}
-	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) ?
-	       WEXITSTATUS(status) : -1;
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		parent = WEXITSTATUS(status);
+	printf("open-mem: self=%d symlink=%d parent=%d\n", self, via, parent);
+	return try_mkdir("open-mem");
+}
+
+/*
+ * A fork child, as the parent's tracer, writes the word at at back as it
+ * is (PTRACE_POKETEXT, which writes read-only private pages by copy on
+ * write): 0, or the errno of the first step that failed.
+ */
+static int child_poke(uintptr_t at)
+{
+	pid_t parent = getpid(), pid = fork();
+	int status;
+
+	if (pid == 0) {
+		long word;
+
+		if (ptrace(PTRACE_SEIZE, parent, 0, 0) || ptrace(PTRACE_INTERRUPT, parent, 0, 0) ||
+		    waitpid(parent, &status, __WALL) != parent)
+			_exit(errno);
+		errno = 0;
+		word = ptrace(PTRACE_PEEKTEXT, parent, at, 0);
+		status = errno ? errno : ptrace(PTRACE_POKETEXT, parent, at, word) ? errno : 0;
+		ptrace(PTRACE_DETACH, parent, 0, 0);
+		_exit(status);
+	}
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static int edit_loader(void)
 {
 	uintptr_t code = find_mapping("/memfd:dune-exec-static (deleted)\n");
 	uintptr_t data = find_mapping("/dune-exec-static\n");
-	int mem = open("/proc/self/mem", O_RDWR), e_pwrite, e_vm, e_mprotect;
 	char byte = 0;
 	struct iovec local = { &byte, 1 }, remote = { (void *)data, 1 };
+	int e_vm, e_mprotect;
 	volatile int loaded = 0;
 
-	e_pwrite = pwrite(mem, &byte, 1, code) == 1 ? 0 : errno;
-	printf("edit-loader: code %s pwrite=%d child=%d\n", code ? "found" : "none", e_pwrite,
-	       child_pwrite(code));
-	e_pwrite = pwrite(mem, &byte, 1, data) == 1 ? 0 : errno;
+	printf("edit-loader: code %s poke=%d\n", code ? "found" : "none", child_poke(code));
 	e_vm = process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == 1 ? 0 : errno;
 	e_mprotect = mprotect((void *)data, 4096, PROT_READ) ? errno : 0;
 	signal(SIGSEGV, on_fault);
@@ -280,8 +322,8 @@ static int edit_loader(void)
 		byte = *(volatile char *)data;
 		loaded = 1;
 	}
-	printf("edit-loader: data %s pwrite=%d vm_writev=%d mprotect=%d load=%s\n",
-	       data ? "found" : "none", e_pwrite, e_vm, e_mprotect, loaded ? "read" : "fault");
+	printf("edit-loader: data %s vm_writev=%d mprotect=%d load=%s\n", data ? "found" : "none",
+	       e_vm, e_mprotect, loaded ? "read" : "fault");
 	return try_mkdir("edit-loader");
 }
 
@@ -318,6 +360,8 @@ int main(int argc, char **argv)
 		return uring();
 	if (!strcmp(mode, "i386") || !strcmp(mode, "x32"))
 		return other_abi(!strcmp(mode, "x32"));
+	if (!strcmp(mode, "open-mem"))
+		return open_mem();
 	if (!strcmp(mode, "edit-loader"))
 		return edit_loader();
 	if (!strcmp(mode, "edit-mem") || !strcmp(mode, "edit-vm"))

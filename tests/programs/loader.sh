@@ -62,6 +62,11 @@ check "  ... and its .preinit_array code ran, inside" grep -q written "$work/pre
 out=$("$dune_run" --deny=mkdir sh -c 'exec cat /proc/self/comm')
 check "  ... the process is named after the program ($out)" [ "$out" = cat ]
 
+out=$("$dune_run" --deny=mkdir "$dune_run" --deny=rmdir sh -c 'mkdir "$1"; echo $?' sh \
+	"$work/nd" 2>/dev/null)
+check "dune-run under dune-run's policy: the outer policy holds ($out)" \
+	sh -c "[ '$out' = 1 ] && [ ! -e '$work/nd' ]"
+
 # without dune the loader runs a program natively (the fallback without a policy)
 out=$(DUNE_KVM_DEVICE=/nonexistent DUNE_RUN_QUIET=1 "$loader" "$work/script" argv0 x 2>&1)
 check "the loader without dune runs the program natively ($out)" [ "$out" = "$work/script:x:u" ]

@@ -90,11 +90,16 @@ written() {
 written "write(2), a call dune makes natively" -- write
 written "write(2) from an exec without LD_PRELOAD" -- exec-clean write
 written "write(2) from .preinit_array code" HOSTILE_PREINIT_WRITE="$work/w" -- mkdir
+run --deny=mkdir -- open-mem
+check "/proc/PID/mem does not open for writing (EACCES), the parent's neither" \
+	grep -q "open-mem: self=13 symlink=13 parent=13" "$work/out"
+run -- open-mem
+check "  ... which it does without a policy" grep -q "open-mem: self=0 symlink=0 parent=0" "$work/out"
 run --deny=mkdir -- edit-loader
 check "dune-exec-static's image (the host loop's code, libdune's data) is out of reach" \
-	grep -q "edit-loader: data found pwrite=5 vm_writev=14 mprotect=12 load=fault" "$work/out"
-check "  ... and its code is sealed, from a fork child too" \
-	grep -q "edit-loader: code found pwrite=5 child=5" "$work/out"
+	grep -q "edit-loader: data found vm_writev=14 mprotect=12 load=fault" "$work/out"
+check "  ... and its code is sealed, even for a tracer" \
+	grep -q "edit-loader: code found poke=5" "$work/out"
 run --deny=mkdir -- exec-clean i386
 check "the i386 ABI (int \$0x80, natively): killed" sh -c "[ $rc = 159 ] && [ ! -e $d ]"
 run --deny=mkdir -- exec-clean x32

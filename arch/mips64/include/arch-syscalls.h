@@ -13,6 +13,8 @@
 
 #define DUNE_ARCH_SYSCALLS(X)						\
 	X(dup2, DUNE_WHY_FD, do_dup2)					\
+	X(open, DUNE_WHY_POLICY, do_open)				\
+	X(creat, DUNE_WHY_POLICY, do_creat)				\
 	X(fork, DUNE_WHY_PROC, do_fork)					\
 	X(set_thread_area, DUNE_WHY_ARCH, do_arch_syscall)		\
 	X(getrlimit, DUNE_WHY_LIMIT, forward_fds_locked)		\

@@ -9,6 +9,8 @@
 
 #define DUNE_ARCH_SYSCALLS(X)						\
 	X(dup2, DUNE_WHY_FD, do_dup2)					\
+	X(open, DUNE_WHY_POLICY, do_open)				\
+	X(creat, DUNE_WHY_POLICY, do_creat)				\
 	X(fork, DUNE_WHY_PROC | DUNE_WHY_SERVED, do_fork)		\
 	X(vfork, DUNE_WHY_PROC | DUNE_WHY_SERVED, do_vfork)		\
 	X(arch_prctl, DUNE_WHY_ARCH | DUNE_WHY_SERVED, do_arch_syscall)	\
