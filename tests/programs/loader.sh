@@ -13,13 +13,7 @@ loader=$here/../dune-exec-static
 [ -x "$dune_run" ] && [ -x "$loader" ] || { echo "dune-run is not built next to the tests"; exit 77; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/dune-loader.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-fail=0
-
-check() { # DESCRIPTION CONDITION...
-	what=$1
-	shift
-	if "$@"; then echo "# ok: $what"; else echo "FAIL: $what"; fail=$((fail + 1)); fi
-}
+. "$here/check.sh"
 # same DESCRIPTION COMMAND: sh -c COMMAND natively and under the policy
 same() {
 	(cd "$work" && sh -c "$2" >"$work/native" 2>&1 </dev/null; echo "status $?" >>"$work/native")

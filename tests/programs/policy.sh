@@ -13,13 +13,7 @@ hostile=$here/hostile
 work=$(mktemp -d "${TMPDIR:-/tmp}/dune-policy.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 d=$work/made
-fail=0
-
-check() { # DESCRIPTION CONDITION...
-	what=$1
-	shift
-	if "$@"; then echo "# ok: $what"; else echo "FAIL: $what"; fail=$((fail + 1)); fi
-}
+. "$here/check.sh"
 # run [dune-run options] -- hostile arguments: status in $rc, output in $work/out
 run() {
 	opts=
