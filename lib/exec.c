@@ -17,9 +17,9 @@
  */
 #include <elf.h>
 #include <errno.h>
-#include <link.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -214,9 +214,10 @@ static long open_any(struct dune_vm *vm, long dirfd, uintptr_t path, long flags)
 }
 
 /*
- * execve(loader, [loader, --fd=N, path, argv...], envp), as the program's own call (execve or execveat): the filter judges
- * it.  The loader maps the program from fd N, inherited across the exec, and
- * closes it: a path such as /proc/self/exe would name the loader once it runs.
+ * execve(loader, [loader, --fd=N, path, argv...], envp), as the program's own
+ * call (execve or execveat), which the filter judges.  The loader maps the
+ * program from fd N, inherited across the exec, and hands it to dune: a path
+ * such as /proc/self/exe would name the loader once it runs.
  */
 static long exec_loader(struct dune_vm *vm, const struct dune_syscall *sys, long fd)
 {
