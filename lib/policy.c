@@ -136,12 +136,16 @@ int dune_policy_add_cond(struct dune_policy *p, const struct dune_cond_rule *rul
 /*
  * Calls that do the work of others without them: io_uring (open, mkdir,
  * connect, write... as requests) and kernel AIO's io_submit (reads, writes,
- * fsync).  A deny rule on those others would not hold.
+ * fsync); and those that write another process's memory, ptrace and
+ * process_vm_writev, which could change the dune state of a process under
+ * the same policy (a parent, a child) so that its dune makes calls for it.
+ * A deny rule on those others would not hold.
  */
 static int does_others_work(long nr)
 {
 	return nr == SYS_io_uring_setup || nr == SYS_io_uring_enter ||
-	       nr == SYS_io_uring_register || nr == SYS_io_submit;
+	       nr == SYS_io_uring_register || nr == SYS_io_submit ||
+	       nr == SYS_ptrace || nr == SYS_process_vm_writev;
 }
 
 /* Does a rule on nr bind the calls made from the forwarding instruction, or the others? */

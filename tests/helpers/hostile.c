@@ -23,6 +23,9 @@
  *   open-mem     open /proc/self/mem for writing (directly, through a symlink),
  *                and a fork child its parent's: write(2) at an lseek'd position
  *                would go past dune's checks
+ *   poke         a fork child writes a variable of its parent with
+ *                process_vm_writev and as its tracer (which could change the
+ *                parent's dune state as well)
  *   edit-loader  write into dune-exec-static's image (which runs the host
  *                loop under a policy): its code from a fork child as tracer,
  *                its data with process_vm_writev and mprotect, and load from it
@@ -305,6 +308,34 @@ static int child_poke(uintptr_t at)
 	return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+static volatile long target = 1;
+
+static int poke(void)
+{
+	pid_t parent = getpid(), pid = fork();
+	int status;
+
+	if (pid == 0) {
+		long two = 2;
+		struct iovec local = { &two, sizeof(two) }, remote = { (void *)&target, sizeof(two) };
+		int vm = process_vm_writev(parent, &local, 1, &remote, 1, 0) == sizeof(two) ? 0 : errno;
+		int pt = ptrace(PTRACE_SEIZE, parent, 0, 0) ? errno : 0;
+
+		if (!pt && (ptrace(PTRACE_INTERRUPT, parent, 0, 0) ||
+			    waitpid(parent, &status, __WALL) != parent ||
+			    ptrace(PTRACE_POKEDATA, parent, &target, 3)))
+			pt = errno;
+		if (!pt)
+			ptrace(PTRACE_DETACH, parent, 0, 0);
+		printf("poke: vm_writev=%d ptrace=%d\n", vm, pt);
+		_exit(0);
+	}
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	printf("poke: target=%ld\n", target);
+	return try_mkdir("poke");
+}
+
 static int edit_loader(void)
 {
 	uintptr_t code = find_mapping("/memfd:dune-exec-static (deleted)\n");
@@ -360,6 +391,8 @@ int main(int argc, char **argv)
 		return uring();
 	if (!strcmp(mode, "i386") || !strcmp(mode, "x32"))
 		return other_abi(!strcmp(mode, "x32"));
+	if (!strcmp(mode, "poke"))
+		return poke();
 	if (!strcmp(mode, "open-mem"))
 		return open_mem();
 	if (!strcmp(mode, "edit-loader"))

@@ -89,11 +89,6 @@ check "/proc/PID/mem does not open for writing (EACCES), the parent's neither" \
 	grep -q "open-mem: self=13 symlink=13 parent=13" "$work/out"
 run -- open-mem
 check "  ... which it does without a policy" grep -q "open-mem: self=0 symlink=0 parent=0" "$work/out"
-run --deny=mkdir -- edit-loader
-check "dune-exec-static's image (the host loop's code, libdune's data) is out of reach" \
-	grep -q "edit-loader: data found vm_writev=14 mprotect=12 load=fault" "$work/out"
-check "  ... and its code is sealed, even for a tracer" \
-	grep -q "edit-loader: code found poke=5" "$work/out"
 run --deny=mkdir -- exec-clean i386
 check "the i386 ABI (int \$0x80, natively): killed" sh -c "[ $rc = 159 ] && [ ! -e $d ]"
 run --deny=mkdir -- exec-clean x32
@@ -135,6 +130,21 @@ run --allow=$base,mkdir -- uring
 check "  ... io_uring stays refused unless named" sh -c "[ ! -e $d ] && grep -q 'mkdirat=-1$' $work/out"
 run --allow=$base,io_uring_setup,io_uring_enter -- uring
 check "  ... and does mkdir once named" [ -d "$d" ]
+
+# another process writing this one's memory could change its dune's state
+run --deny=mkdir -- poke
+check "ptrace and process_vm_writev are refused unless an allow-list names them" \
+	sh -c "grep -q 'poke: vm_writev=1 ptrace=1' $work/out && grep -q 'poke: target=1' $work/out"
+run -- poke
+check "  ... which write the parent without a policy" \
+	sh -c "grep -q 'poke: vm_writev=0 ptrace=0' $work/out && grep -q 'poke: target=3' $work/out"
+# (a tracer, allowed, tries the loader's code)
+run --allow=$base,ptrace,process_vm_writev,clone,wait4,getpid,getppid,rt_sigaction,\
+rt_sigprocmask,exit -- edit-loader
+check "dune-exec-static's image (the host loop's code, libdune's data) is out of reach" \
+	grep -q "edit-loader: data found vm_writev=14 mprotect=12 load=fault" "$work/out"
+check "  ... and its code is sealed, even for a tracer" \
+	grep -q "edit-loader: code found poke=5" "$work/out"
 
 # rules the kernel cannot enforce, and bad values, stop dune-run before the program
 for bad in --allow=nosuchcall --default=sometimes --deny=mkdir=0 --deny=mkdir=4096; do
