@@ -22,6 +22,7 @@
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
@@ -79,15 +80,19 @@ static long seal_pages(uintptr_t start, uintptr_t end, int prot)
 	return IS_ERR_VALUE(at) ? at : 0;
 }
 
-/* The loader's code, constants and RELRO, sealed (its data stays writable). */
+/*
+ * The loader's code, constants and RELRO, sealed (its data stays writable),
+ * in the host's pages (natively, before it enters: under qemu-user smaller
+ * than the guest's).
+ */
 static long seal_image(const struct dl_phdr_info *info)
 {
-	uintptr_t rw_lo = UINTPTR_MAX;
+	uintptr_t rw_lo = UINTPTR_MAX, page = getauxval(AT_PAGESZ);
 	long err = 0;
 
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t start = DUNE_ALIGN_DOWN(info->dlpi_addr + ph->p_vaddr, DUNE_PAGE_SIZE);
+		uintptr_t start = DUNE_ALIGN_DOWN(info->dlpi_addr + ph->p_vaddr, page);
 
 		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && start < rw_lo)
 			rw_lo = start;
@@ -97,14 +102,14 @@ static long seal_image(const struct dl_phdr_info *info)
 		uintptr_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
 
 		if (ph->p_type == PT_LOAD && !(ph->p_flags & PF_W)) {
-			end = DUNE_ALIGN_UP(end, DUNE_PAGE_SIZE);
-			err = seal_pages(DUNE_ALIGN_DOWN(start, DUNE_PAGE_SIZE),
+			end = DUNE_ALIGN_UP(end, page);
+			err = seal_pages(DUNE_ALIGN_DOWN(start, page),
 					 end > rw_lo && start < rw_lo ? rw_lo : end,
 					 (ph->p_flags & PF_R ? PROT_READ : 0) |
 					 (ph->p_flags & PF_X ? PROT_EXEC : 0));
 		} else if (ph->p_type == PT_GNU_RELRO) {	/* as glibc's _dl_protect_relro */
-			err = seal_pages(DUNE_ALIGN_DOWN(start, DUNE_PAGE_SIZE),
-					 DUNE_ALIGN_DOWN(end, DUNE_PAGE_SIZE), PROT_READ);
+			err = seal_pages(DUNE_ALIGN_DOWN(start, page),
+					 DUNE_ALIGN_DOWN(end, page), PROT_READ);
 		}
 	}
 	return err;
