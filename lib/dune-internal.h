@@ -328,8 +328,9 @@ long dune_syscall_serve(struct dune_vcpu *vcpu, const struct dune_syscall *sys);
 
 /* reach.c */
 struct dune_memarg;
+struct open_how;
 long dune_open_checked(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long dirfd,
-		       uintptr_t path, long flags, long mode, const void *how);
+		       uintptr_t path, long flags, long mode, const struct open_how *how);
 long dune_reach_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys,
 		     const struct dune_memarg *ma, syscall_fn fn);
 long dune_pidfd_getfd_check(struct dune_vm *vm, const struct dune_syscall *sys);

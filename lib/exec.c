@@ -138,21 +138,29 @@ void dune_open_loader(struct dune_vm *vm)
 						    O_RDONLY | O_CLOEXEC, 0));
 }
 
+/* The file to exec, read-only and close-on-exec, whatever the program's fd table. */
+static long open_exec(struct dune_vm *vm, long dirfd, uintptr_t path, long flags)
+{
+	struct rlimit program;
+	long fd;
+
+	dune_fds_begin(vm, &program);	/* a full fd table must not change what runs */
+	fd = sys4(SYS_openat, dirfd, path, O_RDONLY | O_CLOEXEC | flags, 0);
+	dune_fds_end(vm, &program);
+	return fd;
+}
+
 /*
  * The program at path (the guest's pointer), opened close-on-exec, if it is
  * a readable ELF executable without an interpreter; else -1.
  */
 static long open_static_elf(struct dune_vm *vm, uintptr_t path)
 {
-	struct rlimit program;
 	int elf, dynamic = 0;
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph;
-	long fd;
+	long fd = open_exec(vm, AT_FDCWD, path, 0);
 
-	dune_fds_begin(vm, &program);	/* a full fd table must not change what runs */
-	fd = sys4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-	dune_fds_end(vm, &program);
 	if (fd < 0)
 		return -1;
 	elf = sys4(SYS_pread64, fd, &eh, sizeof(eh), 0) == sizeof(eh) &&
@@ -188,7 +196,6 @@ static long count_args(uintptr_t argv)
 static long open_any(struct dune_vm *vm, long dirfd, uintptr_t path, long flags)
 {
 	char name[PATH_MAX], magic[4];
-	struct rlimit program;
 	long fd, err;
 
 	if (dune_read_guest_string(name, sizeof(name), path))
@@ -203,10 +210,7 @@ static long open_any(struct dune_vm *vm, long dirfd, uintptr_t path, long flags)
 		err = sys3(SYS_faccessat, dirfd, name, X_OK);
 	if (err)
 		return err;
-	dune_fds_begin(vm, &program);	/* a full fd table must not change what runs */
-	fd = sys4(SYS_openat, dirfd, name,
-		  O_RDONLY | O_CLOEXEC | (flags & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0);
-	dune_fds_end(vm, &program);
+	fd = open_exec(vm, dirfd, (uintptr_t)name, flags & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0);
 	if (fd < 0)
 		return fd;
 	err = sys4(SYS_pread64, fd, magic, sizeof(magic), 0);

@@ -581,8 +581,8 @@ int dune_mem_make_own(struct dune_vm *vm, uintptr_t start, uintptr_t end)
 {
 	int err;
 
-	dune_mem_unmap(vm, start, end);
-	dune_lock(&vm->lock);
+	dune_lock(&vm->lock);	/* no vCPU maps it again in between */
+	for_each_guest_piece(vm, start, end, unmap_piece, 0);
 	err = dune_own_add(vm, start, end);
 	dune_unlock(&vm->lock);
 	return err;

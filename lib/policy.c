@@ -8,9 +8,9 @@
  * (arch-policy.h), and seccomp reports where a call came from: there the
  * filter applies the program's rules; elsewhere (dune itself: under a
  * policy every program starts inside, from dune-exec-static, exec.c) the
- * calls dune makes natively pass, and every other rule still holds.  Calls dune performs
- * itself (clone, the signal calls...) it asks about first, from that same
- * instruction (emit_check()).  Rules with conditions
+ * calls dune makes natively pass, and every other rule still holds.  Calls
+ * dune performs itself (clone, the signal calls, the open calls under a
+ * policy...) it asks about first, from that same instruction (emit_check()).  Rules with conditions
  * compare the call's 64-bit arguments, a 32-bit half at a time, as libseccomp
  * does (struct dune_policy says which rule wins).  A foreign ABI (another
  * AUDIT_ARCH, x32) is killed; io_uring and kernel AIO, which do work without

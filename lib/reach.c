@@ -14,6 +14,7 @@
 #include <linux/io_uring.h>
 #include <linux/ioctl.h>
 #include <linux/kcmp.h>
+#include <linux/openat2.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -117,29 +118,29 @@ static int is_own_mem_file(struct dune_vm *vm, long fd)
  * judges the program's call as it made it, first.  A file that does not exist
  * yet is made with O_EXCL (retried if it appears meanwhile): it is not one.
  * For the calls that may write the file (the caller's test); how is
- * openat2's struct open_how, copied.
+ * openat2's struct open_how, copied, or NULL.
  */
 long dune_open_checked(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long dirfd,
-		       uintptr_t path, long flags, long mode, const void *how)
+		       uintptr_t path, long flags, long mode, const struct open_how *how)
 {
-	struct dune_vm *vm = vcpu->vm;
-	long pin, fd, err, resolve = how ? ((const uint64_t *)how)[2] : 0;
+	uint64_t resolve = how ? how->resolve : 0;
 	char self[PROC_PATH];
+	long pin, fd, err;
 
-	err = dune_policy_ask(vm, sys->nr, sys->args);
+	err = dune_policy_ask(vcpu->vm, sys->nr, sys->args);
 	if (err)
 		return err;
 	for (int tries = 0; tries < 8; tries++) {
-		uint64_t pin_how[3] = { O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW | O_DIRECTORY)),
-					0, resolve };
+		struct open_how pin_how = { O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW | O_DIRECTORY)),
+					    0, resolve };
 
-		pin = how ? sys4(SYS_openat2, dirfd, path, pin_how, sizeof(pin_how)) :
-			    sys4(SYS_openat, dirfd, path, pin_how[0], 0);
+		pin = how ? sys4(SYS_openat2, dirfd, path, &pin_how, sizeof(pin_how)) :
+			    sys4(SYS_openat, dirfd, path, pin_how.flags, 0);
 		if (pin == -ENOENT && (flags & O_CREAT)) {
-			uint64_t excl_how[3] = { flags | O_EXCL, mode, resolve };
+			struct open_how excl_how = { flags | O_EXCL, mode, resolve };
 
-			fd = how ? sys4(SYS_openat2, dirfd, path, excl_how, sizeof(excl_how)) :
-				   sys4(SYS_openat, dirfd, path, flags | O_EXCL, mode);
+			fd = how ? sys4(SYS_openat2, dirfd, path, &excl_how, sizeof(excl_how)) :
+				   sys4(SYS_openat, dirfd, path, excl_how.flags, mode);
 			if (fd != -EEXIST || (flags & O_EXCL))
 				return fd;
 			continue;
@@ -156,7 +157,7 @@ long dune_open_checked(struct dune_vcpu *vcpu, const struct dune_syscall *sys, l
 		if (fd != -ENOENT)
 			return fd;
 		/* no /proc/self/fd: no /proc/PID/mem either */
-		return how ? sys4(SYS_openat2, dirfd, path, how, 24) :
+		return how ? sys4(SYS_openat2, dirfd, path, how, sizeof(*how)) :
 			     sys4(SYS_openat, dirfd, path, flags, mode);
 	}
 	return -EEXIST;

@@ -551,7 +551,7 @@ static long refuse_own_fd(struct dune_vcpu *vcpu, const struct dune_syscall *sys
  * dune_open_checked() (no /proc/PID/mem for writing), others as they are.
  */
 static long open_call(struct dune_vcpu *vcpu, const struct dune_syscall *sys, long dirfd,
-		      uintptr_t path, long flags, long mode, const void *how)
+		      uintptr_t path, long flags, long mode, const struct open_how *how)
 {
 	if (!vcpu->vm->tools.filter ||
 	    ((flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_TRUNC))))

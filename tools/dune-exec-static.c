@@ -155,6 +155,16 @@ static void map_segment(int fd, const struct image *im, const Elf64_Phdr *ph)
 		fail(EXIT_CANNOT_RUN, "mprotect", errno);
 }
 
+/* path, read-only, or the process ends as the kernel's exec would have failed. */
+static int open_or_fail(const char *path, const char *what)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		fail(errno == ENOENT ? 127 : EXIT_CANNOT_RUN, what, errno);
+	return fd;
+}
+
 /* Map an image from fd. */
 static void load(int fd, struct image *im)
 {
@@ -313,9 +323,7 @@ static int follow_script(int fd, const char *path, char ***argvp)
 	args[n++] = (char *)path;
 	memcpy(args + n, argv + (argc > 0), (argc - (argc > 0)) * sizeof(*args));
 	*argvp = args;
-	nfd = open(args[0], O_RDONLY | O_CLOEXEC);
-	if (nfd < 0)
-		fail(errno == ENOENT ? 127 : EXIT_CANNOT_RUN, "cannot open its interpreter", errno);
+	nfd = open_or_fail(args[0], "cannot open its interpreter");
 	close(fd);
 	return nfd;
 }
@@ -343,9 +351,7 @@ int main(int argc, char **argv, char **envp)
 	getrlimit(RLIMIT_NOFILE, &nofile);
 	setrlimit(RLIMIT_NOFILE, &(struct rlimit){ nofile.rlim_max, nofile.rlim_max });
 	if (fd < 0)
-		fd = open(prog, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		fail(errno == ENOENT ? 127 : EXIT_CANNOT_RUN, "cannot open", errno);
+		fd = open_or_fail(prog, "cannot open");
 	args = argv + 2;
 	for (n = 0; n <= MAX_SCRIPTS; n++) {
 		int next = follow_script(fd, n ? args[0] : prog, &args);
@@ -359,10 +365,8 @@ int main(int argc, char **argv, char **envp)
 	load(fd, &im);
 	entry = im.bias + im.eh.e_entry;
 	if (im.interp[0]) {
-		int ifd = open(im.interp, O_RDONLY | O_CLOEXEC);
+		int ifd = open_or_fail(im.interp, "cannot open its interpreter");
 
-		if (ifd < 0)
-			fail(errno == ENOENT ? 127 : EXIT_CANNOT_RUN, "cannot open its interpreter", errno);
 		load(ifd, &interp);
 		close(ifd);
 		if (interp.interp[0])
